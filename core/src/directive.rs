@@ -1,0 +1,44 @@
+//! Directives: `--` comment lines before the first statement of a script.
+
+use crate::diagnostic::Diagnostic;
+
+/// The directive tidemark knows, after the `-- tidemark:` prefix.
+const NO_TRANSACTION: &str = "no-transaction";
+
+/// Reads the directives in `text[..first_code]` (the comments before the first statement).
+/// Returns whether the script runs outside a transaction; unknown `tidemark:` directives are
+/// reported as errors.
+pub(crate) fn no_transaction(
+    path: &str,
+    text: &str,
+    first_code: usize,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    let mut found = false;
+    let mut line_start = 0;
+    for line in text[..first_code].split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(comment) = trimmed.strip_prefix("--") {
+            let comment = comment.trim();
+            if let Some(directive) = comment.strip_prefix("tidemark:") {
+                let at = line_start + (line.len() - trimmed.len());
+                if directive.trim() == NO_TRANSACTION {
+                    found = true;
+                } else {
+                    out.push(
+                        Diagnostic::error(
+                            path,
+                            format!("unknown directive `tidemark:{}`", directive.trim()),
+                        )
+                        .at(text, at)
+                        .help("the only directive is `-- tidemark:no-transaction`; fix the spelling or make it a plain comment"),
+                    );
+                }
+            } else if comment == NO_TRANSACTION {
+                found = true;
+            }
+        }
+        line_start += line.len();
+    }
+    found
+}

@@ -1,0 +1,33 @@
+//! Implementation detail of [tidemark](https://docs.rs/tidemark): everything about a migration
+//! folder that needs no database.
+//!
+//! Scanning, the file-name grammar, directives, the SQL lexer and statement splitter,
+//! checksums and validation. The `embed_migrations!` macro calls [`scan`] at build time and the
+//! `tidemark` CLI calls it at run time, so both judge a folder identically. The only I/O is
+//! reading the folder. The API is not covered by semver guarantees of its own; depend on
+//! `tidemark`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod checksum;
+mod diagnostic;
+mod directive;
+pub mod lexer;
+mod model;
+mod name;
+mod nontx;
+pub mod position;
+mod rerun;
+mod scan;
+mod script;
+mod validate;
+mod version;
+
+pub use checksum::{
+    checksum, digest_update, entry_digest, normalize, set_digest, to_hex, Checksum, DigestKind,
+};
+pub use diagnostic::{Diagnostic, Severity};
+pub use model::{Kind, MigrationSet, ScannedMigration, Script};
+pub use name::{parse_diesel_dir, parse_file_name, Form, ParsedName, Role};
+pub use rerun::rerun_if_changed;
+pub use scan::{scan, ScanOptions};
+pub use version::{Version, MAX_PART};

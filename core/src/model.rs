@@ -1,0 +1,79 @@
+//! Plain data describing a scanned folder; the macro turns it into tokens, the CLI into a
+//! run-time migration set.
+
+use crate::checksum::{Checksum, DigestKind};
+use crate::diagnostic::Diagnostic;
+use crate::name::Form;
+use crate::version::Version;
+use std::path::PathBuf;
+
+/// One SQL script (a forward or a rollback).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Script {
+    /// The path as shown to people: the folder as the user wrote it plus the file inside it.
+    pub path: String,
+    /// The absolute path, for `include_str!`.
+    pub abs_path: PathBuf,
+    /// The file's text exactly as read (byte-order mark and CRLF included).
+    pub text: String,
+    /// SHA-256 of the normalized text.
+    pub checksum: Checksum,
+    /// Runs outside a transaction (`-- tidemark:no-transaction`, `-- no-transaction`, or diesel's
+    /// `run_in_transaction = false`).
+    pub no_transaction: bool,
+}
+
+/// Versioned or repeatable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Applied once, in version order.
+    Versioned,
+    /// Applied after all versioned migrations whenever its checksum changed.
+    Repeatable,
+}
+
+/// A migration assembled from one or two files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScannedMigration {
+    /// The version; `None` for repeatables.
+    pub version: Option<Version>,
+    /// The descriptive name.
+    pub name: String,
+    /// Versioned or repeatable.
+    pub kind: Kind,
+    /// The naming convention of the forward file.
+    pub form: Form,
+    /// The forward (or repeatable) script.
+    pub up: Script,
+    /// The rollback script, if any.
+    pub down: Option<Script>,
+}
+
+impl ScannedMigration {
+    /// The identity recorded in history: the canonical version text, or `R__{name}`.
+    pub fn id(&self) -> String {
+        match &self.version {
+            Some(v) => v.to_string(),
+            None => format!("R__{}", self.name),
+        }
+    }
+
+    /// The kind tag of the set digest.
+    pub fn digest_kind(&self) -> DigestKind {
+        match self.kind {
+            Kind::Versioned => DigestKind::Versioned,
+            Kind::Repeatable => DigestKind::Repeatable,
+        }
+    }
+}
+
+/// A valid folder: its migrations in run order and the digest of the whole set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationSet {
+    /// Versioned migrations by version, then repeatables by name.
+    pub migrations: Vec<ScannedMigration>,
+    /// The set digest (see [`set_digest`](crate::set_digest)).
+    pub digest: Checksum,
+    /// Problems that do not stop the build, such as an empty forward script.
+    pub warnings: Vec<Diagnostic>,
+}

@@ -1,0 +1,169 @@
+//! The file-name grammar of DESIGN §2. Pure string functions: no I/O.
+
+use crate::version::Version;
+
+/// What a file contributes to its migration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A forward script (`V1__x.sql`, `1_x.up.sql`, `1_x.sql`, diesel `up.sql`).
+    Forward,
+    /// A rollback script (`U1__x.sql`, `1_x.down.sql`, diesel `down.sql`).
+    Rollback,
+    /// A repeatable script (`R__x.sql`).
+    Repeatable,
+}
+
+/// The naming convention a file follows; `tidemark new` uses it to continue a folder's style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// `V{ver}__{name}.sql` / `U{ver}__{name}.sql` (refinery, Flyway).
+    Flyway,
+    /// `{ver}_{name}.up.sql` / `.down.sql` (sqlx reversible, golang-migrate).
+    SqlxReversible,
+    /// `{ver}_{name}.sql` (sqlx simple).
+    SqlxSimple,
+    /// `{ver}_{name}/up.sql` + `down.sql` (diesel).
+    Diesel,
+    /// `R__{name}.sql` (Flyway repeatable).
+    Repeatable,
+}
+
+/// A file name that matched one of the forms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedName {
+    /// The version; `None` for repeatable migrations.
+    pub version: Option<Version>,
+    /// The descriptive part of the name.
+    pub name: String,
+    /// Forward, rollback or repeatable.
+    pub role: Role,
+    /// The naming convention.
+    pub form: Form,
+}
+
+/// Parses the name of a file at the top of a migration folder.
+///
+/// Returns `Ok(None)` for files that are not migrations (no `.sql` ending, dotfiles) and
+/// `Err(reason)` for a `.sql` file that matches no form.
+pub fn parse_file_name(file: &str) -> Result<Option<ParsedName>, String> {
+    if file.starts_with('.') {
+        return Ok(None);
+    }
+    let Some(stem) = file.strip_suffix(".sql") else {
+        return Ok(None);
+    };
+    if let Some(name) = stem.strip_prefix("R__") {
+        return named(None, name, Role::Repeatable, Form::Repeatable).map(Some);
+    }
+    let flyway_role = match stem.as_bytes() {
+        [b'V', d, ..] if d.is_ascii_digit() => Some(Role::Forward),
+        [b'U', d, ..] if d.is_ascii_digit() => Some(Role::Rollback),
+        _ => None,
+    };
+    if let Some(role) = flyway_role {
+        let Some((ver, name)) = stem[1..].split_once("__") else {
+            return Err(format!(
+                "`{file}` starts like a Flyway name but has no `__` between version and name"
+            ));
+        };
+        let version =
+            Version::parse_separated(ver, &['.', '_']).ok_or_else(|| bad_version(file, ver))?;
+        return named(Some(version), name, role, Form::Flyway).map(Some);
+    }
+    if stem.starts_with(|c: char| c.is_ascii_digit()) {
+        let (ver, rest) = stem.split_once('_').unwrap_or((stem, ""));
+        let version = Version::parse_separated(ver, &[]).ok_or_else(|| bad_version(file, ver))?;
+        let (name, role, form) = if let Some(n) = rest.strip_suffix(".up") {
+            (n, Role::Forward, Form::SqlxReversible)
+        } else if let Some(n) = rest.strip_suffix(".down") {
+            (n, Role::Rollback, Form::SqlxReversible)
+        } else {
+            (rest, Role::Forward, Form::SqlxSimple)
+        };
+        return named(Some(version), name, role, form).map(Some);
+    }
+    Err(format!("`{file}` matches no migration file form"))
+}
+
+/// Parses a diesel migration directory name `{version}_{name}`; `None` when it is not one.
+pub fn parse_diesel_dir(dir: &str) -> Option<(Version, String)> {
+    let (ver, name) = dir.split_once('_')?;
+    if name.is_empty() {
+        return None;
+    }
+    Some((Version::parse_diesel(ver)?, name.to_owned()))
+}
+
+fn named(
+    version: Option<Version>,
+    name: &str,
+    role: Role,
+    form: Form,
+) -> Result<ParsedName, String> {
+    if name.is_empty() {
+        return Err("the name after the version is empty".to_owned());
+    }
+    Ok(ParsedName {
+        version,
+        name: name.to_owned(),
+        role,
+        form,
+    })
+}
+
+fn bad_version(file: &str, ver: &str) -> String {
+    format!(
+        "`{file}` has version `{ver}`, which is not a sequence of non-negative integers \
+         (each at most {})",
+        crate::version::MAX_PART
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(f: &str) -> ParsedName {
+        parse_file_name(f).unwrap().unwrap()
+    }
+
+    #[test]
+    fn every_form() {
+        let p = parse("V2.1__add_users.sql");
+        assert_eq!(p.version.unwrap().to_string(), "2.1");
+        assert_eq!(
+            (p.name.as_str(), p.role, p.form),
+            ("add_users", Role::Forward, Form::Flyway)
+        );
+        assert_eq!(parse("V1_1__x.sql").version.unwrap().to_string(), "1.1");
+        assert_eq!(parse("U3__x.sql").role, Role::Rollback);
+        let p = parse("20240309082057_release_status_view.sql.up.sql");
+        assert_eq!(p.name, "release_status_view.sql");
+        assert_eq!(p.form, Form::SqlxReversible);
+        assert_eq!(parse("0001_init.down.sql").role, Role::Rollback);
+        assert_eq!(parse("7_simple.sql").form, Form::SqlxSimple);
+        let r = parse("R__views.sql");
+        assert_eq!((r.version, r.role), (None, Role::Repeatable));
+    }
+
+    #[test]
+    fn non_migrations_and_errors() {
+        assert_eq!(parse_file_name("README.md"), Ok(None));
+        assert_eq!(parse_file_name(".hidden.sql"), Ok(None));
+        assert!(parse_file_name("seed.sql").is_err());
+        assert!(parse_file_name("V1_init.sql").is_err());
+        assert!(parse_file_name("V1x__init.sql").is_err());
+        assert!(parse_file_name("1_.sql").is_err());
+        assert!(parse_file_name("99999999999999999999_big.sql").is_err());
+    }
+
+    #[test]
+    fn diesel_directories() {
+        let (v, n) = parse_diesel_dir("2024-01-31-120000-0000_add_x").unwrap();
+        assert_eq!(
+            (v.to_string().as_str(), n.as_str()),
+            ("20240131120000.0", "add_x")
+        );
+        assert!(parse_diesel_dir("fixtures").is_none());
+    }
+}

@@ -1,0 +1,238 @@
+//! The only filesystem code: list a migration folder, classify its entries and read them.
+
+use crate::diagnostic::{self, Diagnostic};
+use crate::model::{MigrationSet, ScannedMigration, Script};
+use crate::name::{parse_diesel_dir, parse_file_name, Form, Role};
+use crate::script::{analyze, ScriptSource};
+use crate::validate::assemble;
+use crate::version::Version;
+use std::fs;
+use std::path::Path;
+
+/// How to scan a folder.
+#[derive(Clone, Debug, Default)]
+pub struct ScanOptions {
+    /// The folder as the user wrote it (e.g. `migrations`); it prefixes every path in
+    /// diagnostics, so messages read the same on every machine. Defaults to the folder path.
+    pub display_path: Option<String>,
+    /// File names inside the folder that are not migrations although they end in `.sql`.
+    pub ignore: Vec<String>,
+}
+
+/// One file that named a role in a migration (the script is `None` when it failed its checks).
+pub(crate) struct Found {
+    pub(crate) version: Option<Version>,
+    pub(crate) name: String,
+    pub(crate) role: Role,
+    pub(crate) form: Form,
+    pub(crate) path: String,
+    pub(crate) script: Option<Script>,
+}
+
+/// Scans, checks and checksums a migration folder.
+///
+/// Every problem is reported, not just the first, sorted by path and position. The macro and
+/// the CLI both call this, so they judge a folder identically.
+pub fn scan(dir: &Path, options: &ScanOptions) -> Result<MigrationSet, Vec<Diagnostic>> {
+    let display = options
+        .display_path
+        .clone()
+        .unwrap_or_else(|| dir.display().to_string());
+    let mut out = Vec::new();
+    let mut found = Vec::new();
+    if !dir.is_dir() {
+        out.push(
+            Diagnostic::error(&display, format!("migration folder not found (looked for {})", dir.display()))
+                .help("create the folder, or give its path relative to the crate root (the directory of Cargo.toml)"),
+        );
+    } else {
+        match sorted_entries(dir) {
+            Ok(entries) => {
+                for (file, path) in entries {
+                    let shown = format!("{display}/{file}");
+                    if path.is_dir() {
+                        scan_diesel_dir(&file, &path, &shown, &mut found, &mut out);
+                    } else if !options.ignore.contains(&file) {
+                        scan_file(&file, &path, shown, &mut found, &mut out);
+                    }
+                }
+            }
+            Err(e) => out.push(Diagnostic::error(
+                &display,
+                format!("cannot read the migration folder: {e}"),
+            )),
+        }
+    }
+    let migrations = assemble(found, &mut out);
+    diagnostic::sort(&mut out);
+    if out.iter().any(Diagnostic::is_error) {
+        return Err(out);
+    }
+    let ids: Vec<String> = migrations.iter().map(ScannedMigration::id).collect();
+    let digest = crate::checksum::set_digest(
+        migrations
+            .iter()
+            .zip(&ids)
+            .map(|(m, id)| (m.digest_kind(), id.as_str(), &m.up.checksum)),
+    );
+    Ok(MigrationSet {
+        migrations,
+        digest,
+        warnings: out,
+    })
+}
+
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(String, std::path::PathBuf)>> {
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            entries.push((name, entry.path()));
+        }
+    }
+    entries.sort();
+    Ok(entries)
+}
+
+fn scan_file(
+    file: &str,
+    path: &Path,
+    shown: String,
+    found: &mut Vec<Found>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let parsed = match parse_file_name(file) {
+        Ok(Some(p)) => p,
+        Ok(None) => return,
+        Err(reason) => {
+            out.push(Diagnostic::error(shown, reason).help(
+                "rename it to one of V{ver}__{name}.sql, U{ver}__{name}.sql, {ver}_{name}.sql, \
+                 {ver}_{name}.up.sql/.down.sql or R__{name}.sql, or list it in \
+                 `embed_migrations!(\"…\", ignore = [\"…\"])` if it is not a migration",
+            ));
+            return;
+        }
+    };
+    let script = read_script(
+        path,
+        &shown,
+        false,
+        false,
+        parsed.role != Role::Rollback,
+        out,
+    );
+    found.push(Found {
+        version: parsed.version,
+        name: parsed.name,
+        role: parsed.role,
+        form: parsed.form,
+        path: shown,
+        script,
+    });
+}
+
+fn scan_diesel_dir(
+    dir_name: &str,
+    dir: &Path,
+    shown: &str,
+    found: &mut Vec<Found>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let (up, down) = (dir.join("up.sql"), dir.join("down.sql"));
+    if !up.is_file() && !down.is_file() {
+        return; // not a migration directory
+    }
+    let Some((version, name)) = parse_diesel_dir(dir_name) else {
+        out.push(
+            Diagnostic::error(shown, format!("directory `{dir_name}` holds up.sql/down.sql but its name is not `{{version}}_{{name}}`"))
+                .help("name it like diesel does, e.g. `2024-01-31-120000_add_users` or `20240131120000_add_users`"),
+        );
+        return;
+    };
+    let no_tx = metadata_no_transaction(&dir.join("metadata.toml"), shown, out);
+    for (role, file) in [(Role::Forward, &up), (Role::Rollback, &down)] {
+        if !file.is_file() {
+            continue;
+        }
+        let file_shown = format!(
+            "{shown}/{}",
+            if role == Role::Forward {
+                "up.sql"
+            } else {
+                "down.sql"
+            }
+        );
+        let script = read_script(file, &file_shown, no_tx, true, role == Role::Forward, out);
+        found.push(Found {
+            version: Some(version.clone()),
+            name: name.clone(),
+            role,
+            form: Form::Diesel,
+            path: file_shown,
+            script,
+        });
+    }
+}
+
+/// Reads diesel's `metadata.toml`: only `run_in_transaction` means anything to diesel and to us.
+fn metadata_no_transaction(path: &Path, shown: &str, out: &mut Vec<Diagnostic>) -> bool {
+    let Ok(text) = fs::read_to_string(path) else {
+        return false;
+    };
+    let shown = format!("{shown}/metadata.toml");
+    let mut no_tx = false;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim() != "run_in_transaction" {
+            continue;
+        }
+        match value.trim() {
+            "false" => no_tx = true,
+            "true" => no_tx = false,
+            other => {
+                let mut d = Diagnostic::error(
+                    &shown,
+                    format!("`run_in_transaction = {other}` is not `true` or `false`"),
+                );
+                d.line = Some(n + 1);
+                out.push(d.help(
+                    "write `run_in_transaction = false` to run the migration outside a transaction",
+                ));
+            }
+        }
+    }
+    no_tx
+}
+
+fn read_script(
+    path: &Path,
+    shown: &str,
+    metadata_no_tx: bool,
+    diesel: bool,
+    forward: bool,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Script> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            out.push(Diagnostic::error(
+                shown,
+                format!("cannot read the file: {e}"),
+            ));
+            return None;
+        }
+    };
+    let abs_path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let src = ScriptSource {
+        path: shown.to_owned(),
+        abs_path,
+        metadata_no_transaction: metadata_no_tx,
+        diesel,
+        forward,
+    };
+    analyze(src, bytes, out)
+}

@@ -1,0 +1,111 @@
+//! Checks of one script: encoding, quoting, directives, transaction safety.
+
+use crate::checksum::checksum;
+use crate::diagnostic::Diagnostic;
+use crate::lexer::split;
+use crate::model::Script;
+use crate::{directive, nontx};
+use std::path::PathBuf;
+
+/// What the caller knows about a script besides its bytes.
+pub(crate) struct ScriptSource {
+    pub(crate) path: String,
+    pub(crate) abs_path: PathBuf,
+    /// Diesel's `metadata.toml` says `run_in_transaction = false`.
+    pub(crate) metadata_no_transaction: bool,
+    /// The folder uses diesel directories (changes the advice given).
+    pub(crate) diesel: bool,
+    /// A forward script (an empty one earns a warning).
+    pub(crate) forward: bool,
+}
+
+/// Checks a script; returns it when it is valid, pushing every problem to `out`.
+pub(crate) fn analyze(
+    src: ScriptSource,
+    bytes: Vec<u8>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Script> {
+    let path = src.path.as_str();
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or_default();
+            out.push(
+                Diagnostic::error(path, format!("not valid UTF-8 at byte offset {offset}"))
+                    .at(valid, offset)
+                    .help("save the file as UTF-8"),
+            );
+            return None;
+        }
+    };
+    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let statements = match split(body) {
+        Ok(s) => s,
+        Err(e) => {
+            out.push(
+                Diagnostic::error(path, e.describe())
+                    .at(body, e.offset)
+                    .help(
+                    "close it; if it should be closed already, look for a stray quote before it",
+                ),
+            );
+            return None;
+        }
+    };
+    let first_code = statements.iter().find_map(|s| s.code_start);
+    let errors_before = out.iter().filter(|d| d.is_error()).count();
+    let directive = directive::no_transaction(path, body, first_code.unwrap_or(body.len()), out);
+    let no_transaction = directive || src.metadata_no_transaction;
+    if first_code.is_none() && src.forward {
+        out.push(
+            Diagnostic::warning(path, "the forward script is empty")
+                .help("it will be recorded as applied without doing anything; add its SQL or remove the file"),
+        );
+    }
+    let opt_out = if src.diesel {
+        "put `run_in_transaction = false` in the migration's metadata.toml (or `-- tidemark:no-transaction` as the file's first line)"
+    } else {
+        "add `-- tidemark:no-transaction` as the file's first line"
+    };
+    for s in statements
+        .iter()
+        .filter(|s| !no_transaction && s.has_code())
+    {
+        let at = s.code_start.unwrap_or_default();
+        if let Some(what) = nontx::needs_no_transaction(s) {
+            out.push(
+                Diagnostic::error(
+                    path,
+                    format!("{what} cannot run inside a transaction block"),
+                )
+                .at(body, at)
+                .help(format!(
+                    "{opt_out} so this file runs outside a transaction, statement by statement"
+                )),
+            );
+        } else if let Some(kw) = nontx::transaction_control(s) {
+            out.push(
+                Diagnostic::error(
+                    path,
+                    format!("`{kw}` inside a migration would commit it apart from its history row"),
+                )
+                .at(body, at)
+                .help(format!(
+                    "remove it: tidemark already runs each migration and its history row in one transaction \
+                     (to control transactions yourself instead, {opt_out})"
+                )),
+            );
+        }
+    }
+    if out.iter().filter(|d| d.is_error()).count() > errors_before {
+        return None;
+    }
+    Some(Script {
+        path: src.path,
+        abs_path: src.abs_path,
+        checksum: checksum(&text),
+        text,
+        no_transaction,
+    })
+}

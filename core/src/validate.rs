@@ -1,0 +1,96 @@
+//! Rules across files: duplicate versions and names, rollbacks without a forward script.
+
+use crate::diagnostic::Diagnostic;
+use crate::model::{Kind, ScannedMigration};
+use crate::name::Role;
+use crate::scan::Found;
+use crate::version::Version;
+use std::collections::BTreeMap;
+
+#[derive(Default)]
+struct Group {
+    forward: Vec<Found>,
+    rollback: Vec<Found>,
+}
+
+/// Pairs forward and rollback files into migrations in run order (versions ascending, then
+/// repeatables by name), reporting every conflict.
+pub(crate) fn assemble(found: Vec<Found>, out: &mut Vec<Diagnostic>) -> Vec<ScannedMigration> {
+    let mut versioned: BTreeMap<Version, Group> = BTreeMap::new();
+    let mut repeatable: BTreeMap<String, Vec<Found>> = BTreeMap::new();
+    for f in found {
+        match (&f.version, f.role) {
+            (Some(v), Role::Forward) => versioned.entry(v.clone()).or_default().forward.push(f),
+            (Some(v), Role::Rollback) => versioned.entry(v.clone()).or_default().rollback.push(f),
+            _ => repeatable.entry(f.name.clone()).or_default().push(f),
+        }
+    }
+    let mut migrations = Vec::new();
+    for (version, group) in versioned {
+        let duplicate = format!("duplicate version {version}");
+        report_duplicates(&group.forward, &duplicate, RENUMBER, out);
+        let second = format!("a second rollback for version {version}");
+        report_duplicates(&group.rollback, &second, ONE_ROLLBACK, out);
+        let mut forward = group.forward.into_iter();
+        let Some(first) = forward.next() else {
+            for r in &group.rollback {
+                out.push(
+                    Diagnostic::error(&r.path, format!("rollback for version {version} has no forward migration"))
+                        .help("add the forward script for this version, or fix the version in this file's name"),
+                );
+            }
+            continue;
+        };
+        let down = group.rollback.into_iter().next();
+        let (Some(up), Some(down)) = (
+            first.script,
+            down.map(|d| d.script).map_or(Some(None), |s| s.map(Some)),
+        ) else {
+            continue;
+        };
+        migrations.push(ScannedMigration {
+            version: Some(version),
+            name: first.name,
+            kind: Kind::Versioned,
+            form: first.form,
+            up,
+            down,
+        });
+    }
+    for (name, files) in repeatable {
+        let duplicate = format!("duplicate repeatable migration `{name}`");
+        report_duplicates(
+            &files,
+            &duplicate,
+            "give each repeatable migration its own name",
+            out,
+        );
+        if let Some(f) = files.into_iter().next() {
+            if let Some(up) = f.script {
+                migrations.push(ScannedMigration {
+                    version: None,
+                    name,
+                    kind: Kind::Repeatable,
+                    form: f.form,
+                    up,
+                    down: None,
+                });
+            }
+        }
+    }
+    migrations
+}
+
+const ONE_ROLLBACK: &str = "keep one rollback script per version and delete or merge the other";
+const RENUMBER: &str = "give every migration its own version (renumber one of the two files)";
+
+fn report_duplicates(files: &[Found], what: &str, help: &str, out: &mut Vec<Diagnostic>) {
+    if let Some((first, rest)) = files.split_first() {
+        for f in rest {
+            out.push(
+                Diagnostic::error(&f.path, format!("{what}: `{}` has it too", first.path))
+                    .help(help),
+            );
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! `embed_migrations!("dir", ignore = ["file.sql", …])`: parse the call, scan, expand.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{bracketed, LitStr, Token};
+use tidemark_core::{scan, ScanOptions};
+
+/// The macro's arguments.
+pub(crate) struct Args {
+    dir: LitStr,
+    ignore: Vec<LitStr>,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let dir: LitStr = input.parse()?;
+        let mut ignore = Vec::new();
+        while input.parse::<Option<Token![,]>>()?.is_some() && !input.is_empty() {
+            let key: syn::Ident = input.parse()?;
+            if key != "ignore" {
+                return Err(syn::Error::new(
+                    key.span(),
+                    "unknown option; the only option is `ignore = [\"file.sql\", …]`",
+                ));
+            }
+            input.parse::<Token![=]>()?;
+            let list;
+            bracketed!(list in input);
+            ignore.extend(Punctuated::<LitStr, Token![,]>::parse_terminated(&list)?);
+        }
+        Ok(Self { dir, ignore })
+    }
+}
+
+/// Expands the call: the migration set on success; on failure every problem as a compile error
+/// at the path literal, plus an empty set of the right type so nothing else fails to compile.
+pub(crate) fn expand(args: &Args) -> TokenStream {
+    match try_expand(args) {
+        Ok(tokens) => tokens,
+        Err(err) => {
+            let errors = err.to_compile_error();
+            quote!({ #errors ::tidemark::__private::EMPTY })
+        }
+    }
+}
+
+fn try_expand(args: &Args) -> syn::Result<TokenStream> {
+    let written = args.dir.value();
+    let span = args.dir.span();
+    if std::path::Path::new(&written).is_absolute() {
+        return Err(syn::Error::new(
+            span,
+            "the migration folder must be relative to the crate root (the directory of Cargo.toml)",
+        ));
+    }
+    let root = crate::manifest::dir().map_err(|e| syn::Error::new(span, e))?;
+    let options = ScanOptions {
+        display_path: Some(written.trim_end_matches('/').to_owned()),
+        ignore: args.ignore.iter().map(LitStr::value).collect(),
+    };
+    match scan(&root.join(&written), &options) {
+        Ok(set) => Ok(crate::tokens::migrations(&set, &root.join(&written))),
+        Err(diagnostics) => {
+            let mut errors = diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| syn::Error::new(span, d.to_string()));
+            let mut first = errors
+                .next()
+                .unwrap_or_else(|| syn::Error::new(span, "invalid migration folder"));
+            for e in errors {
+                first.combine(e);
+            }
+            Err(first)
+        }
+    }
+}

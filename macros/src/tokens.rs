@@ -1,0 +1,46 @@
+//! The scanned model as tokens: const constructors of `::tidemark::__private`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::path::Path;
+use tidemark_core::{Kind, MigrationSet, ScannedMigration, Script};
+
+/// A block expression evaluating to `tidemark::Migrations`, usable in a `static`.
+pub(crate) fn migrations(set: &MigrationSet, dir: &Path) -> TokenStream {
+    let items = set.migrations.iter().map(migration);
+    let digest = set.digest;
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let dir = dir.to_string_lossy();
+    quote!({
+        const MIGRATIONS: &[::tidemark::Migration] = &[#(#items),*];
+        ::tidemark::__private::migrations(MIGRATIONS, [#(#digest),*], #dir)
+    })
+}
+
+fn migration(m: &ScannedMigration) -> TokenStream {
+    let id = m.id();
+    let parts = m
+        .version
+        .as_ref()
+        .map(|v| v.parts().to_vec())
+        .unwrap_or_default();
+    let name = &m.name;
+    let repeatable = m.kind == Kind::Repeatable;
+    let up = script(&m.up);
+    let down = match &m.down {
+        Some(d) => {
+            let d = script(d);
+            quote!(::core::option::Option::Some(#d))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    quote!(::tidemark::__private::migration(#id, &[#(#parts),*], #name, #repeatable, #up, #down))
+}
+
+fn script(s: &Script) -> TokenStream {
+    let abs = s.abs_path.to_string_lossy();
+    let path = &s.path;
+    let sum = s.checksum;
+    let no_tx = s.no_transaction;
+    quote!(::tidemark::__private::script(::core::include_str!(#abs), #path, [#(#sum),*], #no_tx))
+}
