@@ -1,0 +1,50 @@
+#![doc = include_str!("../../README.md")]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod db;
+mod error;
+mod execute;
+mod history;
+mod lock;
+mod migrations;
+mod migrator;
+mod plan;
+mod report;
+mod sql;
+mod target;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use db::Db;
+pub use error::{Error, MigrationFailed};
+pub use history::HistoryRow;
+pub use migrations::{Migration, MigrationKind, Migrations, Script};
+pub use migrator::Migrator;
+pub use plan::{Plan, PlannedStep, Reason};
+pub use report::{Direction, Report, StepReport};
+pub use target::{Target, TransactionMode};
+
+/// Embeds a folder of migrations at compile time.
+///
+/// ```ignore
+/// static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("migrations");
+/// static WITH_SEED: tidemark::Migrations =
+///     tidemark::embed_migrations!("migrations", ignore = ["seed_data.sql"]);
+/// ```
+///
+/// The path is relative to the crate root (the directory of `Cargo.toml`). The folder is read,
+/// validated and checksummed during the build; every problem is a compile error naming the file,
+/// line and column. Each file is embedded with `include_str!`, so editing a migration rebuilds
+/// the crate; a *new* file needs the build to rerun: add a `build.rs` calling
+/// `tidemark_core::rerun_if_changed("migrations")` (or printing
+/// `cargo:rerun-if-changed=migrations`).
+pub use tidemark_macros::embed_migrations;
+
+#[doc(hidden)]
+pub use migrations::private as __private;
+
+/// Re-exported so users get the versions tidemark is built against.
+pub use deadpool_postgres;
+/// Re-exported so users get the versions tidemark is built against.
+pub use tokio_postgres;

@@ -1,0 +1,215 @@
+//! The `Migrator` builder and its verbs.
+
+use crate::db::Db;
+use crate::error::Error;
+use crate::execute::Executor;
+use crate::history::Tables;
+use crate::lock::Lock;
+use crate::migrations::Migrations;
+use crate::plan::{self, Plan, Policy};
+use crate::report::Report;
+use crate::target::{Target, TransactionMode};
+use std::time::Duration;
+use tracing::Instrument;
+
+/// Configures and runs migrations. Get one from [`Migrations::migrator`]; every option method
+/// consumes and returns the builder.
+///
+/// ```no_run
+/// # async fn f(pool: deadpool_postgres::Pool) -> Result<(), tidemark::Error> {
+/// static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/migrations");
+///
+/// let report = MIGRATIONS
+///     .migrator()
+///     .schema("app")
+///     .lock_timeout(std::time::Duration::from_secs(30))
+///     .run(&pool)
+///     .await?;
+/// println!("{report}");
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a Migrator does nothing until one of its verbs (run, plan, ...) is awaited"]
+pub struct Migrator<'m> {
+    set: &'m Migrations,
+    schema: String,
+    table: String,
+    lock_key: Option<i64>,
+    lock_timeout: Duration,
+    target: Target,
+    mode: TransactionMode,
+    policy: Policy,
+}
+
+impl<'m> Migrator<'m> {
+    pub(crate) fn new(set: &'m Migrations) -> Self {
+        Self {
+            set,
+            schema: "public".to_owned(),
+            table: "tidemark_history".to_owned(),
+            lock_key: None,
+            lock_timeout: Duration::from_secs(600),
+            target: Target::Latest,
+            mode: TransactionMode::PerMigration,
+            policy: Policy::default(),
+        }
+    }
+
+    /// The schema of the history table (default `public`); created if missing.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// The history table's name (default `tidemark_history`). A second table named
+    /// `{table}_state` holds the digest of what is applied.
+    pub fn table(mut self, table: impl Into<String>) -> Self {
+        self.table = table.into();
+        self
+    }
+
+    /// The advisory lock key (default: derived from schema and table, so migrators of different
+    /// history tables do not wait for each other).
+    pub fn lock_key(mut self, key: i64) -> Self {
+        self.lock_key = Some(key);
+        self
+    }
+
+    /// How long to wait for the lock before failing with [`Error::LockTimeout`] (default 10 min).
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Where to take the database (default [`Target::Latest`]).
+    pub fn target(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// One transaction per migration (default) or one for the whole run.
+    pub fn transaction(mut self, mode: TransactionMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Apply pending versions below the highest applied one instead of failing with
+    /// [`Error::OutOfOrder`].
+    pub fn allow_out_of_order(mut self, allow: bool) -> Self {
+        self.policy.allow_out_of_order = allow;
+        self
+    }
+
+    /// Accept applied versions this set does not have instead of failing with
+    /// [`Error::Missing`].
+    pub fn allow_missing(mut self, allow: bool) -> Self {
+        self.policy.allow_missing = allow;
+        self
+    }
+
+    /// The advisory lock key in use.
+    pub fn effective_lock_key(&self) -> i64 {
+        self.lock_key.unwrap_or_else(|| {
+            let sum =
+                tidemark_core::checksum(&format!("tidemark\0{}\0{}", self.schema, self.table));
+            i64::from_be_bytes([
+                sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], sum[7],
+            ])
+        })
+    }
+
+    fn tables(&self) -> Result<Tables, Error> {
+        if self.schema.is_empty() || self.table.is_empty() {
+            return Err(Error::InvalidConfig {
+                message: "schema and table names must not be empty".to_owned(),
+            });
+        }
+        Ok(Tables::new(&self.schema, &self.table))
+    }
+
+    /// Whether the database has exactly this set applied: one query, no lock. For readiness
+    /// probes and the fast path of [`run`](Self::run).
+    pub async fn is_up_to_date<'a>(&self, db: impl Into<Db<'a>>) -> Result<bool, Error> {
+        let tables = self.tables()?;
+        let conn = db.into().shared().await?;
+        let recorded = tables.recorded_digest(&conn).await?;
+        Ok(recorded.as_deref() == Some(tidemark_core::to_hex(self.set.digest()).as_str()))
+    }
+
+    /// Plans and executes: brings the database to the target under the advisory lock.
+    ///
+    /// With the default target, an up-to-date database costs one round trip and no lock.
+    pub async fn run<'a>(&self, db: impl Into<Db<'a>>) -> Result<Report, Error> {
+        let db = db.into();
+        let span = tracing::info_span!("tidemark.run", schema = %self.schema, table = %self.table, migrations = self.set.len());
+        async move {
+            if self.target == Target::Latest && self.is_up_to_date(db).await? {
+                tracing::debug!("up to date (fast path)");
+                return Ok(Report {
+                    steps: Vec::new(),
+                    fast_path: true,
+                });
+            }
+            self.locked(db, None).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Computes what [`run`](Self::run) would do, without the lock and without changing
+    /// anything but creating the history tables if they are missing.
+    pub async fn plan<'a>(&self, db: impl Into<Db<'a>>) -> Result<Plan<'m>, Error> {
+        let tables = self.tables()?;
+        let conn = db.into().shared().await?;
+        let history = tables.ensure_and_read(&conn).await?;
+        plan::plan(self.set, &history, &self.target, self.policy)
+    }
+
+    /// Executes a plan from [`plan`](Self::plan) under the lock. Fails without changing
+    /// anything if history changed since the plan was made.
+    pub async fn execute<'a>(
+        &self,
+        db: impl Into<Db<'a>>,
+        plan: &Plan<'m>,
+    ) -> Result<Report, Error> {
+        self.locked(db.into(), Some(plan)).await
+    }
+
+    /// Takes the lock, ensures and reads history, plans (or checks that `given` still holds),
+    /// executes, and releases the lock on every path.
+    async fn locked(&self, db: Db<'_>, given: Option<&Plan<'m>>) -> Result<Report, Error> {
+        let tables = self.tables()?;
+        let key = self.effective_lock_key();
+        let lock = Lock::acquire(db.dedicated().await?, key, self.lock_timeout).await?;
+        let result = async {
+            let client = lock.client();
+            let history = tables.ensure_and_read(client).await?;
+            let fresh = plan::plan(self.set, &history, &self.target, self.policy)?;
+            let plan = match given {
+                Some(p) if p.digest_before != fresh.digest_before => {
+                    return Err(Error::InvalidConfig {
+                        message: "history changed since the plan was made; plan again".to_owned(),
+                    })
+                }
+                Some(p) => p,
+                None => &fresh,
+            };
+            if plan.is_empty() {
+                let digest = tidemark_core::to_hex(&plan.digest_before);
+                if tables.recorded_digest(client).await?.as_deref() != Some(digest.as_str()) {
+                    client
+                        .batch_execute(&tables.state_sql(&plan.digest_before))
+                        .await
+                        .map_err(Error::db("recording the migration state"))?;
+                }
+                return Ok(Report::default());
+            }
+            Executor::run(client, &tables, plan, self.mode).await
+        }
+        .await;
+        let released = lock.release().await;
+        let report = result?;
+        released?;
+        Ok(report)
+    }
+}

@@ -1,0 +1,265 @@
+//! Planning: from the migration set, history and options to an ordered list of steps. Pure.
+
+use crate::error::Error;
+use crate::history::HistoryRow;
+use crate::migrations::{Migration, MigrationKind, Migrations};
+use crate::report::Direction;
+use crate::target::Target;
+use std::collections::HashMap;
+use tidemark_core::{digest_update, entry_digest, Version};
+
+/// Why a step is in a plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// A pending versioned migration.
+    Pending,
+    /// A pending versioned migration below the highest applied one (allowed by option).
+    OutOfOrder,
+    /// A repeatable migration not applied before.
+    RepeatableNew,
+    /// A repeatable migration whose checksum changed since it last ran.
+    RepeatableChanged,
+    /// An applied migration above the target version.
+    Rollback,
+}
+
+/// One step of a [`Plan`].
+#[derive(Clone, Debug)]
+pub struct PlannedStep<'m> {
+    pub(crate) migration: &'m Migration,
+    pub(crate) direction: Direction,
+    pub(crate) reason: Reason,
+    /// The checksum recorded for this migration before the step (a changed repeatable).
+    pub(crate) recorded: Option<[u8; 32]>,
+}
+
+impl<'m> PlannedStep<'m> {
+    /// The migration.
+    pub fn migration(&self) -> &'m Migration {
+        self.migration
+    }
+
+    /// Up or down.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// Why the step is planned.
+    pub fn reason(&self) -> Reason {
+        self.reason
+    }
+
+    /// The script this step runs.
+    pub fn script(&self) -> &'m crate::migrations::Script {
+        match self.direction {
+            Direction::Up => &self.migration.up,
+            // The planner only plans a down step for a migration with a rollback script.
+            Direction::Down => self.migration.down.as_ref().unwrap_or(&self.migration.up),
+        }
+    }
+}
+
+/// What a run will do, computed without changing anything. Inspect it, then hand it to
+/// [`Migrator::execute`](crate::Migrator::execute).
+#[derive(Clone, Debug)]
+pub struct Plan<'m> {
+    pub(crate) steps: Vec<PlannedStep<'m>>,
+    /// Digest of the applied set the plan was made from.
+    pub(crate) digest_before: [u8; 32],
+}
+
+impl<'m> Plan<'m> {
+    /// The steps in the order they run: rollbacks first (newest first), then forward steps.
+    pub fn steps(&self) -> &[PlannedStep<'m>] {
+        &self.steps
+    }
+
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// `Up` or `Down` when every step goes that way; `None` for an empty or mixed plan.
+    pub fn direction(&self) -> Option<Direction> {
+        let first = self.steps.first()?.direction;
+        self.steps
+            .iter()
+            .all(|s| s.direction == first)
+            .then_some(first)
+    }
+}
+
+/// The checks a plan applies to history.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Policy {
+    pub(crate) allow_out_of_order: bool,
+    pub(crate) allow_missing: bool,
+}
+
+/// The digest of the successfully applied rows of history.
+pub(crate) fn applied_digest(history: &[HistoryRow]) -> [u8; 32] {
+    let mut acc = [0; 32];
+    for row in history.iter().filter(|r| r.success) {
+        digest_update(
+            &mut acc,
+            &entry_digest(row.digest_kind(), &row.version, &row.checksum),
+            true,
+        );
+    }
+    acc
+}
+
+fn parse_version(text: &str) -> Option<Version> {
+    Version::parse_canonical(text)
+}
+
+/// Plans the steps from `history` to `target`, checking every policy before anything runs.
+pub(crate) fn plan<'m>(
+    set: &'m Migrations,
+    history: &[HistoryRow],
+    target: &Target,
+    policy: Policy,
+) -> Result<Plan<'m>, Error> {
+    let recorded: HashMap<&str, &HistoryRow> =
+        history.iter().map(|r| (r.version.as_str(), r)).collect();
+    let known: HashMap<&str, &Migration> = set.iter().map(|m| (m.version(), m)).collect();
+    if let Some(row) = history.iter().find(|r| !r.success) {
+        return Err(Error::Dirty {
+            version: row.version.clone(),
+            name: row.name.clone(),
+        });
+    }
+    for row in history
+        .iter()
+        .filter(|r| !r.repeatable && !known.contains_key(r.version.as_str()))
+    {
+        if !policy.allow_missing {
+            return Err(Error::Missing {
+                version: row.version.clone(),
+                name: row.name.clone(),
+            });
+        }
+    }
+    let versioned: Vec<&Migration> = set
+        .iter()
+        .filter(|m| m.kind == MigrationKind::Versioned)
+        .collect();
+    for m in &versioned {
+        if let Some(row) = recorded.get(m.version()) {
+            if row.checksum != m.up.checksum {
+                return Err(Error::Divergent {
+                    version: m.version().to_owned(),
+                    name: m.name().to_owned(),
+                    path: m.up.path().to_owned(),
+                });
+            }
+        }
+    }
+    let bound = match target {
+        Target::Latest => Bound::All,
+        Target::Initial => Bound::Nothing,
+        Target::Version(v) => {
+            let parsed = parse_version(v.trim())
+                .ok_or_else(|| Error::UnknownTarget { version: v.clone() })?;
+            if !known.contains_key(parsed.to_string().as_str()) {
+                return Err(Error::UnknownTarget { version: v.clone() });
+            }
+            Bound::UpTo(parsed)
+        }
+    };
+    let wanted = |v: &Version| match &bound {
+        Bound::All => true,
+        Bound::Nothing => false,
+        Bound::UpTo(b) => v <= b,
+    };
+    let highest_applied = history
+        .iter()
+        .filter(|r| !r.repeatable)
+        .filter_map(|r| parse_version(&r.version))
+        .max();
+    let mut steps = Vec::new();
+    // Rollbacks first, newest first: every applied version above the target.
+    let mut applied: Vec<(Version, &HistoryRow)> = history
+        .iter()
+        .filter(|r| !r.repeatable)
+        .filter_map(|r| Some((parse_version(&r.version)?, r)))
+        .filter(|(v, _)| !wanted(v))
+        .collect();
+    applied.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, row) in applied {
+        let Some(m) = known.get(row.version.as_str()) else {
+            return Err(Error::NoRollback {
+                version: row.version.clone(),
+                path: "(not in this set of migrations)".to_owned(),
+            });
+        };
+        if m.down.is_none() {
+            return Err(Error::NoRollback {
+                version: m.version().to_owned(),
+                path: m.up.path().to_owned(),
+            });
+        }
+        steps.push(PlannedStep {
+            migration: m,
+            direction: Direction::Down,
+            reason: Reason::Rollback,
+            recorded: Some(row.checksum),
+        });
+    }
+    for m in versioned.iter().copied() {
+        let Some(v) = parse_version(m.version()) else {
+            continue;
+        };
+        if recorded.contains_key(m.version()) || !wanted(&v) {
+            continue;
+        }
+        let late = highest_applied.as_ref().is_some_and(|h| &v < h);
+        if late && !policy.allow_out_of_order {
+            return Err(Error::OutOfOrder {
+                version: m.version().to_owned(),
+                path: m.up.path().to_owned(),
+                highest: highest_applied.map(|h| h.to_string()).unwrap_or_default(),
+            });
+        }
+        let reason = if late {
+            Reason::OutOfOrder
+        } else {
+            Reason::Pending
+        };
+        steps.push(PlannedStep {
+            migration: m,
+            direction: Direction::Up,
+            reason,
+            recorded: None,
+        });
+    }
+    if *target == Target::Latest {
+        for m in set.iter().filter(|m| m.kind == MigrationKind::Repeatable) {
+            match recorded.get(m.version()) {
+                Some(row) if row.checksum == m.up.checksum => {}
+                Some(row) => steps.push(PlannedStep {
+                    migration: m,
+                    direction: Direction::Up,
+                    reason: Reason::RepeatableChanged,
+                    recorded: Some(row.checksum),
+                }),
+                None => steps.push(PlannedStep {
+                    migration: m,
+                    direction: Direction::Up,
+                    reason: Reason::RepeatableNew,
+                    recorded: None,
+                }),
+            }
+        }
+    }
+    Ok(Plan {
+        steps,
+        digest_before: applied_digest(history),
+    })
+}
+
+enum Bound {
+    All,
+    Nothing,
+    UpTo(Version),
+}

@@ -1,0 +1,91 @@
+//! What a run did.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Whether a step applies or reverts a migration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Applies the forward script.
+    Up,
+    /// Applies the rollback script.
+    Down,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Self::Up => "up",
+            Self::Down => "down",
+        })
+    }
+}
+
+/// One applied or reverted migration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepReport {
+    /// The canonical version (or `R__{name}`).
+    pub version: String,
+    /// The migration's name.
+    pub name: String,
+    /// The file that ran.
+    pub path: String,
+    /// Up or down.
+    pub direction: Direction,
+    /// Time the server spent in the step's transaction (or, for a no-transaction step, the
+    /// time measured by the client).
+    pub duration: Duration,
+}
+
+/// The result of a run: each step that ran, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The steps that ran, in order. Empty when the database was already at the target.
+    pub steps: Vec<StepReport>,
+    /// Whether the lock-free fast path found the database up to date (one round trip).
+    pub fast_path: bool,
+}
+
+impl Report {
+    /// Whether nothing had to be done.
+    pub fn is_noop(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    /// A table for people: one line per step.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.steps.is_empty() {
+            return writeln!(f, "nothing to do: the database is up to date");
+        }
+        let vw = self
+            .steps
+            .iter()
+            .map(|s| s.version.len())
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        let nw = self
+            .steps
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(4);
+        writeln!(
+            f,
+            "{:<vw$}  {:<nw$}  {:<4}  {:>9}",
+            "version", "name", "dir", "time"
+        )?;
+        for s in &self.steps {
+            let ms = s.duration.as_secs_f64() * 1000.0;
+            writeln!(
+                f,
+                "{:<vw$}  {:<nw$}  {:<4}  {:>6.1} ms",
+                s.version, s.name, s.direction, ms
+            )?;
+        }
+        Ok(())
+    }
+}

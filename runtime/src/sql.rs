@@ -1,0 +1,45 @@
+//! Quoting for the SQL text tidemark builds itself (the batches are simple-query messages, which
+//! take no parameters).
+
+/// A double-quoted identifier: `my "t"` becomes `"my ""t"""`.
+pub(crate) fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A string literal that means the same whatever `standard_conforming_strings` is: text with a
+/// backslash is written as an `E''` string with the backslash escaped.
+pub(crate) fn literal(value: &str) -> String {
+    let quoted = value.replace('\'', "''");
+    if value.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
+}
+
+/// A `bytea` value, written through `decode(…, 'hex')` so no escape setting applies.
+pub(crate) fn bytea(bytes: &[u8]) -> String {
+    format!("decode('{}', 'hex')", tidemark_core::to_hex(bytes))
+}
+
+/// A `bigint[]` literal for the version sort key.
+pub(crate) fn bigint_array(parts: &[u64]) -> String {
+    let items: Vec<String> = parts.iter().map(u64::to_string).collect();
+    format!("'{{{}}}'::bigint[]", items.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(ident("a"), "\"a\"");
+        assert_eq!(ident("My \"T\""), "\"My \"\"T\"\"\"");
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(literal(r"a\'b"), r"E'a\\''b'");
+        assert_eq!(bytea(&[1, 171]), "decode('01ab', 'hex')");
+        assert_eq!(bigint_array(&[2024, 0]), "'{2024,0}'::bigint[]");
+        assert_eq!(bigint_array(&[]), "'{}'::bigint[]");
+    }
+}
