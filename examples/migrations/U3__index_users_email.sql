@@ -1,0 +1,2 @@
+-- tidemark:no-transaction
+DROP INDEX CONCURRENTLY users_email_key;

@@ -1,0 +1,89 @@
+//! The README's first command: `cargo run --example quickstart`.
+//!
+//! Uses the server in `DATABASE_URL`, or starts a throwaway PostgreSQL from the binaries on the
+//! machine; creates a fresh database, applies `examples/migrations` to it, runs again to show
+//! the one-round-trip no-op, and cleans up.
+
+use std::time::Instant;
+use tidemark::testing::server;
+
+static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/migrations");
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let server = server()?;
+    let db = server.create_database().await?;
+    println!(
+        "PostgreSQL: {} ({}, ready in {:.0?})",
+        server.url(&db),
+        if server.is_private() {
+            "throwaway cluster, removed at exit"
+        } else {
+            "DATABASE_URL"
+        },
+        started.elapsed()
+    );
+    let pool = server.pool(&db, 4);
+
+    println!("\nEmbedded at build time: {} migrations", MIGRATIONS.len());
+    for m in &MIGRATIONS {
+        let rollback = if m.down().is_some() {
+            "with rollback"
+        } else {
+            "no rollback"
+        };
+        let tx = if m.up().no_transaction() {
+            ", no-transaction"
+        } else {
+            ""
+        };
+        println!("  {:<10} {:<20} {}{}", m.version(), m.name(), rollback, tx);
+    }
+
+    let t = Instant::now();
+    let report = MIGRATIONS.migrator().run(&pool).await?;
+    println!(
+        "\nFirst run applied {} migrations in {:.1?}:\n{report}",
+        report.steps.len(),
+        t.elapsed()
+    );
+
+    let t = Instant::now();
+    let again = MIGRATIONS.migrator().run(&pool).await?;
+    println!(
+        "Second run: {} (fast path: {}, {:.2?})",
+        if again.is_noop() {
+            "nothing to do"
+        } else {
+            "applied something?!"
+        },
+        again.fast_path,
+        t.elapsed()
+    );
+
+    let client = pool.get().await?;
+    let tables = client
+        .query(
+            "SELECT c.relname::text, CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' ELSE 'index' END \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'i') ORDER BY 2, 1",
+            &[],
+        )
+        .await?;
+    println!("\nThe database now holds:");
+    for row in tables {
+        println!(
+            "  {:<6} {}",
+            row.get::<_, String>(1),
+            row.get::<_, String>(0)
+        );
+    }
+    drop(client);
+    pool.close();
+    if !server.is_private() {
+        server.drop_database(&db).await?;
+        println!("\nDropped database {db}.");
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! What the macro embeds equals what core scans, and checksums ignore CRLF.
+
+use std::path::Path;
+use tidemark::Migrations;
+use tidemark_core::{scan, ScanOptions};
+
+static EXAMPLE: Migrations = tidemark::embed_migrations!("examples/migrations");
+static CRLF: Migrations = tidemark::embed_migrations!("tests/fixtures/crlf");
+static LF: Migrations = tidemark::embed_migrations!("tests/fixtures/lf");
+
+#[test]
+fn the_embedded_set_equals_cores_scan() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/migrations");
+    let options = ScanOptions {
+        display_path: Some("examples/migrations".into()),
+        ..Default::default()
+    };
+    let scanned = scan(&dir, &options).expect("the example folder is valid");
+    assert_eq!(EXAMPLE.digest(), &scanned.digest);
+    assert_eq!(EXAMPLE.len(), scanned.migrations.len());
+    for (e, s) in EXAMPLE.iter().zip(&scanned.migrations) {
+        assert_eq!(e.version(), s.id());
+        assert_eq!(e.name(), s.name);
+        assert_eq!(e.up().path(), s.up.path);
+        assert_eq!(e.up().sql(), s.up.text);
+        assert_eq!(e.up().checksum(), &s.up.checksum);
+        assert_eq!(e.up().no_transaction(), s.up.no_transaction);
+        assert_eq!(
+            e.down().map(|d| *d.checksum()),
+            s.down.as_ref().map(|d| d.checksum)
+        );
+    }
+}
+
+#[test]
+fn a_crlf_copy_has_the_checksum_of_its_lf_original() {
+    let (crlf, lf) = (CRLF.iter().next().unwrap(), LF.iter().next().unwrap());
+    assert!(
+        crlf.up().sql().contains("\r\n"),
+        "the fixture really has CRLF line ends"
+    );
+    assert!(!lf.up().sql().contains('\r'));
+    assert_eq!(crlf.up().checksum(), lf.up().checksum());
+    assert_eq!(CRLF.digest(), LF.digest());
+}

@@ -1,0 +1,8 @@
+//! Integration tests against a real PostgreSQL: `DATABASE_URL`, or a throwaway cluster the
+//! harness starts itself. One binary, one module per behaviour.
+
+mod concurrency;
+mod embed;
+mod failure;
+mod run;
+mod support;

@@ -1,0 +1,66 @@
+//! Applying a folder to an empty database, and the no-op second run.
+
+use crate::support::{fresh_db, hex};
+use tidemark::{Direction, Migrations};
+
+static EXAMPLE: Migrations = tidemark::embed_migrations!("examples/migrations");
+
+#[tokio::test]
+async fn applies_the_example_folder_then_does_nothing() {
+    let db = fresh_db().await;
+    let report = EXAMPLE.migrator().run(&db.pool).await.unwrap();
+    let applied: Vec<&str> = report.steps.iter().map(|s| s.version.as_str()).collect();
+    assert_eq!(applied, ["1", "2", "3", "R__post_counts"]);
+    assert!(report.steps.iter().all(|s| s.direction == Direction::Up));
+    for table in [
+        "users",
+        "posts",
+        "users_email_key",
+        "posts_author_id_idx",
+        "post_counts",
+    ] {
+        assert!(
+            db.table_exists(table).await,
+            "{table} is missing from the catalog"
+        );
+    }
+    let history = db.history().await;
+    let expected: Vec<(String, String, String, bool)> = EXAMPLE
+        .iter()
+        .map(|m| {
+            (
+                m.version().to_owned(),
+                m.name().to_owned(),
+                hex(m.up().checksum()),
+                true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        history, expected,
+        "one history row per migration with the build-time checksum"
+    );
+
+    assert!(EXAMPLE.migrator().is_up_to_date(&db.pool).await.unwrap());
+    let again = EXAMPLE.migrator().run(&db.pool).await.unwrap();
+    assert!(again.is_noop());
+    assert!(
+        again.fast_path,
+        "an up-to-date database takes the lock-free fast path"
+    );
+    assert_eq!(db.history().await.len(), EXAMPLE.len());
+}
+
+#[tokio::test]
+async fn a_client_works_as_well_as_a_pool() {
+    let db = fresh_db().await;
+    let client = db.pool.get().await.unwrap();
+    let report = EXAMPLE.migrator().run(&client).await.unwrap();
+    assert_eq!(report.steps.len(), EXAMPLE.len());
+    assert_eq!(
+        db.advisory_locks().await,
+        0,
+        "the lock is released on the caller's session"
+    );
+    assert!(EXAMPLE.migrator().run(&client).await.unwrap().is_noop());
+}

@@ -1,0 +1,6 @@
+static MIGRATIONS: tidemark::Migrations =
+    tidemark::embed_migrations!("examples/migrations", skip = ["x.sql"]);
+
+fn main() {
+    let _ = MIGRATIONS.len();
+}
