@@ -5,7 +5,8 @@ use crate::diagnostic::Diagnostic;
 /// The directive tidemark knows, after the `-- tidemark:` prefix.
 const NO_TRANSACTION: &str = "no-transaction";
 
-/// Reads the directives in `text[..first_code]` (the comments before the first statement).
+/// Reads the directives: the `--` comment lines at the top of `text[..first_code]`, before the
+/// first statement and before anything else that is not a blank line.
 /// Returns whether the script runs outside a transaction; unknown `tidemark:` directives are
 /// reported as errors.
 pub(crate) fn no_transaction(
@@ -18,6 +19,10 @@ pub(crate) fn no_transaction(
     let mut line_start = 0;
     for line in text[..first_code].split_inclusive('\n') {
         let trimmed = line.trim_start();
+        if trimmed.trim_end().is_empty() {
+            line_start += line.len();
+            continue;
+        }
         if let Some(comment) = trimmed.strip_prefix("--") {
             let comment = comment.trim();
             if let Some(directive) = comment.strip_prefix("tidemark:") {
@@ -37,6 +42,8 @@ pub(crate) fn no_transaction(
             } else if comment == NO_TRANSACTION {
                 found = true;
             }
+        } else {
+            break; // directives end at the first line that is not a `--` comment
         }
         line_start += line.len();
     }

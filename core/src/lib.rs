@@ -29,5 +29,5 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use model::{Kind, MigrationSet, ScannedMigration, Script};
 pub use name::{parse_diesel_dir, parse_file_name, Form, ParsedName, Role};
 pub use rerun::rerun_if_changed;
-pub use scan::{scan, ScanOptions};
+pub use scan::{check, scan, Checked, ScanOptions};
 pub use version::{Version, MAX_PART};

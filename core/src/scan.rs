@@ -29,11 +29,55 @@ pub(crate) struct Found {
     pub(crate) script: Option<Script>,
 }
 
-/// Scans, checks and checksums a migration folder.
+/// Everything [`check`] found: the migrations (also those with errors in their scripts) and every
+/// diagnostic, errors and warnings.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The migrations whose files could be read and paired, in run order.
+    pub migrations: Vec<ScannedMigration>,
+    /// Every problem, sorted by path and position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Scans, checks and checksums a migration folder; `Err` holds every diagnostic (errors and
+/// warnings) when there is an error.
 ///
 /// Every problem is reported, not just the first, sorted by path and position. The macro and
 /// the CLI both call this, so they judge a folder identically.
 pub fn scan(dir: &Path, options: &ScanOptions) -> Result<MigrationSet, Vec<Diagnostic>> {
+    let checked = check(dir, options);
+    if checked.has_errors() {
+        return Err(checked.diagnostics);
+    }
+    let ids: Vec<String> = checked
+        .migrations
+        .iter()
+        .map(ScannedMigration::id)
+        .collect();
+    let digest = crate::checksum::set_digest(
+        checked
+            .migrations
+            .iter()
+            .zip(&ids)
+            .map(|(m, id)| (m.digest_kind(), id.as_str(), &m.up.checksum)),
+    );
+    Ok(MigrationSet {
+        migrations: checked.migrations,
+        digest,
+        warnings: checked.diagnostics,
+    })
+}
+
+/// Checks a folder like [`scan`], but returns what it found even when there are errors: for
+/// `tidemark check` and tools that list a folder's migrations next to its problems.
+pub fn check(dir: &Path, options: &ScanOptions) -> Checked {
     let display = options
         .display_path
         .clone()
@@ -65,21 +109,10 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Result<MigrationSet, Vec<Diagn
     }
     let migrations = assemble(found, &mut out);
     diagnostic::sort(&mut out);
-    if out.iter().any(Diagnostic::is_error) {
-        return Err(out);
-    }
-    let ids: Vec<String> = migrations.iter().map(ScannedMigration::id).collect();
-    let digest = crate::checksum::set_digest(
-        migrations
-            .iter()
-            .zip(&ids)
-            .map(|(m, id)| (m.digest_kind(), id.as_str(), &m.up.checksum)),
-    );
-    Ok(MigrationSet {
+    Checked {
         migrations,
-        digest,
-        warnings: out,
-    })
+        diagnostics: out,
+    }
 }
 
 fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(String, std::path::PathBuf)>> {

@@ -19,7 +19,8 @@ pub(crate) struct ScriptSource {
     pub(crate) forward: bool,
 }
 
-/// Checks a script; returns it when it is valid, pushing every problem to `out`.
+/// Checks a script, pushing every problem to `out`. Returns the script unless its text could not
+/// be had (not UTF-8); a script with errors is still returned, so a check can list it.
 pub(crate) fn analyze(
     src: ScriptSource,
     bytes: Vec<u8>,
@@ -54,10 +55,9 @@ pub(crate) fn analyze(
         }
     };
     let first_code = statements.iter().find_map(|s| s.code_start);
-    let errors_before = out.iter().filter(|d| d.is_error()).count();
     let directive = directive::no_transaction(path, body, first_code.unwrap_or(body.len()), out);
     let no_transaction = directive || src.metadata_no_transaction;
-    if first_code.is_none() && src.forward {
+    if first_code.is_none() && src.forward && statements_ok(&statements, body) {
         out.push(
             Diagnostic::warning(path, "the forward script is empty")
                 .help("it will be recorded as applied without doing anything; add its SQL or remove the file"),
@@ -98,9 +98,6 @@ pub(crate) fn analyze(
             );
         }
     }
-    if out.iter().filter(|d| d.is_error()).count() > errors_before {
-        return None;
-    }
     Some(Script {
         path: src.path,
         abs_path: src.abs_path,
@@ -108,4 +105,9 @@ pub(crate) fn analyze(
         text,
         no_transaction,
     })
+}
+
+/// Whether the split covered the text (it is empty when the lexer failed on a non-empty text).
+fn statements_ok(statements: &[crate::lexer::Statement], body: &str) -> bool {
+    !statements.is_empty() || body.is_empty()
 }
