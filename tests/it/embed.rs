@@ -43,3 +43,70 @@ fn a_crlf_copy_has_the_checksum_of_its_lf_original() {
     assert_eq!(crlf.up().checksum(), lf.up().checksum());
     assert_eq!(CRLF.digest(), LF.digest());
 }
+
+static MIXED: Migrations =
+    tidemark::embed_migrations!("tests/fixtures/mixed_forms", ignore = ["seed_data.sql"]);
+
+#[test]
+fn every_file_form_in_one_folder_in_version_order() {
+    let versions: Vec<&str> = MIXED.iter().map(|m| m.version()).collect();
+    assert_eq!(
+        versions,
+        [
+            "0",
+            "1",
+            "2",
+            "3",
+            "3.1",
+            "20240131120000",
+            "20240131120000.0",
+            "R__view"
+        ]
+    );
+    let names: Vec<&str> = MIXED.iter().map(|m| m.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "diesel_initial_setup",
+            "flyway",
+            "sqlx_reversible",
+            "sqlx_simple",
+            "dotted",
+            "events",
+            "event_index",
+            "view"
+        ]
+    );
+    let with_rollback: Vec<&str> = MIXED
+        .iter()
+        .filter(|m| m.down().is_some())
+        .map(|m| m.version())
+        .collect();
+    assert_eq!(
+        with_rollback,
+        ["0", "1", "2", "3.1", "20240131120000", "20240131120000.0"]
+    );
+    let no_tx: Vec<&str> = MIXED
+        .iter()
+        .filter(|m| m.up().no_transaction())
+        .map(|m| m.version())
+        .collect();
+    assert_eq!(
+        no_tx,
+        ["20240131120000.0"],
+        "diesel's run_in_transaction = false"
+    );
+    let index = MIXED.iter().find(|m| m.name() == "event_index").unwrap();
+    assert!(
+        index.down().unwrap().no_transaction(),
+        "metadata.toml covers down.sql too"
+    );
+    assert_eq!(
+        index.up().path(),
+        "tests/fixtures/mixed_forms/2024-01-31-120000-0000_event_index/up.sql"
+    );
+    assert_eq!(
+        MIXED.iter().last().unwrap().kind(),
+        tidemark::MigrationKind::Repeatable
+    );
+}

@@ -64,3 +64,38 @@ async fn a_client_works_as_well_as_a_pool() {
     );
     assert!(EXAMPLE.migrator().run(&client).await.unwrap().is_noop());
 }
+
+static MIXED: Migrations =
+    tidemark::embed_migrations!("tests/fixtures/mixed_forms", ignore = ["seed_data.sql"]);
+
+#[tokio::test]
+async fn applies_every_file_form() {
+    let db = fresh_db().await;
+    let report = MIXED.migrator().run(&db.pool).await.unwrap();
+    assert_eq!(report.steps.len(), MIXED.len());
+    for object in [
+        "mf_setup",
+        "mf_v1",
+        "mf_v2",
+        "mf_v3",
+        "mf_events",
+        "mf_events_at",
+        "mf_view",
+    ] {
+        assert!(db.table_exists(object).await, "{object} is missing");
+    }
+    let c = db.pool.get().await.unwrap();
+    let note: i64 = c
+        .query_one("SELECT count(*) FROM information_schema.columns WHERE table_name = 'mf_v3' AND column_name = 'note'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(note, 1, "V3.1 ran after 3");
+    let seeded: i64 = c
+        .query_one("SELECT count(*) FROM mf_v1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seeded, 0, "the ignored seed script is not a migration");
+    assert_eq!(db.history().await.len(), MIXED.len());
+}
