@@ -31,6 +31,26 @@ struct Failure {
     failed_row: bool,
 }
 
+/// How the executor wraps steps in transactions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunMode {
+    /// `BEGIN … COMMIT` around each step.
+    PerMigration,
+    /// One `BEGIN … COMMIT` around all steps.
+    Single,
+    /// The caller has opened a transaction; all steps run in it and are rolled back.
+    DryRun,
+}
+
+impl From<TransactionMode> for RunMode {
+    fn from(m: TransactionMode) -> Self {
+        match m {
+            TransactionMode::PerMigration => Self::PerMigration,
+            TransactionMode::Single => Self::Single,
+        }
+    }
+}
+
 pub(crate) struct Executor<'a> {
     client: &'a Client,
     tables: &'a Tables,
@@ -44,7 +64,7 @@ impl<'a> Executor<'a> {
         client: &'a Client,
         tables: &'a Tables,
         plan: &Plan<'_>,
-        mode: TransactionMode,
+        mode: RunMode,
     ) -> Result<Report, Error> {
         let mut ex = Executor {
             client,
@@ -53,14 +73,23 @@ impl<'a> Executor<'a> {
             report: Report::default(),
         };
         let steps = plan.steps();
-        if mode == TransactionMode::Single {
+        if mode != RunMode::PerMigration {
             if let Some(s) = steps.iter().find(|s| s.script().no_transaction()) {
+                let what = if mode == RunMode::DryRun {
+                    "a dry run"
+                } else {
+                    "a single-transaction run"
+                };
                 return Err(Error::InvalidConfig {
-                    message: format!("{} runs outside a transaction, so the run cannot be one transaction; use TransactionMode::PerMigration", s.script().path()),
+                    message: format!(
+                        "{} runs outside a transaction, so it cannot be part of {what}; \
+                         use TransactionMode::PerMigration and a real run",
+                        s.script().path()
+                    ),
                 });
             }
             if !steps.is_empty() {
-                ex.run_batch(steps, true).await?;
+                ex.run_batch(steps, mode).await?;
             }
             return Ok(ex.report);
         }
@@ -80,22 +109,22 @@ impl<'a> Executor<'a> {
                 bytes += steps[j].script().sql().len();
                 j += 1;
             }
-            ex.run_batch(&steps[i..j], false).await?;
+            ex.run_batch(&steps[i..j], RunMode::PerMigration).await?;
             i = j;
         }
         Ok(ex.report)
     }
 
-    async fn run_batch(&mut self, steps: &[PlannedStep<'_>], single: bool) -> Result<(), Error> {
-        let Err(f) = self.send_batch(steps, single).await else {
+    async fn run_batch(&mut self, steps: &[PlannedStep<'_>], mode: RunMode) -> Result<(), Error> {
+        let Err(f) = self.send_batch(steps, mode).await else {
             return Ok(());
         };
-        if single {
+        if mode != RunMode::PerMigration {
             self.report.steps.clear();
         } else if f.done < f.failing {
             // A syntax error anywhere in a message runs none of it: apply the steps before the
             // failing one on their own, so the outcome is as if each had been sent alone.
-            if let Err(g) = self.send_batch(&steps[f.done..f.failing], false).await {
+            if let Err(g) = self.send_batch(&steps[f.done..f.failing], mode).await {
                 return Err(self.failed(&steps[f.done + g.failing], g));
             }
         }
@@ -103,7 +132,12 @@ impl<'a> Executor<'a> {
     }
 
     /// Sends one batch and reads each step's completion row as it arrives.
-    async fn send_batch(&mut self, steps: &[PlannedStep<'_>], single: bool) -> Result<(), Failure> {
+    async fn send_batch(
+        &mut self,
+        steps: &[PlannedStep<'_>],
+        mode: RunMode,
+    ) -> Result<(), Failure> {
+        let single = mode != RunMode::PerMigration;
         let mut sql = String::new();
         let mut chars = 0usize;
         let mut spans = Vec::with_capacity(steps.len());
@@ -113,7 +147,7 @@ impl<'a> Executor<'a> {
             sql.push_str(text);
             *chars += text.chars().count();
         };
-        if single {
+        if mode == RunMode::Single {
             push(&mut sql, &mut chars, "BEGIN;\n");
         }
         for step in steps {
@@ -135,7 +169,15 @@ impl<'a> Executor<'a> {
         }
         if single {
             push(&mut sql, &mut chars, &self.tables.state_sql(&digest));
-            push(&mut sql, &mut chars, "COMMIT;\n");
+            push(
+                &mut sql,
+                &mut chars,
+                if mode == RunMode::DryRun {
+                    "ROLLBACK;\n"
+                } else {
+                    "COMMIT;\n"
+                },
+            );
         }
         let mut done = 0;
         let error = match self.client.simple_query_raw(&sql).await {

@@ -119,6 +119,21 @@ impl Tables {
         }
     }
 
+    /// Reads history without creating anything; no table means no history.
+    pub(crate) async fn read_existing(&self, client: &Client) -> Result<Vec<HistoryRow>, Error> {
+        match client.simple_query(&self.read_sql()).await {
+            Ok(msgs) => msgs
+                .iter()
+                .filter_map(|m| match m {
+                    SimpleQueryMessage::Row(r) => Some(HistoryRow::parse(r)),
+                    _ => None,
+                })
+                .collect(),
+            Err(e) if is_undefined_table(&e) => Ok(Vec::new()),
+            Err(e) => Err(Error::db("reading the history table")(e)),
+        }
+    }
+
     /// Creates the tables if needed and reads history, in one round trip.
     pub(crate) async fn ensure_and_read(&self, client: &Client) -> Result<Vec<HistoryRow>, Error> {
         let sql = format!("{}{};", self.ensure_sql(), self.read_sql());

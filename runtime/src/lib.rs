@@ -11,6 +11,7 @@ mod migrator;
 mod plan;
 mod report;
 mod sql;
+mod status;
 mod target;
 
 #[cfg(feature = "testing")]
@@ -23,6 +24,7 @@ pub use migrations::{Migration, MigrationKind, Migrations, Script};
 pub use migrator::Migrator;
 pub use plan::{Plan, PlannedStep, Reason};
 pub use report::{Direction, Report, StepReport};
+pub use status::{RepairReport, State, Status, StatusEntry};
 pub use target::{Target, TransactionMode};
 
 /// Embeds a folder of migrations at compile time.

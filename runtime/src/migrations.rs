@@ -139,6 +139,43 @@ impl Migrations {
         self.source_dir.as_deref()
     }
 
+    /// Builds a set at run time from a folder scanned by [`tidemark_core::scan`]: what the
+    /// `tidemark` CLI does with a folder on disk. Programs that embed their migrations use
+    /// [`embed_migrations!`](crate::embed_migrations) instead; both give the same set.
+    pub fn from_scanned(set: tidemark_core::MigrationSet) -> Self {
+        let owned = |s: tidemark_core::Script| Script {
+            sql: Cow::Owned(s.text),
+            path: Cow::Owned(s.path),
+            checksum: s.checksum,
+            no_transaction: s.no_transaction,
+        };
+        let items = set
+            .migrations
+            .into_iter()
+            .map(|m| Migration {
+                id: Cow::Owned(m.id()),
+                version_parts: Cow::Owned(
+                    m.version
+                        .as_ref()
+                        .map(|v| v.parts().to_vec())
+                        .unwrap_or_default(),
+                ),
+                name: Cow::Owned(m.name),
+                kind: match m.kind {
+                    tidemark_core::Kind::Versioned => MigrationKind::Versioned,
+                    tidemark_core::Kind::Repeatable => MigrationKind::Repeatable,
+                },
+                up: owned(m.up),
+                down: m.down.map(owned),
+            })
+            .collect::<Vec<_>>();
+        Self {
+            items: Cow::Owned(items),
+            digest: set.digest,
+            source_dir: None,
+        }
+    }
+
     /// A [`Migrator`] with the default options, to configure and run.
     pub fn migrator(&self) -> Migrator<'_> {
         Migrator::new(self)

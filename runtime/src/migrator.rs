@@ -2,12 +2,13 @@
 
 use crate::db::Db;
 use crate::error::Error;
-use crate::execute::Executor;
+use crate::execute::{Executor, RunMode};
 use crate::history::Tables;
 use crate::lock::Lock;
 use crate::migrations::Migrations;
 use crate::plan::{self, Plan, Policy};
 use crate::report::Report;
+use crate::status::{self, RepairReport, Status};
 use crate::target::{Target, TransactionMode};
 use std::time::Duration;
 use tracing::Instrument;
@@ -100,6 +101,13 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// Accept applied migrations whose file changed since (the recorded checksum differs)
+    /// instead of failing with [`Error::Divergent`]. [`repair`](Self::repair) is the lasting fix.
+    pub fn allow_divergent(mut self, allow: bool) -> Self {
+        self.policy.allow_divergent = allow;
+        self
+    }
+
     /// Accept applied versions this set does not have instead of failing with
     /// [`Error::Missing`].
     pub fn allow_missing(mut self, allow: bool) -> Self {
@@ -175,12 +183,105 @@ impl<'m> Migrator<'m> {
         self.locked(db.into(), Some(plan)).await
     }
 
+    /// Executes the plan inside one transaction and rolls it back: the scripts really run
+    /// against the real database (so errors are real), and nothing is kept, not even the
+    /// history tables. Refuses a plan that holds a no-transaction migration.
+    pub async fn dry_run<'a>(&self, db: impl Into<Db<'a>>) -> Result<Report, Error> {
+        let (tables, lock) = self.lock(db.into()).await?;
+        let result = async {
+            let client = lock.client();
+            client
+                .batch_execute("BEGIN")
+                .await
+                .map_err(Error::db("starting the dry run"))?;
+            let history = tables.ensure_and_read(client).await?;
+            let plan = plan::plan(self.set, &history, &self.target, self.policy)?;
+            Executor::run(client, &tables, &plan, RunMode::DryRun).await
+        }
+        .await;
+        if result.is_err() {
+            let _ = lock.client().batch_execute("ROLLBACK").await;
+        }
+        release(lock, result).await
+    }
+
+    /// Every migration of the set and of history with its state: applied (with time and
+    /// duration), pending, divergent, missing or failed. Reads only; takes no lock.
+    pub async fn status<'a>(&self, db: impl Into<Db<'a>>) -> Result<Status, Error> {
+        let tables = self.tables()?;
+        let conn = db.into().shared().await?;
+        Ok(status::status(
+            self.set,
+            &tables.read_existing(&conn).await?,
+        ))
+    }
+
+    /// Checks history against the set without changing anything: a failed row, a divergent
+    /// checksum, a missing or an out-of-order migration is an error (unless allowed). Pending
+    /// migrations are fine.
+    pub async fn validate<'a>(&self, db: impl Into<Db<'a>>) -> Result<(), Error> {
+        let tables = self.tables()?;
+        let conn = db.into().shared().await?;
+        let history = tables.read_existing(&conn).await?;
+        plan::plan(self.set, &history, &Target::Latest, self.policy).map(drop)
+    }
+
+    /// Adopts an existing database: records every versioned migration up to and including
+    /// `version` as applied, without running it. Refuses a database that already has history.
+    /// Returns the adopted versions.
+    pub async fn baseline<'a>(
+        &self,
+        db: impl Into<Db<'a>>,
+        version: &str,
+    ) -> Result<Vec<String>, Error> {
+        let (tables, lock) = self.lock(db.into()).await?;
+        let result = async {
+            let client = lock.client();
+            let history = tables.ensure_and_read(client).await?;
+            let (sql, adopted) = status::baseline_sql(self.set, &tables, &history, version)?;
+            client
+                .batch_execute(&sql)
+                .await
+                .map_err(Error::db("recording the baseline"))?;
+            Ok(adopted)
+        }
+        .await;
+        release(lock, result).await
+    }
+
+    /// Repairs history after a deliberate change: removes failed rows (fix the database by
+    /// hand first) and re-records the checksums of applied migrations whose files were edited.
+    pub async fn repair<'a>(&self, db: impl Into<Db<'a>>) -> Result<RepairReport, Error> {
+        let (tables, lock) = self.lock(db.into()).await?;
+        let result = async {
+            let client = lock.client();
+            let history = tables.ensure_and_read(client).await?;
+            let (sql, report) = status::repair_sql(self.set, &tables, &history);
+            client
+                .batch_execute(&sql)
+                .await
+                .map_err(Error::db("repairing history"))?;
+            Ok(report)
+        }
+        .await;
+        release(lock, result).await
+    }
+
+    async fn lock<'a>(&self, db: Db<'a>) -> Result<(Tables, Lock<'a>), Error> {
+        let tables = self.tables()?;
+        let lock = Lock::acquire(
+            db.dedicated().await?,
+            self.effective_lock_key(),
+            self.lock_timeout,
+        )
+        .await?;
+        Ok((tables, lock))
+    }
+
     /// Takes the lock, ensures and reads history, plans (or checks that `given` still holds),
     /// executes, and releases the lock on every path.
     async fn locked(&self, db: Db<'_>, given: Option<&Plan<'m>>) -> Result<Report, Error> {
-        let tables = self.tables()?;
-        let key = self.effective_lock_key();
-        let lock = Lock::acquire(db.dedicated().await?, key, self.lock_timeout).await?;
+        let (tables, lock) = self.lock(db).await?;
         let result = async {
             let client = lock.client();
             let history = tables.ensure_and_read(client).await?;
@@ -204,12 +305,17 @@ impl<'m> Migrator<'m> {
                 }
                 return Ok(Report::default());
             }
-            Executor::run(client, &tables, plan, self.mode).await
+            Executor::run(client, &tables, plan, self.mode.into()).await
         }
         .await;
-        let released = lock.release().await;
-        let report = result?;
-        released?;
-        Ok(report)
+        release(lock, result).await
     }
+}
+
+/// Releases the lock whatever `result` is; the work's error wins over a release error.
+async fn release<T>(lock: Lock<'_>, result: Result<T, Error>) -> Result<T, Error> {
+    let released = lock.release().await;
+    let value = result?;
+    released?;
+    Ok(value)
 }

@@ -94,6 +94,7 @@ impl<'m> Plan<'m> {
 pub(crate) struct Policy {
     pub(crate) allow_out_of_order: bool,
     pub(crate) allow_missing: bool,
+    pub(crate) allow_divergent: bool,
 }
 
 /// The digest of the successfully applied rows of history.
@@ -146,7 +147,7 @@ pub(crate) fn plan<'m>(
         .collect();
     for m in &versioned {
         if let Some(row) = recorded.get(m.version()) {
-            if row.checksum != m.up.checksum {
+            if row.checksum != m.up.checksum && !policy.allow_divergent {
                 return Err(Error::Divergent {
                     version: m.version().to_owned(),
                     name: m.name().to_owned(),

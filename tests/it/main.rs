@@ -4,5 +4,7 @@
 mod concurrency;
 mod embed;
 mod failure;
+mod policies;
 mod run;
 mod support;
+mod targets;

@@ -98,3 +98,57 @@ fn conn_string(c: &Config) -> String {
 pub(crate) fn hex(sum: &[u8]) -> String {
     sum.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A migration set built at run time from `(file name, SQL)` pairs, through the same core scan
+/// the macro uses: for tests that need many small variations of a folder.
+pub(crate) fn set_of(files: &[(&str, &str)]) -> &'static tidemark::Migrations {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tidemark-it-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, sql) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, sql).unwrap();
+    }
+    let options = tidemark_core::ScanOptions {
+        display_path: Some("migrations".into()),
+        ..Default::default()
+    };
+    let scanned = tidemark_core::scan(&dir, &options)
+        .unwrap_or_else(|d| panic!("invalid test folder: {d:#?}"));
+    std::fs::remove_dir_all(&dir).unwrap();
+    Box::leak(Box::new(tidemark::Migrations::from_scanned(scanned)))
+}
+
+/// Every user table, index and view of the database with its definition, plus history: a
+/// snapshot to compare byte for byte.
+pub(crate) async fn snapshot(pool: &Pool) -> Vec<String> {
+    let c = pool.get().await.unwrap();
+    let mut out: Vec<String> = c
+        .query(
+            "SELECT n.nspname || '.' || c.relname || ' ' || c.relkind::text || ' ' || \
+                    coalesce(pg_get_indexdef(c.oid), pg_get_viewdef(c.oid), '') || ' ' || \
+                    coalesce((SELECT string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum) \
+                              FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if let Ok(rows) = c
+        .query("SELECT version || ' ' || encode(checksum, 'hex') || ' ' || applied_at::text || ' ' || success FROM tidemark_history ORDER BY 1", &[])
+        .await
+    {
+        out.extend(rows.iter().map(|r| r.get::<_, String>(0)));
+    }
+    out
+}

@@ -1,0 +1,113 @@
+//! Divergent, missing and out-of-order migrations: each refused by default, then allowed by its
+//! option; and a failed (dirty) row blocks runs.
+
+use crate::support::{fresh_db, set_of};
+use tidemark::{Error, State};
+
+#[tokio::test]
+async fn a_changed_applied_migration_is_divergent_until_allowed_or_repaired() {
+    let db = fresh_db().await;
+    let v1 = set_of(&[("V1__one.sql", "CREATE TABLE one (id int);")]);
+    v1.migrator().run(&db.pool).await.unwrap();
+    let edited = set_of(&[
+        ("V1__one.sql", "CREATE TABLE one (id bigint);"),
+        ("V2__two.sql", "CREATE TABLE two (id int);"),
+    ]);
+    let err = edited.migrator().run(&db.pool).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Divergent { version, path, .. } if version == "1" && path == "migrations/V1__one.sql"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("was changed after it was applied"));
+    assert!(!db.table_exists("two").await, "nothing ran");
+    assert!(matches!(
+        edited.migrator().validate(&db.pool).await,
+        Err(Error::Divergent { .. })
+    ));
+    let status = edited.migrator().status(&db.pool).await.unwrap();
+    assert_eq!(status.entries[0].state, State::Divergent);
+
+    edited
+        .migrator()
+        .allow_divergent(true)
+        .run(&db.pool)
+        .await
+        .unwrap();
+    assert!(db.table_exists("two").await);
+
+    let repaired = edited.migrator().repair(&db.pool).await.unwrap();
+    assert_eq!(repaired.realigned, ["1"]);
+    assert!(edited.migrator().validate(&db.pool).await.is_ok());
+    assert!(
+        edited.migrator().is_up_to_date(&db.pool).await.unwrap(),
+        "repair records the new digest"
+    );
+}
+
+#[tokio::test]
+async fn an_applied_migration_unknown_to_the_set_is_missing_until_allowed() {
+    let db = fresh_db().await;
+    let newer = set_of(&[
+        ("V1__one.sql", "CREATE TABLE one (id int);"),
+        ("V2__two.sql", "CREATE TABLE two (id int);"),
+    ]);
+    newer.migrator().run(&db.pool).await.unwrap();
+    let older = set_of(&[
+        ("V1__one.sql", "CREATE TABLE one (id int);"),
+        ("R__view.sql", "CREATE OR REPLACE VIEW v AS SELECT 1 AS x;"),
+    ]);
+    let err = older.migrator().run(&db.pool).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Missing { version, name } if version == "2" && name == "two"),
+        "{err:?}"
+    );
+    assert!(!db.table_exists("v").await);
+    let status = older.migrator().status(&db.pool).await.unwrap();
+    assert_eq!(
+        status
+            .in_state(State::Missing)
+            .map(|e| e.version.as_str())
+            .collect::<Vec<_>>(),
+        ["2"]
+    );
+
+    older
+        .migrator()
+        .allow_missing(true)
+        .run(&db.pool)
+        .await
+        .unwrap();
+    assert!(db.table_exists("v").await);
+}
+
+#[tokio::test]
+async fn a_pending_version_below_the_highest_applied_is_out_of_order_until_allowed() {
+    let db = fresh_db().await;
+    set_of(&[
+        ("V1__one.sql", "CREATE TABLE one (id int);"),
+        ("V3__three.sql", "CREATE TABLE three (id int);"),
+    ])
+    .migrator()
+    .run(&db.pool)
+    .await
+    .unwrap();
+    let merged = set_of(&[
+        ("V1__one.sql", "CREATE TABLE one (id int);"),
+        ("V2__two.sql", "CREATE TABLE two (id int);"),
+        ("V3__three.sql", "CREATE TABLE three (id int);"),
+    ]);
+    let err = merged.migrator().run(&db.pool).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::OutOfOrder { version, highest, .. } if version == "2" && highest == "3"),
+        "{err:?}"
+    );
+    assert!(!db.table_exists("two").await);
+    let report = merged
+        .migrator()
+        .allow_out_of_order(true)
+        .run(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(report.steps.len(), 1);
+    assert!(db.table_exists("two").await);
+}
