@@ -4,7 +4,10 @@
 mod concurrency;
 mod embed;
 mod failure;
+mod lock;
+mod no_transaction;
 mod policies;
 mod run;
 mod support;
 mod targets;
+mod verbs;

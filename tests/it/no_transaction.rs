@@ -1,0 +1,117 @@
+//! No-transaction migrations: statement by statement, a failed row when one fails midway.
+
+use crate::support::{fresh_db, set_of};
+use tidemark::{Error, State};
+
+const TABLE: (&str, &str) = ("V1__t.sql", "CREATE TABLE t (a int, b int, c int);");
+
+#[tokio::test]
+async fn several_concurrently_statements_succeed() {
+    let db = fresh_db().await;
+    let set = set_of(&[
+        TABLE,
+        (
+            "V2__indexes.sql",
+            "-- tidemark:no-transaction\n\
+             CREATE INDEX CONCURRENTLY t_a ON t (a);\n\
+             CREATE INDEX CONCURRENTLY t_b ON t (b);\n\
+             CREATE INDEX CONCURRENTLY t_c ON t (c);\n",
+        ),
+    ]);
+    let report = set.migrator().run(&db.pool).await.unwrap();
+    assert_eq!(report.steps.len(), 2);
+    for i in ["t_a", "t_b", "t_c"] {
+        assert!(db.table_exists(i).await, "{i}");
+    }
+    assert!(
+        db.history().await.iter().all(|r| r.3),
+        "every row flipped to success"
+    );
+    assert!(set.migrator().is_up_to_date(&db.pool).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_failure_midway_leaves_a_failed_row_that_blocks_until_repair() {
+    let db = fresh_db().await;
+    let broken = set_of(&[
+        TABLE,
+        (
+            "V2__indexes.sql",
+            "-- tidemark:no-transaction\n\
+             CREATE INDEX CONCURRENTLY t_a ON t (a);\n\
+             CREATE INDEX CONCURRENTLY t_b ON t (no_such_column);\n\
+             CREATE INDEX CONCURRENTLY t_c ON t (c);\n",
+        ),
+        ("V3__later.sql", "CREATE TABLE later (id int);"),
+    ]);
+    let err = broken.migrator().run(&db.pool).await.unwrap_err();
+    let Error::MigrationFailed(f) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(f.failed_row_recorded);
+    assert_eq!(
+        (f.version.as_str(), f.sqlstate.as_deref()),
+        ("2", Some("42703"))
+    );
+    // The server gives no position for this error: the failing statement's start is reported.
+    assert_eq!((f.line, f.column), (Some(3), Some(1)));
+    assert_eq!(f.message, "column \"no_such_column\" does not exist");
+    assert_eq!(
+        f.statement.as_deref(),
+        Some("CREATE INDEX CONCURRENTLY t_b ON t (no_such_column);")
+    );
+    assert!(err.to_string().contains("run `repair`"), "{err}");
+    assert!(
+        db.table_exists("t_a").await,
+        "the statement before the failure was kept"
+    );
+    assert!(!db.table_exists("t_c").await && !db.table_exists("later").await);
+    let history = db.history().await;
+    assert_eq!(
+        history
+            .iter()
+            .map(|r| (r.0.as_str(), r.3))
+            .collect::<Vec<_>>(),
+        [("1", true), ("2", false)]
+    );
+
+    let err = broken.migrator().run(&db.pool).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Dirty { version, .. } if version == "2"),
+        "{err:?}"
+    );
+    let status = broken.migrator().status(&db.pool).await.unwrap();
+    assert_eq!(status.entries[1].state, State::Failed);
+
+    // Clean up by hand, repair, then run the fixed folder.
+    db.pool
+        .get()
+        .await
+        .unwrap()
+        .batch_execute("DROP INDEX t_a")
+        .await
+        .unwrap();
+    let repaired = broken.migrator().repair(&db.pool).await.unwrap();
+    assert_eq!(repaired.removed_failed, ["2"]);
+    let fixed = set_of(&[
+        TABLE,
+        (
+            "V2__indexes.sql",
+            "-- tidemark:no-transaction\n\
+             CREATE INDEX CONCURRENTLY t_a ON t (a);\n\
+             CREATE INDEX CONCURRENTLY t_b ON t (b);\n\
+             CREATE INDEX CONCURRENTLY t_c ON t (c);\n",
+        ),
+        ("V3__later.sql", "CREATE TABLE later (id int);"),
+    ]);
+    let report = fixed.migrator().run(&db.pool).await.unwrap();
+    assert_eq!(
+        report
+            .steps
+            .iter()
+            .map(|s| s.version.as_str())
+            .collect::<Vec<_>>(),
+        ["2", "3"]
+    );
+    assert!(db.history().await.iter().all(|r| r.3));
+}
