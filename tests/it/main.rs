@@ -7,6 +7,8 @@ mod failure;
 mod lock;
 mod no_transaction;
 mod policies;
+mod proxy;
+mod roundtrips;
 mod run;
 mod support;
 mod targets;

@@ -1,0 +1,82 @@
+//! Round trips, counted on the wire: one for the up-to-date check whatever the number of
+//! migrations, and one message for a whole batch of transactional migrations.
+
+use crate::proxy::Proxy;
+use crate::support::{fresh_db, set_of};
+use tidemark::testing::server;
+
+fn generated(n: usize) -> &'static tidemark::Migrations {
+    let files: Vec<(String, String)> = (1..=n)
+        .map(|i| {
+            (
+                format!("V{i}__t{i}.sql"),
+                format!("CREATE TABLE t{i} (id int PRIMARY KEY, name text);"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    set_of(&refs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_up_to_date_check_is_one_round_trip_with_1000_applied() {
+    let db = fresh_db().await;
+    let set = generated(1000);
+    set.migrator().run(&db.pool).await.unwrap();
+    assert_eq!(db.history().await.len(), 1000);
+
+    let proxy = Proxy::start(server().unwrap().config(&db.name)).await;
+    let pool = proxy.pool();
+    drop(pool.get().await.unwrap()); // connect outside the measurement
+    proxy.take();
+    let report = set.migrator().run(&pool).await.unwrap();
+    assert!(report.is_noop() && report.fast_path);
+    let seen = proxy.take();
+    assert_eq!(seen.queries.len(), 1, "{:?}", seen.queries);
+    assert_eq!(seen.syncs, 0);
+    assert!(seen.queries[0].starts_with("SELECT encode(digest, 'hex') FROM"));
+
+    assert!(set.migrator().is_up_to_date(&pool).await.unwrap());
+    assert_eq!(proxy.take().queries.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactional_migrations_travel_in_one_message() {
+    let db = fresh_db().await;
+    let set = generated(100);
+    let proxy = Proxy::start(server().unwrap().config(&db.name)).await;
+    let pool = proxy.pool();
+    drop(pool.get().await.unwrap());
+    proxy.take();
+    let report = set.migrator().run(&pool).await.unwrap();
+    assert_eq!(report.steps.len(), 100);
+    let seen = proxy.take();
+    let kinds: Vec<&str> = seen
+        .queries
+        .iter()
+        .map(|q| match q {
+            q if q.starts_with("SELECT encode(digest") => "fast path",
+            q if q.starts_with("SELECT pg_try_advisory_lock") => "lock",
+            q if q.starts_with("CREATE TABLE IF NOT EXISTS") => "history",
+            q if q.starts_with("BEGIN;") => "migrations",
+            q if q.starts_with("SELECT pg_advisory_unlock") => "unlock",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["fast path", "lock", "history", "migrations", "unlock"],
+        "{:#?}",
+        seen.queries
+    );
+    assert_eq!(seen.syncs, 0, "no extended-protocol round trips");
+    assert_eq!(
+        seen.queries[3].matches("COMMIT;").count(),
+        100,
+        "one transaction per migration"
+    );
+    assert_eq!(db.history().await.len(), 100);
+}
