@@ -3,6 +3,7 @@
 
 mod embed;
 mod manifest;
+mod test_attr;
 mod tokens;
 
 use proc_macro::TokenStream;
@@ -12,4 +13,15 @@ use proc_macro::TokenStream;
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
     let args = syn::parse_macro_input!(input as embed::Args);
     embed::expand(&args).into()
+}
+
+/// Marks an async test that receives a fresh, migrated database. Documented on
+/// `tidemark::test`.
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = syn::parse_macro_input!(args as test_attr::Args);
+    let item = syn::parse_macro_input!(item as syn::ItemFn);
+    test_attr::expand(&args, item)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -43,6 +43,24 @@ pub use target::{Target, TransactionMode};
 /// `cargo:rerun-if-changed=migrations`).
 pub use tidemark_macros::embed_migrations;
 
+/// An async test that receives a fresh database migrated with a set (feature `testing`).
+///
+/// ```ignore
+/// static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("migrations");
+///
+/// #[tidemark::test] // uses `MIGRATIONS`; or #[tidemark::test(migrations = OTHER)]
+/// async fn inserts_a_user(pool: tidemark::deadpool_postgres::Pool) {
+///     let client = pool.get().await.unwrap();
+///     client.execute("INSERT INTO users (email) VALUES ('a@b.c')", &[]).await.unwrap();
+/// }
+/// ```
+///
+/// The one argument is a `deadpool_postgres::Pool` or a `&TestDatabase`; the test may return
+/// `()` or a `Result`. Each test gets its own database, cloned from a template (see
+/// [`testing::TestDatabase`]), so tests run in parallel under `cargo test` and `cargo nextest`.
+#[cfg(feature = "testing")]
+pub use tidemark_macros::test;
+
 #[doc(hidden)]
 pub use migrations::private as __private;
 

@@ -12,4 +12,5 @@ mod roundtrips;
 mod run;
 mod support;
 mod targets;
+mod testing_kit;
 mod verbs;

@@ -1,0 +1,111 @@
+//! `assert_reversible`: every rollback undoes its forward script, and the forward script then
+//! applies again.
+
+use super::database::TestDatabase;
+use super::snapshot::snapshot;
+use crate::migrations::{MigrationKind, Migrations};
+use crate::target::Target;
+use std::fmt;
+
+/// A migration whose rollback does not restore the schema it started from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Irreversible {
+    /// The migration's version.
+    pub version: String,
+    /// Its name.
+    pub name: String,
+    /// The rollback script.
+    pub path: String,
+    /// Objects present after up + down that were not there before up.
+    pub left_behind: Vec<String>,
+    /// Objects present before up that are gone after up + down.
+    pub missing: Vec<String>,
+    /// The forward script failed when applied again after the rollback.
+    pub reapply_error: Option<String>,
+}
+
+impl fmt::Display for Irreversible {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: the rollback of version {} ({}) ",
+            self.path, self.version, self.name
+        )?;
+        if let Some(e) = &self.reapply_error {
+            return write!(
+                f,
+                "leaves a database where the forward script fails again: {e}"
+            );
+        }
+        write!(f, "does not undo its forward script")?;
+        for o in &self.left_behind {
+            write!(f, "\n  left behind: {o}")?;
+        }
+        for o in &self.missing {
+            write!(f, "\n  missing after rollback: {o}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Irreversible {}
+
+/// Panics, naming the migration and the differing objects, unless every rollback restores the
+/// schema its forward script started from and the forward script then applies again.
+pub async fn assert_reversible(set: &Migrations) {
+    if let Err(e) = check_reversible(set).await {
+        panic!("{e}");
+    }
+}
+
+/// Walks the set in a fresh database: for each versioned migration with a rollback, snapshot,
+/// up, down, snapshot (must be equal), up again. Returns the first migration that fails.
+///
+/// # Panics
+///
+/// When no test database can be had, or a forward script fails on its first application.
+pub async fn check_reversible(set: &Migrations) -> Result<(), Irreversible> {
+    let db = TestDatabase::empty()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client = db.pool().get().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut previous = Target::Initial;
+    for m in set.iter().filter(|m| m.kind() == MigrationKind::Versioned) {
+        let here = Target::Version(m.version().to_owned());
+        let before = snapshot(&client).await.unwrap_or_else(|e| panic!("{e}"));
+        if let Err(e) = db.migrate(set, here.clone()).await {
+            panic!(
+                "{} does not apply, so its rollback cannot be checked: {e}",
+                m.up().path()
+            );
+        }
+        if let Some(down) = m.down() {
+            let irreversible = |left_behind, missing, reapply_error| Irreversible {
+                version: m.version().to_owned(),
+                name: m.name().to_owned(),
+                path: down.path().to_owned(),
+                left_behind,
+                missing,
+                reapply_error,
+            };
+            if let Err(e) = db.migrate(set, previous.clone()).await {
+                return Err(irreversible(
+                    Vec::new(),
+                    Vec::new(),
+                    Some(format!("the rollback itself failed: {e}")),
+                ));
+            }
+            let after = snapshot(&client).await.unwrap_or_else(|e| panic!("{e}"));
+            if after != before {
+                let left = after.difference(&before).cloned().collect();
+                let missing = before.difference(&after).cloned().collect();
+                return Err(irreversible(left, missing, None));
+            }
+            if let Err(e) = db.migrate(set, here.clone()).await {
+                return Err(irreversible(Vec::new(), Vec::new(), Some(e.to_string())));
+            }
+        }
+        previous = here;
+    }
+    Ok(())
+}

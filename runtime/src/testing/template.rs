@@ -1,0 +1,136 @@
+//! Template databases: migrated once per (set digest, target), cloned per test.
+
+use super::server::TestServer;
+use super::TestError;
+use crate::migrations::Migrations;
+use crate::target::Target;
+use std::time::{Duration, Instant};
+use tokio_postgres::Client;
+
+/// Serialises template builds across test processes; taken in the admin database, which every
+/// process shares (advisory locks are per database).
+const TEMPLATE_LOCK: i64 = 0x7469_6465_6d61_726b; // "tidemark"
+
+/// The template's name: the set digest and, for a version target, the version.
+pub(crate) fn template_name(set: &Migrations, target: &Target) -> String {
+    let digest = tidemark_core::to_hex(&set.digest()[..8]);
+    match target {
+        Target::Latest => format!("tm_tmpl_{digest}"),
+        Target::Initial => format!("tm_tmpl_{digest}_initial"),
+        Target::Version(v) => format!(
+            "tm_tmpl_{digest}_v{}",
+            v.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        ),
+    }
+}
+
+/// Makes sure the template exists, building it under the cross-process lock if it does not.
+pub(crate) async fn ensure(
+    server: &TestServer,
+    set: &Migrations,
+    target: &Target,
+) -> Result<String, TestError> {
+    let name = template_name(set, target);
+    let admin = server.connect(server.admin_database()).await?;
+    if exists(&admin, &name).await? {
+        return Ok(name);
+    }
+    admin
+        .batch_execute(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})"))
+        .await?;
+    let built = async {
+        if !exists(&admin, &name).await? {
+            build(server, &admin, set, target, &name).await?;
+        }
+        Ok::<_, TestError>(())
+    }
+    .await;
+    let unlocked = admin
+        .batch_execute(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
+        .await;
+    built?;
+    unlocked?;
+    Ok(name)
+}
+
+async fn exists(admin: &Client, name: &str) -> Result<bool, TestError> {
+    Ok(admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await?
+        .is_some())
+}
+
+async fn build(
+    server: &TestServer,
+    admin: &Client,
+    set: &Migrations,
+    target: &Target,
+    name: &str,
+) -> Result<(), TestError> {
+    let building = format!("{name}_build");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{building}\""))
+        .await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{building}\""))
+        .await?;
+    {
+        let pool = server.pool(&building, 2);
+        set.migrator().target(target.clone()).run(&pool).await?;
+        pool.close();
+    }
+    wait_disconnected(admin, &building).await?;
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+        ))
+        .await?;
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{name}\" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"
+        ))
+        .await?;
+    Ok(())
+}
+
+/// Waits until no backend is connected to `db` (backends exit asynchronously after a close); a
+/// template cannot be renamed or cloned while anyone is connected.
+pub(crate) async fn wait_disconnected(admin: &Client, db: &str) -> Result<(), TestError> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        let n: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1",
+                &[&db],
+            )
+            .await?
+            .get(0);
+        if n == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Err(TestError(format!(
+        "connections to {db} did not close within 10 s"
+    )))
+}
+
+/// `CREATE DATABASE … TEMPLATE …`, with `STRATEGY FILE_COPY` where the server has it (15+):
+/// the fastest way to copy a small schema.
+pub(crate) async fn clone(admin: &Client, template: &str, name: &str) -> Result<(), TestError> {
+    let version: i32 = admin
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await?
+        .get(0);
+    let strategy = if version >= 150_000 {
+        " STRATEGY FILE_COPY"
+    } else {
+        ""
+    };
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"{strategy}"
+        ))
+        .await?;
+    Ok(())
+}

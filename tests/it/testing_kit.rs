@@ -1,0 +1,204 @@
+//! The testing kit: isolated databases from a template, a database at a version, the test
+//! attribute, and the reversibility check.
+
+use crate::support::set_of;
+use tidemark::deadpool_postgres::Pool;
+use tidemark::testing::{check_reversible, server, TestDatabase};
+use tidemark::{Migrations, Target};
+
+static MIGRATIONS: Migrations = tidemark::embed_migrations!("examples/migrations");
+
+async fn users(pool: &Pool) -> i64 {
+    let c = pool.get().await.unwrap();
+    c.query_one("SELECT count(*) FROM users", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn databases_are_isolated_and_cloned_from_one_template() {
+    let (a, b) = tokio::join!(
+        TestDatabase::new(&MIGRATIONS),
+        TestDatabase::new(&MIGRATIONS)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_ne!(a.name(), b.name());
+    let c = a.pool().get().await.unwrap();
+    c.execute(
+        "INSERT INTO users (email) VALUES ('only-in-a@example.com')",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(users(a.pool()).await, 1);
+    assert_eq!(
+        users(b.pool()).await,
+        0,
+        "a write in one database is invisible in the other"
+    );
+    assert!(
+        MIGRATIONS.migrator().is_up_to_date(b.pool()).await.unwrap(),
+        "clones carry history"
+    );
+
+    let admin = server().unwrap().connect("postgres").await.unwrap();
+    let digest: String = MIGRATIONS.digest()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let templates: Vec<String> = admin
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE $1 ORDER BY 1",
+            &[&format!("tm_tmpl_{digest}%")],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        templates,
+        [format!("tm_tmpl_{digest}")],
+        "one template, no half-built one left"
+    );
+}
+
+// Two tests that would see each other's row if they shared a database.
+#[tidemark::test]
+async fn attribute_gives_a_fresh_pool_one(pool: Pool) {
+    let c = pool.get().await.unwrap();
+    c.execute("INSERT INTO users (email) VALUES ('one@example.com')", &[])
+        .await
+        .unwrap();
+    assert_eq!(users(&pool).await, 1);
+}
+
+#[tidemark::test(migrations = MIGRATIONS)]
+async fn attribute_gives_a_fresh_pool_two(
+    db: &TestDatabase,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let c = db.pool().get().await?;
+    c.execute("INSERT INTO users (email) VALUES ('two@example.com')", &[])
+        .await?;
+    assert_eq!(users(db.pool()).await, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn at_version_then_migrate_forward_transforms_the_data() {
+    let set = set_of(&[
+        ("V1__people.sql", "CREATE TABLE people (name text NOT NULL);"),
+        (
+            "V2__shout.sql",
+            "ALTER TABLE people ADD COLUMN shout text;\nUPDATE people SET shout = upper(name) || '!';",
+        ),
+    ]);
+    let db = TestDatabase::at_version(set, 1).await.unwrap();
+    let c = db.pool().get().await.unwrap();
+    c.execute("INSERT INTO people (name) VALUES ('ada'), ('grace')", &[])
+        .await
+        .unwrap();
+    let report = db.migrate(set, Target::Latest).await.unwrap();
+    assert_eq!(
+        report
+            .steps
+            .iter()
+            .map(|s| s.version.as_str())
+            .collect::<Vec<_>>(),
+        ["2"]
+    );
+    let shouts: Vec<String> = c
+        .query("SELECT shout FROM people ORDER BY name", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(shouts, ["ADA!", "GRACE!"]);
+}
+
+#[tokio::test]
+async fn the_example_folder_is_reversible() {
+    tidemark::testing::assert_reversible(&MIGRATIONS).await;
+}
+
+async fn irreversible(up: &str, down: &str) -> tidemark::testing::Irreversible {
+    let set = set_of(&[
+        (
+            "V1__base.sql",
+            "CREATE TABLE base (id int PRIMARY KEY, v int);",
+        ),
+        ("U1__base.sql", "DROP TABLE base;"),
+        ("V2__change.sql", up),
+        ("U2__change.sql", down),
+    ]);
+    check_reversible(set)
+        .await
+        .expect_err("the rollback is incomplete")
+}
+
+#[tokio::test]
+async fn a_rollback_that_forgets_a_table_is_named() {
+    let e = irreversible("CREATE TABLE extra (id int);", "-- forgot to drop extra").await;
+    assert_eq!(
+        (e.version.as_str(), e.path.as_str()),
+        ("2", "migrations/U2__change.sql")
+    );
+    assert!(
+        e.left_behind.contains(&"table public.extra".to_owned()),
+        "{e}"
+    );
+    assert!(e.missing.is_empty());
+    assert!(e.to_string().starts_with(
+        "migrations/U2__change.sql: the rollback of version 2 (change) does not undo"
+    ));
+}
+
+#[tokio::test]
+async fn a_rollback_that_forgets_an_index_is_named() {
+    let e = irreversible("CREATE INDEX base_v ON base (v);", "SELECT 1;").await;
+    assert_eq!(
+        e.left_behind,
+        ["index public.base_v: CREATE INDEX base_v ON public.base USING btree (v)"]
+    );
+}
+
+#[tokio::test]
+async fn a_rollback_that_forgets_a_column_default_is_named() {
+    let e = irreversible(
+        "ALTER TABLE base ALTER COLUMN v SET DEFAULT 42;",
+        "SELECT 1;",
+    )
+    .await;
+    assert_eq!(e.left_behind, ["column public.base.v integer default 42"]);
+    assert_eq!(e.missing, ["column public.base.v integer"]);
+}
+
+#[tokio::test]
+async fn a_rollback_that_forgets_a_function_is_named() {
+    let e = irreversible(
+        "CREATE FUNCTION answer() RETURNS int LANGUAGE sql AS $$ SELECT 42 $$;",
+        "-- DROP FUNCTION answer(); forgotten",
+    )
+    .await;
+    assert_eq!(e.left_behind.len(), 1);
+    assert!(
+        e.left_behind[0].starts_with("function public.answer(): "),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_forward_script_that_cannot_reapply_is_named() {
+    // The schema is restored, but the rollback leaves the inserted row behind: applying the
+    // forward script again violates the primary key.
+    let e = irreversible("INSERT INTO base VALUES (1, 1);", "SELECT 1;").await;
+    assert!(e.left_behind.is_empty() && e.missing.is_empty());
+    let reapply = e.reapply_error.as_deref().unwrap_or_default();
+    assert!(
+        reapply.contains("duplicate key value violates unique constraint \"base_pkey\""),
+        "{e}"
+    );
+    assert!(e.to_string().contains("the forward script fails again"));
+}
