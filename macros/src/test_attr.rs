@@ -73,7 +73,7 @@ pub(crate) fn expand(args: &Args, item: ItemFn) -> syn::Result<TokenStream> {
                     .await
                     .unwrap_or_else(|e| ::core::panic!("#[tidemark::test]: {}", e));
                 let result = #inner(#arg).await;
-                ::core::mem::drop(db);
+                db.close().await.unwrap_or_else(|e| ::core::panic!("#[tidemark::test]: {}", e));
                 result
             })
         }

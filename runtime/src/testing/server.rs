@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_postgres::{Config, NoTls};
 
@@ -33,6 +33,7 @@ impl std::error::Error for ServerError {}
 /// killed.
 pub struct TestServer {
     admin: Config,
+    admin_client: Mutex<Option<Arc<tokio_postgres::Client>>>,
     private_dir: Option<PathBuf>,
     _watchdog: Option<Mutex<ChildStdin>>,
 }
@@ -49,6 +50,19 @@ impl fmt::Debug for TestServer {
 
 static SERVER: OnceLock<Result<TestServer, ServerError>> = OnceLock::new();
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+static BACKGROUND: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+
+/// One worker thread that drives shared connections for tests on any runtime.
+pub(crate) fn background() -> &'static tokio::runtime::Runtime {
+    BACKGROUND.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("tidemark-testing")
+            .enable_all()
+            .build()
+            .expect("the tidemark testing runtime builds")
+    })
+}
 
 /// The process's test server, started on first call.
 pub fn server() -> Result<&'static TestServer, ServerError> {
@@ -68,6 +82,7 @@ impl TestServer {
             })?;
             return Ok(Self {
                 admin,
+                admin_client: Mutex::new(None),
                 private_dir: None,
                 _watchdog: None,
             });
@@ -127,6 +142,33 @@ impl TestServer {
         tokio::spawn(async move {
             let _ = connection.await;
         });
+        Ok(client)
+    }
+
+    /// A connection to the admin database shared by every test of the process, whatever tokio
+    /// runtime each test runs on: its connection task runs on a small background runtime.
+    /// Saves a connection set-up per test database.
+    pub async fn admin(&self) -> Result<Arc<tokio_postgres::Client>, tokio_postgres::Error> {
+        if let Some(c) = self.admin_client.lock().ok().and_then(|g| g.clone()) {
+            if !c.is_closed() {
+                return Ok(c);
+            }
+        }
+        let config = self.config(self.admin_database());
+        let connected = background()
+            .spawn(async move {
+                let (client, connection) = config.connect(NoTls).await?;
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                Ok::<_, tokio_postgres::Error>(client)
+            })
+            .await
+            .expect("the background connect task does not panic")?;
+        let client = Arc::new(connected);
+        if let Ok(mut g) = self.admin_client.lock() {
+            *g = Some(client.clone());
+        }
         Ok(client)
     }
 
@@ -225,6 +267,10 @@ fn start_private() -> Result<TestServer, ServerError> {
             "full_page_writes=off",
             "-c",
             "max_connections=300",
+            // Autovacuum workers visit every new clone and dirty its catalog pages, which the
+            // next FILE_COPY clone's checkpoint must then write: 2-3x slower clones.
+            "-c",
+            "autovacuum=off",
         ])
         .current_dir(&dir)
         .stdin(Stdio::piped())
@@ -248,6 +294,7 @@ fn start_private() -> Result<TestServer, ServerError> {
         .dbname("postgres");
     Ok(TestServer {
         admin,
+        admin_client: Mutex::new(None),
         private_dir: Some(dir),
         _watchdog: Some(Mutex::new(stdin)),
     })

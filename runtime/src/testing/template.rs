@@ -4,6 +4,8 @@ use super::server::TestServer;
 use super::TestError;
 use crate::migrations::Migrations;
 use crate::target::Target;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
@@ -24,33 +26,50 @@ pub(crate) fn template_name(set: &Migrations, target: &Target) -> String {
     }
 }
 
+/// Templates this process has seen complete: asking the server again costs a round trip per test.
+static KNOWN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+static SERVER_VERSION: OnceLock<i32> = OnceLock::new();
+
 /// Makes sure the template exists, building it under the cross-process lock if it does not.
 pub(crate) async fn ensure(
     server: &TestServer,
+    admin: &Client,
     set: &Migrations,
     target: &Target,
 ) -> Result<String, TestError> {
     let name = template_name(set, target);
-    let admin = server.connect(server.admin_database()).await?;
-    if exists(&admin, &name).await? {
+    if KNOWN.lock().is_ok_and(|k| k.contains(&name)) {
         return Ok(name);
     }
-    admin
-        .batch_execute(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})"))
+    if exists(admin, &name).await? {
+        remember(&name);
+        return Ok(name);
+    }
+    // The lock needs a session of its own: advisory locks are re-entrant within a session, and
+    // the shared admin session serves every test of this process.
+    let own = server.connect(server.admin_database()).await?;
+    own.batch_execute(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})"))
         .await?;
     let built = async {
-        if !exists(&admin, &name).await? {
-            build(server, &admin, set, target, &name).await?;
+        if !exists(&own, &name).await? {
+            build(server, &own, set, target, &name).await?;
         }
         Ok::<_, TestError>(())
     }
     .await;
-    let unlocked = admin
+    let unlocked = own
         .batch_execute(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
         .await;
     built?;
     unlocked?;
+    remember(&name);
     Ok(name)
+}
+
+fn remember(name: &str) {
+    if let Ok(mut k) = KNOWN.lock() {
+        k.insert(name.to_owned());
+    }
 }
 
 async fn exists(admin: &Client, name: &str) -> Result<bool, TestError> {
@@ -118,10 +137,15 @@ pub(crate) async fn wait_disconnected(admin: &Client, db: &str) -> Result<(), Te
 /// `CREATE DATABASE … TEMPLATE …`, with `STRATEGY FILE_COPY` where the server has it (15+):
 /// the fastest way to copy a small schema.
 pub(crate) async fn clone(admin: &Client, template: &str, name: &str) -> Result<(), TestError> {
-    let version: i32 = admin
-        .query_one("SELECT current_setting('server_version_num')::int", &[])
-        .await?
-        .get(0);
+    let version = match SERVER_VERSION.get() {
+        Some(v) => *v,
+        None => {
+            let row = admin
+                .query_one("SELECT current_setting('server_version_num')::int", &[])
+                .await?;
+            *SERVER_VERSION.get_or_init(|| row.get(0))
+        }
+    };
     let strategy = if version >= 150_000 {
         " STRATEGY FILE_COPY"
     } else {
