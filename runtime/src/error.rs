@@ -9,10 +9,10 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum Error {
     /// No connection could be had from the pool.
-    #[error("cannot get a database connection from the pool: {0}")]
+    #[error("cannot get a database connection from the pool: {}", chain(.0.as_ref()))]
     Pool(#[source] Box<deadpool_postgres::PoolError>),
     /// A query tidemark issued for its own bookkeeping failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", chain(source))]
     Database {
         /// What tidemark was doing.
         context: &'static str,
@@ -107,6 +107,22 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+}
+
+/// An error and its causes: tokio-postgres shows "db error" and keeps the server's message in
+/// the source, which a person needs to see.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
 }
 
 impl Error {

@@ -14,6 +14,8 @@ mod sql;
 mod status;
 mod target;
 
+#[cfg(feature = "cli")]
+pub mod cli;
 #[cfg(feature = "testing")]
 pub mod testing;
 

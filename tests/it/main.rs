@@ -10,6 +10,7 @@ mod policies;
 mod proxy;
 mod roundtrips;
 mod run;
+mod self_migrating;
 mod support;
 mod targets;
 mod testing_kit;

@@ -20,7 +20,7 @@ mod template;
 
 pub use database::TestDatabase;
 pub use reversible::{assert_reversible, check_reversible, Irreversible};
-pub use server::{server, ServerError, TestServer};
+pub use server::{server, ServerError, TestServer, PASSWORD_ROLE};
 pub use snapshot::snapshot;
 
 use std::fmt;

@@ -12,6 +12,9 @@ use tokio_postgres::{Config, NoTls};
 const PORT: u16 = 5432;
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The one role the private cluster authenticates by password (see [`TestServer::password_role`]).
+pub const PASSWORD_ROLE: &str = "tidemark_password_check";
+
 /// Why no server could be had.
 #[derive(Debug, Clone)]
 pub struct ServerError(String);
@@ -111,6 +114,52 @@ impl TestServer {
             ),
             None => format!("(the server from DATABASE_URL), database {dbname}"),
         }
+    }
+
+    /// A `key=value` connection string for `dbname`, password included, for child processes
+    /// such as a CLI under test. Not for printing.
+    pub fn connection_string(&self, dbname: &str) -> String {
+        let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+        let c = self.config(dbname);
+        let mut parts = Vec::new();
+        match c.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Unix(p)) => {
+                parts.push(format!("host={}", quote(&p.display().to_string())))
+            }
+            Some(tokio_postgres::config::Host::Tcp(h)) => parts.push(format!("host={}", quote(h))),
+            None => {}
+        }
+        if let Some(port) = c.get_ports().first() {
+            parts.push(format!("port={port}"));
+        }
+        if let Some(user) = c.get_user() {
+            parts.push(format!("user={}", quote(user)));
+        }
+        if let Some(password) = c.get_password() {
+            parts.push(format!(
+                "password={}",
+                quote(&String::from_utf8_lossy(password))
+            ));
+        }
+        parts.push(format!("dbname={}", quote(dbname)));
+        parts.join(" ")
+    }
+
+    /// A role that must log in with `password`, created on first call, for tests of password
+    /// failures. On the private cluster it is the one role checked by password; on a
+    /// `DATABASE_URL` server it depends on that server's `pg_hba.conf`.
+    pub async fn password_role(
+        &self,
+        password: &str,
+    ) -> Result<&'static str, tokio_postgres::Error> {
+        let admin = self.admin().await?;
+        let escaped = password.replace('\'', "''");
+        let sql = format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{PASSWORD_ROLE}') THEN \
+             CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{escaped}'; END IF; END $$"
+        );
+        admin.batch_execute(&sql).await?;
+        Ok(PASSWORD_ROLE)
     }
 
     /// Whether this is a private throwaway cluster (not `DATABASE_URL`).
@@ -240,6 +289,15 @@ fn start_private() -> Result<TestServer, ServerError> {
             String::from_utf8_lossy(&out.stderr)
         )));
     }
+    // One role must authenticate with a password even here, so tests can exercise a wrong
+    // password; everyone else is trusted on the private socket.
+    let hba = data.join("pg_hba.conf");
+    let trusted = std::fs::read_to_string(&hba).unwrap_or_default();
+    std::fs::write(
+        &hba,
+        format!("local all {PASSWORD_ROLE} scram-sha-256\n{trusted}"),
+    )
+    .map_err(|e| ServerError(format!("cannot write {}: {e}", hba.display())))?;
     // The watchdog starts the server and, when our end of its stdin closes (this process exits,
     // however it exits), stops the server and deletes the cluster directory.
     let script = r#"dir=$1; shift; "$@" >"$dir/server.log" 2>&1 & pid=$!; read _; kill -INT $pid; wait $pid; rm -rf "$dir""#;

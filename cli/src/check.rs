@@ -1,0 +1,132 @@
+//! `tidemark check`: the macro's validation for pre-commit hooks and CI, plus, with a database,
+//! a parse of every script by the server itself.
+
+use serde_json::json;
+use std::path::Path;
+use tidemark::cli::{exit, Options};
+use tidemark::tokio_postgres::{self, error::ErrorPosition};
+use tidemark_core::{check, position, Diagnostic, ScanOptions, Severity};
+
+/// Sent before each script: PostgreSQL parses a whole simple-query message before running any
+/// of it, so a script with a syntax error fails at parse time with a position, and a valid one
+/// fails here, at run time, before any of its own statements runs.
+const GUARD: &str = "SELECT 1/0;\n";
+
+pub(crate) async fn run(dir: &Path, ignore: &[String], options: &Options) -> u8 {
+    let scan_options = ScanOptions {
+        display_path: Some(dir.display().to_string().trim_end_matches('/').to_owned()),
+        ignore: ignore.to_vec(),
+    };
+    let checked = check(dir, &scan_options);
+    let mut diagnostics = checked.diagnostics.clone();
+    if let Some(url) = &options.database_url {
+        match server_parse(url, &checked.migrations, &checked.diagnostics).await {
+            Ok(found) => diagnostics.extend(found),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return exit::CONNECTION;
+            }
+        }
+    }
+    diagnostics.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
+    print_diagnostics(&diagnostics, checked.migrations.len(), options.json);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        exit::FAILURE
+    } else {
+        exit::OK
+    }
+}
+
+/// Prints diagnostics like rustc does (`error: path:line:col: …`), or as JSON.
+pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], migrations: usize, json: bool) {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    if json {
+        let items: Vec<_> = diagnostics
+            .iter()
+            .map(|d| {
+                json!({
+                    "severity": if d.is_error() { "error" } else { "warning" },
+                    "path": d.path, "line": d.line, "column": d.column,
+                    "message": d.message, "help": d.help,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({ "migrations": migrations, "errors": errors, "warnings": warnings, "diagnostics": items })
+        );
+        return;
+    }
+    for d in diagnostics {
+        let label = if d.severity == Severity::Error {
+            "error"
+        } else {
+            "warning"
+        };
+        eprintln!("{label}: {d}\n");
+    }
+    let summary = format!("checked {migrations} migrations: {errors} errors, {warnings} warnings");
+    if errors > 0 {
+        eprintln!("{summary}");
+    } else {
+        println!("{summary}");
+    }
+}
+
+async fn server_parse(
+    url: &str,
+    migrations: &[tidemark_core::ScannedMigration],
+    known: &[Diagnostic],
+) -> Result<Vec<Diagnostic>, String> {
+    let config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| format!("the connection string is not valid: {e}"))?;
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| format!("cannot connect to the database: {}", chain(&e)))?;
+    tokio::spawn(connection);
+    let mut found = Vec::new();
+    let scripts = migrations
+        .iter()
+        .flat_map(|m| std::iter::once(&m.up).chain(&m.down));
+    for script in scripts.filter(|s| !known.iter().any(|d| d.is_error() && d.path == s.path)) {
+        let text = script.text.strip_prefix('\u{feff}').unwrap_or(&script.text);
+        let Err(e) = client.simple_query(&format!("{GUARD}{text}")).await else {
+            continue; // cannot happen: the guard always fails
+        };
+        let Some(db) = e.as_db_error() else {
+            return Err(format!("the server stopped answering: {e}"));
+        };
+        if db.code() == &tokio_postgres::error::SqlState::DIVISION_BY_ZERO {
+            continue; // parsed cleanly
+        }
+        let mut d = Diagnostic::error(
+            &script.path,
+            format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        )
+        .help("the server could not parse this script; nothing of it ran");
+        if let Some(ErrorPosition::Original(p)) = db.position() {
+            let index = usize::try_from(*p)
+                .unwrap_or(1)
+                .saturating_sub(1 + GUARD.len());
+            if let Some(byte) = position::char_to_byte(text, index) {
+                d = d.at(text, byte);
+            }
+        }
+        found.push(d);
+    }
+    Ok(found)
+}
+
+/// An error and its causes, one after the other (tokio-postgres keeps the cause out of Display).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,22 @@
+//! Loads a migration folder at run time with the same scan the macro uses.
+
+use crate::check::print_diagnostics;
+use std::path::Path;
+use tidemark::cli::exit;
+use tidemark::Migrations;
+use tidemark_core::{scan, ScanOptions};
+
+/// Scans `dir`; on errors prints them as the compiler would and returns the exit code.
+pub(crate) fn load(dir: &Path, ignore: &[String], json: bool) -> Result<Migrations, u8> {
+    let options = ScanOptions {
+        display_path: Some(dir.display().to_string().trim_end_matches('/').to_owned()),
+        ignore: ignore.to_vec(),
+    };
+    match scan(dir, &options) {
+        Ok(set) => Ok(Migrations::from_scanned(set)),
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics, 0, json);
+            Err(exit::FAILURE)
+        }
+    }
+}

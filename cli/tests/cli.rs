@@ -1,0 +1,280 @@
+//! End-to-end tests of the `tidemark` binary against a real PostgreSQL: exit codes, output and
+//! catalog state.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use tidemark::testing::server;
+
+struct Project {
+    dir: PathBuf,
+    url: String,
+    db: String,
+}
+
+impl Project {
+    async fn new(tag: &str) -> Self {
+        let server = server().unwrap_or_else(|e| panic!("no test server: {e}"));
+        let db = server.create_database().await.unwrap();
+        let dir = std::env::temp_dir().join(format!("tidemark-cli-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self {
+            url: server.connection_string(&db),
+            db,
+            dir,
+        }
+    }
+
+    /// `tidemark ARGS` in the project directory, with the database in DATABASE_URL.
+    fn tidemark(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        Command::cargo_bin("tidemark")
+            .unwrap()
+            .current_dir(&self.dir)
+            .env("DATABASE_URL", &self.url)
+            .env("NO_COLOR", "1")
+            .args(args)
+            .assert()
+    }
+
+    fn write(&self, file: &str, sql: &str) {
+        let path = self.dir.join("migrations").join(file);
+        let existing = std::fs::read_to_string(&path).unwrap_or_default();
+        std::fs::write(path, existing + sql).unwrap();
+    }
+
+    async fn exists(&self, relation: &str) -> bool {
+        let c = server().unwrap().connect(&self.db).await.unwrap();
+        c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&relation])
+            .await
+            .unwrap()
+            .get(0)
+    }
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+#[tokio::test]
+async fn new_check_up_status_down_to_dry_run_baseline_repair() {
+    let p = Project::new("flow").await;
+    let created = p
+        .tidemark(&["new", "create users", "--reversible"])
+        .success();
+    assert_eq!(
+        stdout(&created),
+        "migrations/V1__create_users.sql\nmigrations/U1__create_users.sql\n"
+    );
+    assert!(stderr(&created).contains("no build.rs") || !p.dir.join("Cargo.toml").exists());
+    p.tidemark(&["new", "index_email", "--reversible", "--no-transaction"])
+        .success();
+    p.write(
+        "V1__create_users.sql",
+        "CREATE TABLE users (id int PRIMARY KEY, email text);\n",
+    );
+    p.write("U1__create_users.sql", "DROP TABLE users;\n");
+    p.write(
+        "V2__index_email.sql",
+        "CREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+    );
+    p.write(
+        "U2__index_email.sql",
+        "DROP INDEX CONCURRENTLY users_email;\n",
+    );
+    let first = std::fs::read_to_string(p.dir.join("migrations/V2__index_email.sql")).unwrap();
+    assert!(first.starts_with("-- tidemark:no-transaction\n"));
+
+    let check = p.tidemark(&["check"]).success();
+    assert_eq!(
+        stdout(&check),
+        "checked 2 migrations: 0 errors, 0 warnings\n"
+    );
+
+    let up = p.tidemark(&["up"]).success();
+    assert!(stdout(&up).contains("index_email"), "{}", stdout(&up));
+    assert!(p.exists("users").await && p.exists("users_email").await);
+
+    let table = stdout(&p.tidemark(&["status"]).success());
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("version  name          state"),
+        "{table}"
+    );
+    assert!(
+        lines[1].starts_with("1        create_users  applied"),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&p.tidemark(&["status", "--json"]).success())).unwrap();
+    assert_eq!(json["up_to_date"], true);
+    assert_eq!(
+        json["migrations"][1]["path"],
+        "migrations/V2__index_email.sql"
+    );
+
+    p.tidemark(&["down"]).success();
+    assert!(!p.exists("users_email").await && p.exists("users").await);
+    p.tidemark(&["status", "--exit-code"]).code(3);
+
+    let dry: serde_json::Value =
+        serde_json::from_str(&stdout(&p.tidemark(&["to", "1", "--json"]).success())).unwrap();
+    assert_eq!(dry["noop"], true, "already at 1");
+    p.tidemark(&["to", "initial"]).success();
+    assert!(!p.exists("users").await);
+    let dry = p.tidemark(&["dry-run"]).failure().code(1);
+    assert!(
+        stderr(&dry).contains("cannot be part of a dry run"),
+        "{}",
+        stderr(&dry)
+    );
+
+    // Adopt a database that already has version 1, then apply the rest.
+    server().unwrap().connect(&p.db).await.unwrap().batch_execute(
+        "DROP TABLE tidemark_history, tidemark_history_state; CREATE TABLE users (id int PRIMARY KEY, email text);",
+    ).await.unwrap();
+    let baseline = p.tidemark(&["baseline", "1"]).success();
+    assert_eq!(
+        stdout(&baseline),
+        "1 recorded as applied without running: 1\n"
+    );
+    p.tidemark(&["up"]).success();
+    assert!(p.exists("users_email").await);
+
+    // Edit an applied migration: refused until repaired.
+    p.write("V1__create_users.sql", "-- reformatted\n");
+    let divergent = p.tidemark(&["up"]).code(1);
+    assert!(stderr(&divergent)
+        .contains("migrations/V1__create_users.sql (version 1) was changed after it was applied"));
+    assert_eq!(
+        stdout(&p.tidemark(&["repair"]).success()),
+        "re-recorded the checksum of version 1\n"
+    );
+    assert_eq!(
+        stdout(&p.tidemark(&["validate"]).success()),
+        "history is consistent with the migrations\n"
+    );
+    p.tidemark(&["status", "--exit-code"]).success();
+}
+
+#[tokio::test]
+async fn a_bad_folder_gives_compiler_style_diagnostics_and_exit_1() {
+    let p = Project::new("bad").await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write("V1__ok.sql", "CREATE TABLE t (id int);\n");
+    p.write("V1__dup.sql", "CREATE TABLE u (id int);\n");
+    p.write(
+        "V2__index.sql",
+        "-- oops\nCREATE INDEX CONCURRENTLY i ON t (id);\n",
+    );
+    let check = p.tidemark(&["check"]).code(1);
+    let err = stderr(&check);
+    assert!(err.contains("error: migrations/V1__ok.sql: duplicate version 1: `migrations/V1__dup.sql` has it too"), "{err}");
+    assert!(err.contains("error: migrations/V2__index.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block"), "{err}");
+    assert!(
+        err.contains("  help: add `-- tidemark:no-transaction`"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("checked 2 migrations: 2 errors, 0 warnings\n"),
+        "{err}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&p.tidemark(&["check", "--json"]).code(1))).unwrap();
+    assert_eq!(json["errors"], 2);
+    assert_eq!(json["diagnostics"][1]["line"], 2);
+    // The database verbs refuse the folder the same way, before connecting.
+    let up = p.tidemark(&["up"]).code(1);
+    assert!(stderr(&up).contains("duplicate version 1"));
+    assert!(!p.exists("t").await);
+}
+
+#[tokio::test]
+async fn check_with_a_database_has_the_server_parse_every_script() {
+    let p = Project::new("parse").await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write("V1__ok.sql", "CREATE TABLE t (id int);\n");
+    p.write(
+        "V2__typo.sql",
+        "-- the lexer cannot see this one\nCREATE TABLE u (\n  id int,\n  name text NOT NUL\n);\n",
+    );
+    p.tidemark(&["check", "--database-url", ""]).code(5);
+    let checked = p.tidemark(&["check"]).code(1);
+    assert!(
+        stderr(&checked).contains(
+            "error: migrations/V2__typo.sql:4:17: syntax error at or near \"NUL\" (SQLSTATE 42601)"
+        ),
+        "{}",
+        stderr(&checked)
+    );
+    assert!(!p.exists("t").await, "checking runs nothing");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_a_clear_error_without_the_password() {
+    let p = Project::new("password").await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write("V1__ok.sql", "CREATE TABLE t (id int);\n");
+    let server = server().unwrap();
+    if !server.is_private() {
+        eprintln!("SKIPPED: whether a wrong password fails depends on the DATABASE_URL server's pg_hba.conf");
+        return;
+    }
+    let role = server.password_role("the-right-one").await.unwrap();
+    let url = server.connection_string(&p.db).replace(
+        "user='postgres'",
+        &format!("user='{role}' password='s3cr3t-wrong-pw'"),
+    );
+    let out = Command::cargo_bin("tidemark")
+        .unwrap()
+        .current_dir(&p.dir)
+        .args(["status", "--database-url", &url, "--json"])
+        .assert()
+        .code(5);
+    let text = stdout(&out) + &stderr(&out);
+    assert!(
+        text.contains("password authentication failed for user"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("s3cr3t-wrong-pw"),
+        "the password leaked: {text}"
+    );
+    let verbose = Command::cargo_bin("tidemark")
+        .unwrap()
+        .current_dir(&p.dir)
+        .args(["up", "--database-url", &url])
+        .assert()
+        .code(5);
+    assert!(!stderr(&verbose).contains("s3cr3t-wrong-pw"));
+}
+
+#[tokio::test]
+async fn new_continues_the_folder_style() {
+    let p = Project::new("styles").await;
+    let m = p.dir.join("migrations");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("0007_seven.up.sql"), "SELECT 1;").unwrap();
+    std::fs::write(m.join("0007_seven.down.sql"), "SELECT 1;").unwrap();
+    let out = p.tidemark(&["new", "eight"]).success();
+    assert_eq!(
+        stdout(&out),
+        "migrations/0008_eight.up.sql\nmigrations/0008_eight.down.sql\n"
+    );
+
+    let d = p.dir.join("diesel");
+    std::fs::create_dir_all(d.join("2024-01-31-120000_first")).unwrap();
+    std::fs::write(d.join("2024-01-31-120000_first/up.sql"), "SELECT 1;").unwrap();
+    let out = p.tidemark(&["new", "second", "--dir", "diesel"]).success();
+    let made = stdout(&out);
+    assert!(
+        made.starts_with("diesel/20")
+            && made.contains("_second/up.sql\n")
+            && made.ends_with("_second/down.sql\n"),
+        "{made}"
+    );
+    assert!(Path::new(&p.dir.join(made.lines().next().unwrap())).exists());
+}
