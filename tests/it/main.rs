@@ -7,7 +7,6 @@ mod failure;
 mod lock;
 mod no_transaction;
 mod policies;
-mod proxy;
 mod roundtrips;
 mod run;
 mod self_migrating;

@@ -1,9 +1,8 @@
 //! Round trips, counted on the wire: one for the up-to-date check whatever the number of
 //! migrations, and one message for a whole batch of transactional migrations.
 
-use crate::proxy::Proxy;
 use crate::support::{fresh_db, set_of};
-use tidemark::testing::server;
+use tidemark::testing::{server, RoundTripCounter as Proxy};
 
 fn generated(n: usize) -> &'static tidemark::Migrations {
     let files: Vec<(String, String)> = (1..=n)
@@ -28,7 +27,9 @@ async fn the_up_to_date_check_is_one_round_trip_with_1000_applied() {
     set.migrator().run(&db.pool).await.unwrap();
     assert_eq!(db.history().await.len(), 1000);
 
-    let proxy = Proxy::start(server().unwrap().config(&db.name)).await;
+    let proxy = Proxy::start(server().unwrap().config(&db.name))
+        .await
+        .unwrap();
     let pool = proxy.pool();
     drop(pool.get().await.unwrap()); // connect outside the measurement
     proxy.take();
@@ -47,7 +48,9 @@ async fn the_up_to_date_check_is_one_round_trip_with_1000_applied() {
 async fn transactional_migrations_travel_in_one_message() {
     let db = fresh_db().await;
     let set = generated(100);
-    let proxy = Proxy::start(server().unwrap().config(&db.name)).await;
+    let proxy = Proxy::start(server().unwrap().config(&db.name))
+        .await
+        .unwrap();
     let pool = proxy.pool();
     drop(pool.get().await.unwrap());
     proxy.take();

@@ -14,12 +14,14 @@
 
 mod database;
 mod reversible;
+mod roundtrips;
 mod server;
 mod snapshot;
 mod template;
 
 pub use database::TestDatabase;
 pub use reversible::{assert_reversible, check_reversible, Irreversible};
+pub use roundtrips::{RoundTripCounter, Seen};
 pub use server::{server, ServerError, TestServer, PASSWORD_ROLE};
 pub use snapshot::snapshot;
 

@@ -1,32 +1,35 @@
-//! A counting connection: a loopback relay between the client and the test server that reads
-//! the frontend protocol and records every round trip (a simple `Query` or an extended-protocol
-//! `Sync`).
+//! A counting connection: a loopback relay between a client and the test server that reads the
+//! frontend protocol and records every round trip (a simple `Query` or an extended-protocol
+//! `Sync`). Any client can go through it (tokio-postgres, sqlx, libpq), so round trips can be
+//! compared across tools.
 
 use std::sync::{Arc, Mutex};
-use tidemark::tokio_postgres::config::Host;
-use tidemark::tokio_postgres::Config;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixStream};
+use tokio_postgres::config::Host;
+use tokio_postgres::Config;
 
 /// What the relay saw.
 #[derive(Default, Debug)]
-pub(crate) struct Seen {
+pub struct Seen {
     /// The text of each simple query.
-    pub(crate) queries: Vec<String>,
+    pub queries: Vec<String>,
     /// Extended-protocol round trips (Sync messages).
-    pub(crate) syncs: usize,
+    pub syncs: usize,
 }
 
-pub(crate) struct Proxy {
+/// A relay that counts round trips; see the module docs.
+pub struct RoundTripCounter {
     port: u16,
     upstream: Config,
     seen: Arc<Mutex<Seen>>,
 }
 
-impl Proxy {
-    pub(crate) async fn start(upstream: Config) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
+impl RoundTripCounter {
+    /// Listens on 127.0.0.1 (a free port) and relays each connection to `upstream`.
+    pub async fn start(upstream: Config) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (up, s) = (upstream.clone(), seen.clone());
         tokio::spawn(async move {
@@ -35,15 +38,35 @@ impl Proxy {
                 tokio::spawn(async move { relay(client, &up, s).await });
             }
         });
-        Self {
+        Ok(Self {
             port,
             upstream,
             seen,
-        }
+        })
     }
 
-    /// A pool whose connections go through the relay.
-    pub(crate) fn pool(&self) -> tidemark::deadpool_postgres::Pool {
+    /// The loopback port to connect to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A `postgres://` URL for `dbname` through the relay (password included: for clients, not
+    /// for printing).
+    pub fn url(&self, dbname: &str) -> String {
+        let user = self.upstream.get_user().unwrap_or("postgres");
+        let password = self
+            .upstream
+            .get_password()
+            .map(|p| format!(":{}", String::from_utf8_lossy(p)))
+            .unwrap_or_default();
+        format!(
+            "postgres://{user}{password}@127.0.0.1:{}/{dbname}",
+            self.port
+        )
+    }
+
+    /// A pool whose connections go through the relay, to the upstream database.
+    pub fn pool(&self) -> deadpool_postgres::Pool {
         let mut c = Config::new();
         c.host("127.0.0.1").port(self.port);
         if let Some(u) = self.upstream.get_user() {
@@ -53,15 +76,15 @@ impl Proxy {
             c.password(p);
         }
         c.dbname(self.upstream.get_dbname().unwrap_or("postgres"));
-        let manager = tidemark::deadpool_postgres::Manager::new(c, tidemark::tokio_postgres::NoTls);
-        tidemark::deadpool_postgres::Pool::builder(manager)
+        let manager = deadpool_postgres::Manager::new(c, tokio_postgres::NoTls);
+        deadpool_postgres::Pool::builder(manager)
             .max_size(2)
             .build()
             .unwrap()
     }
 
     /// Takes what was seen since the last call.
-    pub(crate) fn take(&self) -> Seen {
+    pub fn take(&self) -> Seen {
         std::mem::take(&mut *self.seen.lock().unwrap())
     }
 }
@@ -96,16 +119,26 @@ async fn relay(client: TcpStream, upstream: &Config, seen: Arc<Mutex<Seen>>) {
     if client_read.read_exact(&mut len).await.is_err() {
         return;
     }
-    let mut body = vec![0u8; u32::from_be_bytes(len) as usize - 4];
-    client_read.read_exact(&mut body).await.unwrap();
-    server_write.write_all(&len).await.unwrap();
-    server_write.write_all(&body).await.unwrap();
+    let mut body = vec![
+        0u8;
+        usize::try_from(u32::from_be_bytes(len))
+            .unwrap_or(4)
+            .saturating_sub(4)
+    ];
+    if client_read.read_exact(&mut body).await.is_err()
+        || server_write.write_all(&len).await.is_err()
+        || server_write.write_all(&body).await.is_err()
+    {
+        return;
+    }
     loop {
         let mut head = [0u8; 5];
         if client_read.read_exact(&mut head).await.is_err() {
             return;
         }
-        let n = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize - 4;
+        let n = usize::try_from(u32::from_be_bytes([head[1], head[2], head[3], head[4]]))
+            .unwrap_or(4)
+            .saturating_sub(4);
         let mut body = vec![0u8; n];
         if client_read.read_exact(&mut body).await.is_err() {
             return;
