@@ -14,10 +14,10 @@ use tokio_postgres::error::ErrorPosition;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 /// Server-side time spent in the current transaction, in milliseconds.
-const ELAPSED_MS: &str = "(extract(epoch from clock_timestamp() - now()) * 1000)::bigint";
+const ELAPSED_MS: &str = "(date_part('epoch', clock_timestamp() - now()) * 1000)::bigint";
 /// A batch is cut after this many bytes of SQL or this many steps.
-const BATCH_BYTES: usize = 1 << 20;
-const BATCH_STEPS: usize = 500;
+const BATCH_BYTES: usize = 8 << 20;
+const BATCH_STEPS: usize = 5000;
 
 /// Where a batch failed.
 struct Failure {
@@ -150,7 +150,8 @@ impl<'a> Executor<'a> {
         if mode == RunMode::Single {
             push(&mut sql, &mut chars, "BEGIN;\n");
         }
-        for step in steps {
+        let last = steps.len() - 1;
+        for (k, step) in steps.iter().enumerate() {
             if !single {
                 push(&mut sql, &mut chars, "BEGIN;\n");
             }
@@ -163,7 +164,15 @@ impl<'a> Executor<'a> {
             digests.push(digest);
             push(&mut sql, &mut chars, &self.record_sql(step));
             if !single {
-                push(&mut sql, &mut chars, &self.tables.state_sql(&digest));
+                // The stored digest must never claim more than is applied: the first step
+                // removes it and the last writes the new one, each in its own transaction. A
+                // failure in between leaves no digest, which only sends the next run down the
+                // slow path. (One upsert per step would cost a row version per migration.)
+                if k == last {
+                    push(&mut sql, &mut chars, &self.tables.state_sql(&digest));
+                } else if k == 0 {
+                    push(&mut sql, &mut chars, &self.tables.invalidate_sql());
+                }
                 push(&mut sql, &mut chars, "COMMIT;\n");
             }
         }

@@ -70,7 +70,8 @@ impl Tables {
         )
     }
 
-    /// Records a forward step (an upsert, so a changed repeatable replaces its row).
+    /// Records a forward step. A versioned migration gets a plain insert (it cannot be there:
+    /// history was read under the lock); a repeatable one replaces its row.
     pub(crate) fn record_up_sql(&self, m: &Migration, success: bool, elapsed_ms: &str) -> String {
         let key = match m.kind {
             MigrationKind::Versioned => bigint_array(&m.version_parts),
@@ -80,12 +81,17 @@ impl Tables {
             .down
             .as_ref()
             .map_or("NULL".to_owned(), |d| bytea(&d.checksum));
+        let upsert = match m.kind {
+            MigrationKind::Versioned => "",
+            MigrationKind::Repeatable => {
+                " ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum, \
+                 down_checksum = excluded.down_checksum, applied_at = now(), execution_ms = excluded.execution_ms, \
+                 applied_by = current_user, success = excluded.success"
+            }
+        };
         format!(
             "INSERT INTO {h} AS h (version, version_key, name, kind, checksum, down_checksum, execution_ms, success) \
-             VALUES ({v}, {key}, {n}, '{k}', {c}, {down}, {elapsed_ms}, {success}) \
-             ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum, \
-             down_checksum = excluded.down_checksum, applied_at = now(), execution_ms = excluded.execution_ms, \
-             applied_by = current_user, success = excluded.success \
+             VALUES ({v}, {key}, {n}, '{k}', {c}, {down}, {elapsed_ms}, {success}){upsert} \
              RETURNING {ELAPSED_US} AS {STEP_COLUMN};\n",
             h = self.history,
             v = literal(&m.id),
@@ -93,6 +99,12 @@ impl Tables {
             k = m.kind.as_str(),
             c = bytea(&m.up.checksum),
         )
+    }
+
+    /// Removes the stored digest: what is applied is unknown until the next digest is stored,
+    /// and the fast path falls back to the full check.
+    pub(crate) fn invalidate_sql(&self) -> String {
+        format!("DELETE FROM {};\n", self.state)
     }
 
     /// Stores the digest of what is applied.

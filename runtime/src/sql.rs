@@ -17,9 +17,10 @@ pub(crate) fn literal(value: &str) -> String {
     }
 }
 
-/// A `bytea` value, written through `decode(…, 'hex')` so no escape setting applies.
+/// A `bytea` literal in hex form. Written as an `E''` string (`E'\\x…'`), it means the same
+/// whatever `standard_conforming_strings` is, and costs the server no function call.
 pub(crate) fn bytea(bytes: &[u8]) -> String {
-    format!("decode('{}', 'hex')", tidemark_core::to_hex(bytes))
+    format!("E'\\\\x{}'::bytea", tidemark_core::to_hex(bytes))
 }
 
 /// A `bigint[]` literal for the version sort key.
@@ -38,7 +39,7 @@ mod tests {
         assert_eq!(ident("My \"T\""), "\"My \"\"T\"\"\"");
         assert_eq!(literal("it's"), "'it''s'");
         assert_eq!(literal(r"a\'b"), r"E'a\\''b'");
-        assert_eq!(bytea(&[1, 171]), "decode('01ab', 'hex')");
+        assert_eq!(bytea(&[1, 171]), r"E'\\x01ab'::bytea");
         assert_eq!(bigint_array(&[2024, 0]), "'{2024,0}'::bigint[]");
         assert_eq!(bigint_array(&[]), "'{}'::bigint[]");
     }

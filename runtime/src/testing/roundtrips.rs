@@ -9,6 +9,10 @@ use tokio::net::{TcpListener, TcpStream, UnixStream};
 use tokio_postgres::config::Host;
 use tokio_postgres::Config;
 
+/// The request codes of SSLRequest and GSSENCRequest, sent before the startup message.
+const ENCRYPTION_REQUEST_SSL: u32 = 80_877_103;
+const ENCRYPTION_REQUEST_GSS: u32 = 80_877_104;
+
 /// What the relay saw.
 #[derive(Default, Debug)]
 pub struct Seen {
@@ -114,22 +118,32 @@ async fn relay(client: TcpStream, upstream: &Config, seen: Arc<Mutex<Seen>>) {
     tokio::spawn(async move {
         let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
     });
-    // The startup message has no type byte; every later frontend message has one.
-    let mut len = [0u8; 4];
-    if client_read.read_exact(&mut len).await.is_err() {
-        return;
-    }
-    let mut body = vec![
-        0u8;
-        usize::try_from(u32::from_be_bytes(len))
-            .unwrap_or(4)
-            .saturating_sub(4)
-    ];
-    if client_read.read_exact(&mut body).await.is_err()
-        || server_write.write_all(&len).await.is_err()
-        || server_write.write_all(&body).await.is_err()
-    {
-        return;
+    // The startup message has no type byte; libpq may send an SSLRequest or GSSENCRequest
+    // first (also untyped), which the server answers with one byte. Every later frontend
+    // message has a type byte.
+    loop {
+        let mut len = [0u8; 4];
+        if client_read.read_exact(&mut len).await.is_err() {
+            return;
+        }
+        let mut body = vec![
+            0u8;
+            usize::try_from(u32::from_be_bytes(len))
+                .unwrap_or(4)
+                .saturating_sub(4)
+        ];
+        if client_read.read_exact(&mut body).await.is_err()
+            || server_write.write_all(&len).await.is_err()
+            || server_write.write_all(&body).await.is_err()
+        {
+            return;
+        }
+        let code = body
+            .get(..4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+        if !matches!(code, Some(ENCRYPTION_REQUEST_SSL | ENCRYPTION_REQUEST_GSS)) {
+            break;
+        }
     }
     loop {
         let mut head = [0u8; 5];

@@ -162,6 +162,12 @@ impl TestServer {
         Ok(PASSWORD_ROLE)
     }
 
+    /// The private cluster's socket directory (the server listens on `.s.PGSQL.5432` in it);
+    /// `None` for a `DATABASE_URL` server.
+    pub fn socket_dir(&self) -> Option<&Path> {
+        self.private_dir.as_deref()
+    }
+
     /// Whether this is a private throwaway cluster (not `DATABASE_URL`).
     pub fn is_private(&self) -> bool {
         self.private_dir.is_some()

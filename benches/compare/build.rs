@@ -1,0 +1,51 @@
+//! Generates the same migrations in each tool's file format, before the macros embed them:
+//! `generated/{tidemark,sqlx,refinery,diesel}/{10,100,1000}`.
+
+use std::fs;
+use std::path::Path;
+
+/// A small realistic migration: a table with a primary key and an index, and every 10th an
+/// ALTER of an earlier table.
+fn sql(i: usize) -> String {
+    let mut s = format!(
+        "CREATE TABLE t{i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, \
+         created_at timestamptz NOT NULL DEFAULT now());\nCREATE INDEX t{i}_name ON t{i} (name);\n"
+    );
+    if i % 10 == 0 {
+        s.push_str(&format!(
+            "ALTER TABLE t{} ADD COLUMN extra_{i} int;\n",
+            i - 5
+        ));
+    }
+    s
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
+    for n in [10usize, 100, 1000] {
+        for tool in ["tidemark", "sqlx", "refinery", "diesel"] {
+            let dir = root.join(tool).join(n.to_string());
+            if dir.join(".complete").exists() {
+                continue;
+            }
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            for i in 1..=n {
+                match tool {
+                    "tidemark" | "refinery" => {
+                        fs::write(dir.join(format!("V{i}__table_{i}.sql")), sql(i)).unwrap()
+                    }
+                    "sqlx" => fs::write(dir.join(format!("{i}_table_{i}.sql")), sql(i)).unwrap(),
+                    _ => {
+                        let d = dir.join(format!("{i:014}_table_{i}"));
+                        fs::create_dir_all(&d).unwrap();
+                        fs::write(d.join("up.sql"), sql(i)).unwrap();
+                        fs::write(d.join("down.sql"), format!("DROP TABLE t{i};\n")).unwrap();
+                    }
+                }
+            }
+            fs::write(dir.join(".complete"), "").unwrap();
+        }
+    }
+}
