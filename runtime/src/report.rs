@@ -47,6 +47,11 @@ pub struct Report {
 }
 
 impl Report {
+    /// The versions of the steps that ran, in order.
+    pub fn versions(&self) -> Vec<&str> {
+        self.steps.iter().map(|s| s.version.as_str()).collect()
+    }
+
     /// Whether nothing had to be done.
     pub fn is_noop(&self) -> bool {
         self.steps.is_empty()

@@ -26,7 +26,7 @@ async fn a_run_time_error_in_the_third_keeps_the_first_two() {
     );
     assert_eq!(f.statement.as_deref(), Some("INSERT INTO gamma (id)"));
     assert!(!f.failed_row_recorded);
-    let applied: Vec<&str> = f.applied.steps.iter().map(|s| s.version.as_str()).collect();
+    let applied = f.applied.versions();
     assert_eq!(
         applied,
         ["1", "2"],

@@ -9,7 +9,7 @@ static EXAMPLE: Migrations = tidemark::embed_migrations!("examples/migrations");
 async fn applies_the_example_folder_then_does_nothing() {
     let db = fresh_db().await;
     let report = EXAMPLE.migrator().run(&db.pool).await.unwrap();
-    let applied: Vec<&str> = report.steps.iter().map(|s| s.version.as_str()).collect();
+    let applied = report.versions();
     assert_eq!(applied, ["1", "2", "3", "R__post_counts"]);
     assert!(report.steps.iter().all(|s| s.direction == Direction::Up));
     for table in [

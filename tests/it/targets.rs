@@ -28,13 +28,7 @@ async fn up_to_a_version_then_down_to_another_then_to_initial() {
         .run(&db.pool)
         .await
         .unwrap();
-    assert_eq!(
-        up.steps
-            .iter()
-            .map(|s| s.version.as_str())
-            .collect::<Vec<_>>(),
-        ["1", "2"]
-    );
+    assert_eq!(up.versions(), ["1", "2"]);
     assert!(db.table_exists("two").await && !db.table_exists("three").await);
 
     let all = set.migrator().run(&db.pool).await.unwrap();

@@ -100,14 +100,7 @@ async fn at_version_then_migrate_forward_transforms_the_data() {
         .await
         .unwrap();
     let report = db.migrate(set, Target::Latest).await.unwrap();
-    assert_eq!(
-        report
-            .steps
-            .iter()
-            .map(|s| s.version.as_str())
-            .collect::<Vec<_>>(),
-        ["2"]
-    );
+    assert_eq!(report.versions(), ["2"]);
     let shouts: Vec<String> = c
         .query("SELECT shout FROM people ORDER BY name", &[])
         .await

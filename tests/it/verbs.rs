@@ -167,14 +167,7 @@ async fn baseline_adopts_an_existing_database_then_run_applies_the_rest() {
     let adopted = set.migrator().baseline(&db.pool, "2").await.unwrap();
     assert_eq!(adopted, ["1", "2"]);
     let report = set.migrator().run(&db.pool).await.unwrap();
-    assert_eq!(
-        report
-            .steps
-            .iter()
-            .map(|s| s.version.as_str())
-            .collect::<Vec<_>>(),
-        ["3"]
-    );
+    assert_eq!(report.versions(), ["3"]);
     assert!(set.migrator().is_up_to_date(&db.pool).await.unwrap());
     let err = set.migrator().baseline(&db.pool, "2").await.unwrap_err();
     assert!(
@@ -246,14 +239,7 @@ async fn a_repeatable_reruns_only_when_its_checksum_changes() {
         ),
     ]);
     let report = v2.migrator().run(&db.pool).await.unwrap();
-    assert_eq!(
-        report
-            .steps
-            .iter()
-            .map(|s| s.version.as_str())
-            .collect::<Vec<_>>(),
-        ["R__view"]
-    );
+    assert_eq!(report.versions(), ["R__view"]);
     let c = db.pool.get().await.unwrap();
     let cols: i64 = c
         .query_one(
