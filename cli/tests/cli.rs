@@ -62,6 +62,7 @@ fn stderr(a: &assert_cmd::assert::Assert) -> String {
 #[tokio::test]
 async fn new_check_up_status_down_to_dry_run_baseline_repair() {
     let p = Project::new("flow").await;
+    std::fs::write(p.dir.join("Cargo.toml"), "[package]\nname = \"app\"\n").unwrap();
     let created = p
         .tidemark(&["new", "create users", "--reversible"])
         .success();
@@ -69,9 +70,18 @@ async fn new_check_up_status_down_to_dry_run_baseline_repair() {
         stdout(&created),
         "migrations/V1__create_users.sql\nmigrations/U1__create_users.sql\n"
     );
-    assert!(stderr(&created).contains("no build.rs") || !p.dir.join("Cargo.toml").exists());
-    p.tidemark(&["new", "index_email", "--reversible", "--no-transaction"])
+    let note = "has no build.rs that reruns on new migrations";
+    assert!(stderr(&created).contains(note), "{}", stderr(&created));
+    let build = "fn main() { tidemark_core::rerun_if_changed(\"migrations\"); }\n";
+    std::fs::write(p.dir.join("build.rs"), build).unwrap();
+    let second = p
+        .tidemark(&["new", "index_email", "--reversible", "--no-transaction"])
         .success();
+    assert_eq!(
+        stderr(&second),
+        "",
+        "no note once build.rs reruns on new files"
+    );
     p.write(
         "V1__create_users.sql",
         "CREATE TABLE users (id int PRIMARY KEY, email text);\n",
