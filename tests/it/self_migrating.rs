@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use tidemark::testing::server;
 
-/// `target/debug/examples/self_migrating`, built by `cargo test` with the other targets.
+/// `target/<profile>/examples/self_migrating`, which `scripts/test` builds first with
+/// `cargo build --examples` (`cargo test --all-targets` builds examples only as test harnesses).
 fn example() -> PathBuf {
     let deps = std::env::current_exe()
         .unwrap()
@@ -19,7 +20,7 @@ fn example() -> PathBuf {
         .join("self_migrating");
     assert!(
         bin.exists(),
-        "{} is missing: build it with `cargo test --all-targets` or `cargo build --examples`",
+        "{} is missing: run the suite with `scripts/test`, or `cargo build --examples` first",
         bin.display()
     );
     bin
