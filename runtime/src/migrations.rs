@@ -180,6 +180,23 @@ impl Migrations {
     pub fn migrator(&self) -> Migrator<'_> {
         Migrator::new(self)
     }
+
+    /// Whether the database has exactly this set applied, with the default history table: one
+    /// query, no lock, for readiness probes. Use [`Migrator::is_up_to_date`] for another
+    /// schema or table.
+    ///
+    /// ```no_run
+    /// # async fn ready(pool: tidemark::deadpool_postgres::Pool) -> Result<bool, tidemark::Error> {
+    /// static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/migrations");
+    /// MIGRATIONS.is_up_to_date(&pool).await
+    /// # }
+    /// ```
+    pub async fn is_up_to_date<'a>(
+        &self,
+        db: impl Into<crate::Db<'a>>,
+    ) -> Result<bool, crate::Error> {
+        self.migrator().is_up_to_date(db).await
+    }
 }
 
 impl<'a> IntoIterator for &'a Migrations {

@@ -41,7 +41,7 @@ async fn applies_the_example_folder_then_does_nothing() {
         "one history row per migration with the build-time checksum"
     );
 
-    assert!(EXAMPLE.migrator().is_up_to_date(&db.pool).await.unwrap());
+    assert!(EXAMPLE.is_up_to_date(&db.pool).await.unwrap());
     let again = EXAMPLE.migrator().run(&db.pool).await.unwrap();
     assert!(again.is_noop());
     assert!(
