@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use std::path::Path;
-use tidemark::cli::{exit, Options};
+use tidemark::cli::{error_chain, exit, Options};
 use tidemark::tokio_postgres::{self, error::ErrorPosition};
 use tidemark_core::{check, position, Diagnostic, ScanOptions, Severity};
 
@@ -85,7 +85,7 @@ async fn server_parse(
     let (client, connection) = config
         .connect(tokio_postgres::NoTls)
         .await
-        .map_err(|e| format!("cannot connect to the database: {}", chain(&e)))?;
+        .map_err(|e| format!("cannot connect to the database: {}", error_chain(&e)))?;
     tokio::spawn(connection);
     let mut found = Vec::new();
     let scripts = migrations
@@ -118,15 +118,4 @@ async fn server_parse(
         found.push(d);
     }
     Ok(found)
-}
-
-/// An error and its causes, one after the other (tokio-postgres keeps the cause out of Display).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }

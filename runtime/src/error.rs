@@ -111,7 +111,7 @@ pub enum Error {
 
 /// An error and its causes: tokio-postgres shows "db error" and keeps the server's message in
 /// the source, which a person needs to see.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

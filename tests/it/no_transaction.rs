@@ -4,20 +4,19 @@ use crate::support::{fresh_db, set_of};
 use tidemark::{Error, State};
 
 const TABLE: (&str, &str) = ("V1__t.sql", "CREATE TABLE t (a int, b int, c int);");
+/// Three CONCURRENTLY statements in one no-transaction file.
+const INDEXES: (&str, &str) = (
+    "V2__indexes.sql",
+    "-- tidemark:no-transaction\n\
+     CREATE INDEX CONCURRENTLY t_a ON t (a);\n\
+     CREATE INDEX CONCURRENTLY t_b ON t (b);\n\
+     CREATE INDEX CONCURRENTLY t_c ON t (c);\n",
+);
 
 #[tokio::test]
 async fn several_concurrently_statements_succeed() {
     let db = fresh_db().await;
-    let set = set_of(&[
-        TABLE,
-        (
-            "V2__indexes.sql",
-            "-- tidemark:no-transaction\n\
-             CREATE INDEX CONCURRENTLY t_a ON t (a);\n\
-             CREATE INDEX CONCURRENTLY t_b ON t (b);\n\
-             CREATE INDEX CONCURRENTLY t_c ON t (c);\n",
-        ),
-    ]);
+    let set = set_of(&[TABLE, INDEXES]);
     let report = set.migrator().run(&db.pool).await.unwrap();
     assert_eq!(report.steps.len(), 2);
     for i in ["t_a", "t_b", "t_c"] {
@@ -95,13 +94,7 @@ async fn a_failure_midway_leaves_a_failed_row_that_blocks_until_repair() {
     assert_eq!(repaired.removed_failed, ["2"]);
     let fixed = set_of(&[
         TABLE,
-        (
-            "V2__indexes.sql",
-            "-- tidemark:no-transaction\n\
-             CREATE INDEX CONCURRENTLY t_a ON t (a);\n\
-             CREATE INDEX CONCURRENTLY t_b ON t (b);\n\
-             CREATE INDEX CONCURRENTLY t_c ON t (c);\n",
-        ),
+        INDEXES,
         ("V3__later.sql", "CREATE TABLE later (id int);"),
     ]);
     let report = fixed.migrator().run(&db.pool).await.unwrap();

@@ -1,7 +1,8 @@
 //! Applying a folder to an empty database, and the no-op second run.
 
-use crate::support::{fresh_db, hex};
+use crate::support::fresh_db;
 use tidemark::{Direction, Migrations};
+use tidemark_core::to_hex as hex;
 
 static EXAMPLE: Migrations = tidemark::embed_migrations!("examples/migrations");
 

@@ -2,8 +2,6 @@
 
 use tidemark::deadpool_postgres::Pool;
 use tidemark::testing::server;
-use tidemark::tokio_postgres::config::Host;
-use tidemark::tokio_postgres::Config;
 
 /// A new, empty database on the test server, with a pool.
 pub(crate) struct TestDb {
@@ -31,7 +29,7 @@ impl TestDb {
 
     /// A libpq-style connection string for child processes (not for printing).
     pub(crate) fn conn_string(&self) -> String {
-        conn_string(&server().unwrap().config(&self.name))
+        server().unwrap().connection_string(&self.name)
     }
 
     pub(crate) async fn table_exists(&self, table: &str) -> bool {
@@ -70,33 +68,6 @@ impl TestDb {
         .unwrap()
         .get(0)
     }
-}
-
-fn conn_string(c: &Config) -> String {
-    let mut parts = Vec::new();
-    if let Some(Host::Unix(p)) = c.get_hosts().first() {
-        parts.push(format!("host={}", p.display()));
-    } else if let Some(Host::Tcp(h)) = c.get_hosts().first() {
-        parts.push(format!("host={h}"));
-    }
-    if let Some(port) = c.get_ports().first() {
-        parts.push(format!("port={port}"));
-    }
-    if let Some(u) = c.get_user() {
-        parts.push(format!("user={u}"));
-    }
-    if let Some(p) = c.get_password() {
-        parts.push(format!("password={}", String::from_utf8_lossy(p)));
-    }
-    if let Some(d) = c.get_dbname() {
-        parts.push(format!("dbname={d}"));
-    }
-    parts.join(" ")
-}
-
-/// Hex text of a checksum.
-pub(crate) fn hex(sum: &[u8]) -> String {
-    sum.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A migration set built at run time from `(file name, SQL)` pairs, through the same core scan

@@ -43,10 +43,7 @@ async fn databases_are_isolated_and_cloned_from_one_template() {
     );
 
     let admin = server().unwrap().connect("postgres").await.unwrap();
-    let digest: String = MIGRATIONS.digest()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = tidemark_core::to_hex(&MIGRATIONS.digest()[..8]);
     let templates: Vec<String> = admin
         .query(
             "SELECT datname::text FROM pg_database WHERE datname LIKE $1 ORDER BY 1",

@@ -128,6 +128,12 @@ pub enum MigrateCommand {
     Validate,
 }
 
+/// An error followed by its causes (`a: b: c`): tokio-postgres prints "db error" and keeps the
+/// server's message in the source, which a person needs to see.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    crate::error::chain(e)
+}
+
 /// Runs `migrate <verb>` against `set`; prints the outcome and returns the exit code.
 pub async fn run(set: &Migrations, args: &MigrateArgs) -> u8 {
     execute(set, &args.command, &args.options).await

@@ -156,21 +156,8 @@ impl Output {
             }
             println!("{}", json!({ "error": err }));
         } else {
-            let mut text = e.to_string();
-            // A failed migration's message already holds the server's; other errors (pool,
-            // driver) keep their cause out of Display, so it is appended.
-            let mut source = if matches!(e, Error::MigrationFailed(_)) {
-                None
-            } else {
-                std::error::Error::source(e)
-            };
-            while let Some(s) = source {
-                let s_text = s.to_string();
-                if !text.contains(&s_text) {
-                    text.push_str(&format!(": {s_text}"));
-                }
-                source = s.source();
-            }
+            // Display already carries the causes (see `error::chain`).
+            let text = e.to_string();
             eprintln!("{} {text}", self.paint("1;31", "error:"));
         }
     }
