@@ -92,14 +92,16 @@ pub enum Error {
     },
     /// A no-transaction migration failed midway in an earlier run.
     #[error(
-        "version {version} ({name}) failed midway in an earlier run and left a failed row in \
-         history; finish or undo its statements by hand, then run `repair` to clear the row"
+        "{path} (version {version}, {name}) failed midway in an earlier run and left a failed row \
+         in history; finish or undo its statements by hand, then run `repair` to clear the row"
     )]
     Dirty {
         /// The version of the failed row.
         version: String,
         /// Its name.
         name: String,
+        /// Its forward file, or a note that the set does not have it.
+        path: String,
     },
     /// An option or argument is invalid.
     #[error("invalid configuration: {message}")]

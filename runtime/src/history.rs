@@ -146,20 +146,45 @@ impl Tables {
         }
     }
 
-    /// Creates the tables if needed and reads history, in one round trip.
-    pub(crate) async fn ensure_and_read(&self, client: &Client) -> Result<Vec<HistoryRow>, Error> {
-        let sql = format!("{}{};", self.ensure_sql(), self.read_sql());
+    /// Creates the tables if needed and reads history and the stored digest, in one round trip.
+    pub(crate) async fn ensure_and_read(&self, client: &Client) -> Result<Recorded, Error> {
+        let sql = format!(
+            "{}{};\nSELECT encode(digest, 'hex') AS {DIGEST_COLUMN} FROM {};",
+            self.ensure_sql(),
+            self.read_sql(),
+            self.state
+        );
         let msgs = client
             .simple_query(&sql)
             .await
             .map_err(Error::db("creating or reading the history table"))?;
-        msgs.iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::Row(r) => Some(HistoryRow::parse(r)),
-                _ => None,
-            })
-            .collect()
+        let mut recorded = Recorded {
+            history: Vec::new(),
+            digest: None,
+        };
+        for m in &msgs {
+            let SimpleQueryMessage::Row(r) = m else {
+                continue;
+            };
+            if r.columns()
+                .first()
+                .is_some_and(|c| c.name() == DIGEST_COLUMN)
+            {
+                recorded.digest = r.get(0).map(str::to_owned);
+            } else {
+                recorded.history.push(HistoryRow::parse(r)?);
+            }
+        }
+        Ok(recorded)
     }
+}
+
+const DIGEST_COLUMN: &str = "tidemark_digest";
+
+/// What the database records: history rows and the stored digest of the applied set (hex).
+pub(crate) struct Recorded {
+    pub(crate) history: Vec<HistoryRow>,
+    pub(crate) digest: Option<String>,
 }
 
 fn is_undefined_table(e: &tokio_postgres::Error) -> bool {

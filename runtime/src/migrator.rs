@@ -169,7 +169,7 @@ impl<'m> Migrator<'m> {
     pub async fn plan<'a>(&self, db: impl Into<Db<'a>>) -> Result<Plan<'m>, Error> {
         let tables = self.tables()?;
         let conn = db.into().shared().await?;
-        let history = tables.ensure_and_read(&conn).await?;
+        let history = tables.ensure_and_read(&conn).await?.history;
         plan::plan(self.set, &history, &self.target, self.policy)
     }
 
@@ -194,7 +194,7 @@ impl<'m> Migrator<'m> {
                 .batch_execute("BEGIN")
                 .await
                 .map_err(Error::db("starting the dry run"))?;
-            let history = tables.ensure_and_read(client).await?;
+            let history = tables.ensure_and_read(client).await?.history;
             let plan = plan::plan(self.set, &history, &self.target, self.policy)?;
             Executor::run(client, &tables, &plan, RunMode::DryRun).await
         }
@@ -237,7 +237,7 @@ impl<'m> Migrator<'m> {
         let (tables, lock) = self.lock(db.into()).await?;
         let result = async {
             let client = lock.client();
-            let history = tables.ensure_and_read(client).await?;
+            let history = tables.ensure_and_read(client).await?.history;
             let (sql, adopted) = status::baseline_sql(self.set, &tables, &history, version)?;
             client
                 .batch_execute(&sql)
@@ -255,7 +255,7 @@ impl<'m> Migrator<'m> {
         let (tables, lock) = self.lock(db.into()).await?;
         let result = async {
             let client = lock.client();
-            let history = tables.ensure_and_read(client).await?;
+            let history = tables.ensure_and_read(client).await?.history;
             let (sql, report) = status::repair_sql(self.set, &tables, &history);
             client
                 .batch_execute(&sql)
@@ -284,8 +284,8 @@ impl<'m> Migrator<'m> {
         let (tables, lock) = self.lock(db).await?;
         let result = async {
             let client = lock.client();
-            let history = tables.ensure_and_read(client).await?;
-            let fresh = plan::plan(self.set, &history, &self.target, self.policy)?;
+            let recorded = tables.ensure_and_read(client).await?;
+            let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
             let plan = match given {
                 Some(p) if p.digest_before != fresh.digest_before => {
                     return Err(Error::InvalidConfig {
@@ -297,7 +297,7 @@ impl<'m> Migrator<'m> {
             };
             if plan.is_empty() {
                 let digest = tidemark_core::to_hex(&plan.digest_before);
-                if tables.recorded_digest(client).await?.as_deref() != Some(digest.as_str()) {
+                if recorded.digest.as_deref() != Some(digest.as_str()) {
                     client
                         .batch_execute(&tables.state_sql(&plan.digest_before))
                         .await

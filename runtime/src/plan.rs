@@ -128,6 +128,10 @@ pub(crate) fn plan<'m>(
         return Err(Error::Dirty {
             version: row.version.clone(),
             name: row.name.clone(),
+            path: known.get(row.version.as_str()).map_or_else(
+                || "(a migration not in this set)".to_owned(),
+                |m| m.up.path().to_owned(),
+            ),
         });
     }
     for row in history

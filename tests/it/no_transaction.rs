@@ -79,6 +79,11 @@ async fn a_failure_midway_leaves_a_failed_row_that_blocks_until_repair() {
         matches!(&err, Error::Dirty { version, .. } if version == "2"),
         "{err:?}"
     );
+    assert!(
+        err.to_string()
+            .starts_with("migrations/V2__indexes.sql (version 2, indexes) failed midway"),
+        "{err}"
+    );
     let status = broken.migrator().status(&db.pool).await.unwrap();
     assert_eq!(status.entries[1].state, State::Failed);
 
