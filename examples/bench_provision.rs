@@ -31,7 +31,7 @@ fn generated(n: usize) -> Migrations {
     }
     let set = tidemark_core::scan(&dir, &tidemark_core::ScanOptions::default()).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
-    Migrations::from_scanned(set)
+    tidemark::__private::from_scanned(set)
 }
 
 fn stats(mut v: Vec<Duration>) -> (f64, f64, f64) {
@@ -64,12 +64,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut create = Vec::new();
         for _ in 0..runs {
             let t = Instant::now();
-            let name = server.create_database().await?;
+            let name = tidemark_rig::create_database(server).await?;
             let pool = server.pool(&name, 4);
             set.migrator().run(&pool).await?;
             create.push(t.elapsed());
             pool.close();
-            server.drop_database(&name).await?;
+            tidemark_rig::drop_database(server, &name).await?;
         }
         let (c, cmin, cmax) = stats(clone);
         let (m, mmin, mmax) = stats(create);

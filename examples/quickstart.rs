@@ -5,7 +5,7 @@
 //! the one-round-trip no-op, and cleans up.
 
 use std::time::Instant;
-use tidemark::testing::server;
+use tidemark::testing::{server, TestDatabase};
 
 static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/migrations");
 
@@ -13,10 +13,10 @@ static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let server = server()?;
-    let db = server.create_database().await?;
+    let db = TestDatabase::empty().await?;
     println!(
         "PostgreSQL: {} ({}, ready in {:.0?})",
-        server.url(&db),
+        db.url(),
         if server.is_private() {
             "throwaway cluster, removed at exit"
         } else {
@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         started.elapsed()
     );
-    let pool = server.pool(&db, 4);
+    let pool = db.pool().clone();
 
     println!("\nEmbedded at build time: {} migrations", MIGRATIONS.len());
     for m in &MIGRATIONS {
@@ -80,10 +80,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     drop(client);
-    pool.close();
+    let name = db.name().to_owned();
+    db.close().await?;
     if !server.is_private() {
-        server.drop_database(&db).await?;
-        println!("\nDropped database {db}.");
+        println!("\nDropped database {name}.");
     }
     Ok(())
 }

@@ -40,6 +40,8 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(url: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
+    // Without DATABASE_URL: a throwaway database on the testing kit's server, for the demo.
+    let mut demo = None;
     let pool = match url {
         Some(url) => {
             let manager = tidemark::deadpool_postgres::Manager::new(
@@ -50,11 +52,10 @@ async fn serve(url: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
                 .max_size(8)
                 .build()?
         }
-        None => {
-            let server = tidemark::testing::server()?;
-            let db = server.create_database().await?;
-            server.pool(&db, 8)
-        }
+        None => demo
+            .insert(tidemark::testing::TestDatabase::empty().await?)
+            .pool()
+            .clone(),
     };
     let report = MIGRATIONS.migrator().run(&pool).await?;
     if report.is_noop() {
@@ -63,5 +64,6 @@ async fn serve(url: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
         println!("applied {} migrations", report.steps.len());
     }
     println!("serving (this example stops here)");
+    drop(demo);
     Ok(())
 }

@@ -3,9 +3,9 @@
 
 use serde_json::json;
 use std::path::Path;
-use tidemark::cli::{error_chain, exit, Options};
-use tidemark::tokio_postgres::{self, error::ErrorPosition};
-use tidemark_core::{check, position, Diagnostic, ScanOptions, Severity};
+use tidemark::cli::{exit, Options};
+use tidemark::tokio_postgres;
+use tidemark_core::{check, Diagnostic, ScanOptions, Severity};
 
 /// Sent before each script: PostgreSQL parses a whole simple-query message before running any
 /// of it, so a script with a syntax error fails at parse time with a position, and a valid one
@@ -79,14 +79,11 @@ async fn server_parse(
     migrations: &[tidemark_core::ScannedMigration],
     known: &[Diagnostic],
 ) -> Result<Vec<Diagnostic>, String> {
-    let config: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e| format!("the connection string is not valid: {e}"))?;
-    let (client, connection) = config
-        .connect(tokio_postgres::NoTls)
+    let pool = tidemark::__private::pool_from_url(url, 1)?;
+    let client = pool
+        .get()
         .await
-        .map_err(|e| format!("cannot connect to the database: {}", error_chain(&e)))?;
-    tokio::spawn(connection);
+        .map_err(|e| tidemark::Error::from(e).to_string())?;
     let mut found = Vec::new();
     let scripts = migrations
         .iter()
@@ -107,13 +104,8 @@ async fn server_parse(
             format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         )
         .help("the server could not parse this script; nothing of it ran");
-        if let Some(ErrorPosition::Original(p)) = db.position() {
-            let index = usize::try_from(*p)
-                .unwrap_or(1)
-                .saturating_sub(1 + GUARD.len());
-            if let Some(byte) = position::char_to_byte(text, index) {
-                d = d.at(text, byte);
-            }
+        if let Some(byte) = tidemark::__private::script_offset(db, text, GUARD.len()) {
+            d = d.at(text, byte);
         }
         found.push(d);
     }

@@ -13,7 +13,7 @@ pub(crate) fn load(dir: &Path, ignore: &[String], json: bool) -> Result<Migratio
         ignore: ignore.to_vec(),
     };
     match scan(dir, &options) {
-        Ok(set) => Ok(Migrations::from_scanned(set)),
+        Ok(set) => Ok(tidemark::__private::from_scanned(set)),
         Err(diagnostics) => {
             print_diagnostics(&diagnostics, 0, json);
             Err(exit::FAILURE)

@@ -3,25 +3,27 @@
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
-use tidemark::testing::server;
+use tidemark::testing::TestDatabase;
 
+/// A project directory of its own and an empty database (both removed when the test ends).
 struct Project {
     dir: PathBuf,
     url: String,
-    db: String,
+    db: TestDatabase,
+    _tmp: tempfile::TempDir,
 }
 
 impl Project {
-    async fn new(tag: &str) -> Self {
-        let server = server().unwrap_or_else(|e| panic!("no test server: {e}"));
-        let db = server.create_database().await.unwrap();
-        let dir = std::env::temp_dir().join(format!("tidemark-cli-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+    async fn new() -> Self {
+        let db = TestDatabase::empty()
+            .await
+            .unwrap_or_else(|e| panic!("no test database: {e}"));
+        let tmp = tempfile::tempdir().unwrap();
         Self {
-            url: server.connection_string(&db),
+            dir: tmp.path().to_path_buf(),
+            url: tidemark_rig::connection_string(&db.config()),
             db,
-            dir,
+            _tmp: tmp,
         }
     }
 
@@ -43,7 +45,7 @@ impl Project {
     }
 
     async fn exists(&self, relation: &str) -> bool {
-        let c = server().unwrap().connect(&self.db).await.unwrap();
+        let c = self.db.pool().get().await.unwrap();
         c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&relation])
             .await
             .unwrap()
@@ -61,7 +63,7 @@ fn stderr(a: &assert_cmd::assert::Assert) -> String {
 
 #[tokio::test]
 async fn new_check_up_status_down_to_dry_run_baseline_repair() {
-    let p = Project::new("flow").await;
+    let p = Project::new().await;
     std::fs::write(p.dir.join("Cargo.toml"), "[package]\nname = \"app\"\n").unwrap();
     let created = p
         .tidemark(&["new", "create users", "--reversible"])
@@ -143,7 +145,7 @@ async fn new_check_up_status_down_to_dry_run_baseline_repair() {
     );
 
     // Adopt a database that already has version 1, then apply the rest.
-    server().unwrap().connect(&p.db).await.unwrap().batch_execute(
+    p.db.pool().get().await.unwrap().batch_execute(
         "DROP TABLE tidemark_history, tidemark_history_state; CREATE TABLE users (id int PRIMARY KEY, email text);",
     ).await.unwrap();
     let baseline = p.tidemark(&["baseline", "1"]).success();
@@ -172,7 +174,7 @@ async fn new_check_up_status_down_to_dry_run_baseline_repair() {
 
 #[tokio::test]
 async fn a_bad_folder_gives_compiler_style_diagnostics_and_exit_1() {
-    let p = Project::new("bad").await;
+    let p = Project::new().await;
     std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
     p.write("V1__ok.sql", "CREATE TABLE t (id int);\n");
     p.write("V1__dup.sql", "CREATE TABLE u (id int);\n");
@@ -204,7 +206,7 @@ async fn a_bad_folder_gives_compiler_style_diagnostics_and_exit_1() {
 
 #[tokio::test]
 async fn check_with_a_database_has_the_server_parse_every_script() {
-    let p = Project::new("parse").await;
+    let p = Project::new().await;
     std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
     p.write("V1__ok.sql", "CREATE TABLE t (id int);\n");
     p.write(
@@ -225,19 +227,13 @@ async fn check_with_a_database_has_the_server_parse_every_script() {
 
 #[tokio::test]
 async fn a_wrong_password_is_a_clear_error_without_the_password() {
-    let p = Project::new("password").await;
+    let p = Project::new().await;
     std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
     p.write("V1__ok.sql", "CREATE TABLE t (id int);\n");
-    let server = server().unwrap();
-    if !server.is_private() {
-        eprintln!("SKIPPED: whether a wrong password fails depends on the DATABASE_URL server's pg_hba.conf");
-        return;
-    }
-    let role = server.password_role("the-right-one").await.unwrap();
-    let url = server.connection_string(&p.db).replace(
-        "user='postgres'",
-        &format!("user='{role}' password='s3cr3t-wrong-pw'"),
-    );
+    let server = tidemark_rig::password_server("the-right-one")
+        .await
+        .unwrap();
+    let url = tidemark_rig::connection_string(&server.config("postgres", "s3cr3t-wrong-pw"));
     let out = Command::cargo_bin("tidemark")
         .unwrap()
         .current_dir(&p.dir)
@@ -264,7 +260,7 @@ async fn a_wrong_password_is_a_clear_error_without_the_password() {
 
 #[tokio::test]
 async fn new_continues_the_folder_style() {
-    let p = Project::new("styles").await;
+    let p = Project::new().await;
     let m = p.dir.join("migrations");
     std::fs::create_dir_all(&m).unwrap();
     std::fs::write(m.join("0007_seven.up.sql"), "SELECT 1;").unwrap();

@@ -1,5 +1,6 @@
 //! Script checksums and the digest of a whole migration set.
 
+use crate::kind::Kind;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
@@ -22,23 +23,11 @@ pub fn checksum(text: &str) -> Checksum {
     Sha256::digest(normalize(text).as_bytes()).into()
 }
 
-/// The kind tag that enters the set digest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DigestKind {
-    /// A versioned migration, identified by its canonical version text.
-    Versioned,
-    /// A repeatable migration, identified by its name.
-    Repeatable,
-}
-
 /// The hash of one migration's entry in the set digest: SHA-256 over its kind, identity
 /// (canonical version text or repeatable name) and forward checksum.
-pub fn entry_digest(kind: DigestKind, id: &str, sum: &Checksum) -> Checksum {
+pub fn entry_digest(kind: Kind, id: &str, sum: &Checksum) -> Checksum {
     let mut h = Sha256::new();
-    h.update(match kind {
-        DigestKind::Versioned => b"V",
-        DigestKind::Repeatable => b"R",
-    });
+    h.update(kind.digest_tag());
     h.update(id.as_bytes());
     h.update([0]);
     h.update(sum);
@@ -68,7 +57,7 @@ pub fn digest_update(acc: &mut Checksum, entry: &Checksum, add: bool) {
 /// same transaction, so "is the database up to date" is one comparison.
 pub fn set_digest<'a, I>(entries: I) -> Checksum
 where
-    I: IntoIterator<Item = (DigestKind, &'a str, &'a Checksum)>,
+    I: IntoIterator<Item = (Kind, &'a str, &'a Checksum)>,
 {
     let mut acc = [0; 32];
     for (kind, id, sum) in entries {
@@ -100,30 +89,18 @@ mod tests {
     #[test]
     fn digest_depends_on_identity_kind_and_checksum_not_order() {
         let (a, b) = (checksum("a"), checksum("b"));
-        let d = set_digest([
-            (DigestKind::Versioned, "1", &a),
-            (DigestKind::Versioned, "2", &b),
-        ]);
+        let d = set_digest([(Kind::Versioned, "1", &a), (Kind::Versioned, "2", &b)]);
         assert_eq!(
             d,
-            set_digest([
-                (DigestKind::Versioned, "2", &b),
-                (DigestKind::Versioned, "1", &a)
-            ])
+            set_digest([(Kind::Versioned, "2", &b), (Kind::Versioned, "1", &a)])
         );
         assert_ne!(
             d,
-            set_digest([
-                (DigestKind::Versioned, "1", &a),
-                (DigestKind::Repeatable, "2", &b)
-            ])
+            set_digest([(Kind::Versioned, "1", &a), (Kind::Repeatable, "2", &b)])
         );
         assert_ne!(
             d,
-            set_digest([
-                (DigestKind::Versioned, "1", &b),
-                (DigestKind::Versioned, "2", &a)
-            ])
+            set_digest([(Kind::Versioned, "1", &b), (Kind::Versioned, "2", &a)])
         );
         assert_eq!(to_hex(&[0, 255]), "00ff");
     }
@@ -131,18 +108,15 @@ mod tests {
     #[test]
     fn digest_update_adds_and_removes() {
         let (a, b) = (checksum("a"), checksum("b"));
-        let mut acc = set_digest([(DigestKind::Versioned, "1", &a)]);
-        let e = entry_digest(DigestKind::Versioned, "2", &b);
+        let mut acc = set_digest([(Kind::Versioned, "1", &a)]);
+        let e = entry_digest(Kind::Versioned, "2", &b);
         digest_update(&mut acc, &e, true);
         assert_eq!(
             acc,
-            set_digest([
-                (DigestKind::Versioned, "1", &a),
-                (DigestKind::Versioned, "2", &b)
-            ])
+            set_digest([(Kind::Versioned, "1", &a), (Kind::Versioned, "2", &b)])
         );
         digest_update(&mut acc, &e, false);
-        assert_eq!(acc, set_digest([(DigestKind::Versioned, "1", &a)]));
+        assert_eq!(acc, set_digest([(Kind::Versioned, "1", &a)]));
         let mut wrap = [255; 32];
         digest_update(&mut wrap, &[255; 32], true);
         digest_update(&mut wrap, &[255; 32], false);

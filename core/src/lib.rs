@@ -11,22 +11,24 @@
 mod checksum;
 mod diagnostic;
 mod directive;
+mod kind;
 pub mod lexer;
 mod model;
 mod name;
 mod nontx;
+mod pair;
 pub mod position;
 mod rerun;
 mod scan;
 mod script;
-mod validate;
 mod version;
 
 pub use checksum::{
-    checksum, digest_update, entry_digest, normalize, set_digest, to_hex, Checksum, DigestKind,
+    checksum, digest_update, entry_digest, normalize, set_digest, to_hex, Checksum,
 };
 pub use diagnostic::{Diagnostic, Severity};
-pub use model::{Kind, MigrationSet, ScannedMigration, Script};
+pub use kind::Kind;
+pub use model::{MigrationSet, ScannedMigration, Script};
 pub use name::{parse_diesel_dir, parse_file_name, Form, ParsedName, Role};
 pub use rerun::rerun_if_changed;
 pub use scan::{check, scan, Checked, ScanOptions};

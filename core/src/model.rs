@@ -1,9 +1,10 @@
 //! Plain data describing a scanned folder; the macro turns it into tokens, the CLI into a
 //! run-time migration set.
 
-use crate::checksum::{Checksum, DigestKind};
+use crate::checksum::Checksum;
 use crate::diagnostic::Diagnostic;
-use crate::name::Form;
+use crate::kind::Kind;
+use crate::name::{Form, Role};
 use crate::version::Version;
 use std::path::PathBuf;
 
@@ -21,15 +22,6 @@ pub struct Script {
     /// Runs outside a transaction (`-- tidemark:no-transaction`, `-- no-transaction`, or diesel's
     /// `run_in_transaction = false`).
     pub no_transaction: bool,
-}
-
-/// Versioned or repeatable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Applied once, in version order.
-    Versioned,
-    /// Applied after all versioned migrations whenever its checksum changed.
-    Repeatable,
 }
 
 /// A migration assembled from one or two files.
@@ -57,14 +49,6 @@ impl ScannedMigration {
             None => format!("R__{}", self.name),
         }
     }
-
-    /// The kind tag of the set digest.
-    pub fn digest_kind(&self) -> DigestKind {
-        match self.kind {
-            Kind::Versioned => DigestKind::Versioned,
-            Kind::Repeatable => DigestKind::Repeatable,
-        }
-    }
 }
 
 /// A valid folder: its migrations in run order and the digest of the whole set.
@@ -76,4 +60,15 @@ pub struct MigrationSet {
     pub digest: Checksum,
     /// Problems that do not stop the build, such as an empty forward script.
     pub warnings: Vec<Diagnostic>,
+}
+
+/// One file that plays a role in a migration, as found by the scan; pairing turns
+/// these into migrations. The script is `None` when the file failed its checks.
+pub(crate) struct Found {
+    pub(crate) version: Option<Version>,
+    pub(crate) name: String,
+    pub(crate) role: Role,
+    pub(crate) form: Form,
+    pub(crate) path: String,
+    pub(crate) script: Option<Script>,
 }

@@ -1,11 +1,10 @@
 //! The only filesystem code: list a migration folder, classify its entries and read them.
 
 use crate::diagnostic::{self, Diagnostic};
-use crate::model::{MigrationSet, ScannedMigration, Script};
+use crate::model::{Found, MigrationSet, ScannedMigration, Script};
 use crate::name::{parse_diesel_dir, parse_file_name, Form, Role};
+use crate::pair::assemble;
 use crate::script::{analyze, ScriptSource};
-use crate::validate::assemble;
-use crate::version::Version;
 use std::fs;
 use std::path::Path;
 
@@ -17,16 +16,6 @@ pub struct ScanOptions {
     pub display_path: Option<String>,
     /// File names inside the folder that are not migrations although they end in `.sql`.
     pub ignore: Vec<String>,
-}
-
-/// One file that named a role in a migration (the script is `None` when it failed its checks).
-pub(crate) struct Found {
-    pub(crate) version: Option<Version>,
-    pub(crate) name: String,
-    pub(crate) role: Role,
-    pub(crate) form: Form,
-    pub(crate) path: String,
-    pub(crate) script: Option<Script>,
 }
 
 /// Everything [`check`] found: the migrations (also those with errors in their scripts) and every
@@ -66,7 +55,7 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Result<MigrationSet, Vec<Diagn
             .migrations
             .iter()
             .zip(&ids)
-            .map(|(m, id)| (m.digest_kind(), id.as_str(), &m.up.checksum)),
+            .map(|(m, id)| (m.kind, id.as_str(), &m.up.checksum)),
     );
     Ok(MigrationSet {
         migrations: checked.migrations,

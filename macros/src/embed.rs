@@ -61,7 +61,7 @@ fn try_expand(args: &Args) -> syn::Result<TokenStream> {
         ignore: args.ignore.iter().map(LitStr::value).collect(),
     };
     match scan(&root.join(&written), &options) {
-        Ok(set) => Ok(crate::tokens::migrations(&set, &root.join(&written))),
+        Ok(set) => Ok(crate::tokens::migrations(&set)),
         Err(diagnostics) => {
             let mut errors = diagnostics
                 .iter()

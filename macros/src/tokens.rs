@@ -2,18 +2,15 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use std::path::Path;
 use tidemark_core::{Kind, MigrationSet, ScannedMigration, Script};
 
 /// A block expression evaluating to `tidemark::Migrations`, usable in a `static`.
-pub(crate) fn migrations(set: &MigrationSet, dir: &Path) -> TokenStream {
+pub(crate) fn migrations(set: &MigrationSet) -> TokenStream {
     let items = set.migrations.iter().map(migration);
     let digest = bytes32(&set.digest);
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let dir = dir.to_string_lossy();
     quote!({
         const MIGRATIONS: &[::tidemark::Migration] = &[#(#items),*];
-        ::tidemark::__private::migrations(MIGRATIONS, #digest, #dir)
+        ::tidemark::__private::migrations(MIGRATIONS, #digest, ::core::option::Option::None)
     })
 }
 
@@ -25,7 +22,13 @@ fn migration(m: &ScannedMigration) -> TokenStream {
         .map(|v| v.parts().to_vec())
         .unwrap_or_default();
     let name = &m.name;
-    let repeatable = m.kind == Kind::Repeatable;
+    let kind = match m.kind {
+        Kind::Versioned => quote!(Versioned),
+        Kind::Repeatable => quote!(Repeatable),
+        _ => quote!(::core::compile_error!(
+            "tidemark-macros does not know this migration kind"
+        )),
+    };
     let up = script(&m.up);
     let down = match &m.down {
         Some(d) => {
@@ -34,7 +37,7 @@ fn migration(m: &ScannedMigration) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    quote!(::tidemark::__private::migration(#id, &[#(#parts),*], #name, #repeatable, #up, #down))
+    quote!(::tidemark::__private::migration(#id, &[#(#parts),*], #name, ::tidemark::MigrationKind::#kind, #up, #down))
 }
 
 fn script(s: &Script) -> TokenStream {

@@ -1,4 +1,9 @@
-//! `tidemark::Error`: everything a migration run can fail with.
+//! `tidemark::Error`: everything a verb can fail with, one variant per condition.
+//!
+//! Messages are complete on their own: `Display` carries the server's or the driver's words
+//! (tokio-postgres's own `Display` says only "db error" and keeps them in its source chain), so
+//! `source()` returns nothing and no printer that walks the chain shows a cause twice. The
+//! driver's error stays available through [`Error::driver_error`].
 
 use crate::report::{Direction, Report};
 use std::fmt;
@@ -8,19 +13,19 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// No connection could be had from the pool.
-    #[error("cannot get a database connection from the pool: {}", chain(.0.as_ref()))]
-    Pool(#[source] Box<deadpool_postgres::PoolError>),
+    /// No connection could be had from the pool (unreachable server, authentication, a closed
+    /// pool).
+    #[error("cannot get a database connection: {}", pool_text(.0))]
+    Pool(Box<deadpool_postgres::PoolError>),
     /// A query tidemark issued for its own bookkeeping failed.
-    #[error("{context}: {}", chain(source))]
+    #[error("{context}: {}", driver_text(.error))]
     Database {
         /// What tidemark was doing.
         context: &'static str,
         /// The driver's error.
-        #[source]
-        source: tokio_postgres::Error,
+        error: tokio_postgres::Error,
     },
-    /// A migration script failed; the database and history are as before that migration.
+    /// A migration script failed; see [`MigrationFailed`] for what was kept.
     #[error(transparent)]
     MigrationFailed(Box<MigrationFailed>),
     /// An applied migration's file changed after it was applied.
@@ -103,41 +108,101 @@ pub enum Error {
         /// Its forward file, or a note that the set does not have it.
         path: String,
     },
-    /// An option or argument is invalid.
-    #[error("invalid configuration: {message}")]
-    InvalidConfig {
-        /// What is wrong.
+    /// [`Migrator::execute`](crate::Migrator::execute) was given a plan made before history
+    /// changed; nothing was run.
+    #[error("history changed since the plan was made; plan again")]
+    StalePlan,
+    /// [`Migrator::baseline`](crate::Migrator::baseline) needs a database without tidemark
+    /// history.
+    #[error(
+        "baseline adopts a database without tidemark history, but {rows} rows are recorded \
+         already; use `status` to see them"
+    )]
+    HistoryNotEmpty {
+        /// How many history rows there are.
+        rows: usize,
+    },
+    /// The history table holds something tidemark did not write.
+    #[error("the history table {table} has an unexpected {what}; is it a tidemark history table?")]
+    CorruptHistory {
+        /// The table, qualified and quoted.
+        table: String,
+        /// What is wrong (a column's value).
+        what: String,
+    },
+    /// A run that must be one transaction (a single-transaction run, a dry run) holds a
+    /// migration that runs outside a transaction; nothing was run.
+    #[error(
+        "{path} (version {version}) runs outside a transaction, so it cannot be part of {}; \
+         run it with one transaction per migration (the default)",
+        if *dry_run { "a dry run" } else { "a single-transaction run" }
+    )]
+    NoTransactionInSingleRun {
+        /// The no-transaction migration.
+        version: String,
+        /// Its file.
+        path: String,
+        /// A dry run (rather than `TransactionMode::Single`).
+        dry_run: bool,
+    },
+    /// A script cannot be split into statements at run time (a quote or comment left open).
+    /// Only a set that bypassed tidemark's build-time checks can hold one; nothing of it ran.
+    #[error("{path}:{line}:{column}: {message}; the script was not run")]
+    InvalidScript {
+        /// The file.
+        path: String,
+        /// 1-based line of the construct left open.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is open.
         message: String,
     },
-}
-
-/// An error and its causes: tokio-postgres shows "db error" and keeps the server's message in
-/// the source, which a person needs to see.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.ends_with(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
+    /// A schema or table name cannot be used.
+    #[error("the history {what} name {name:?} cannot be used: {reason}")]
+    InvalidName {
+        /// `schema` or `table`.
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
 }
 
 impl Error {
     pub(crate) fn db(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> Self {
-        move |source| Self::Database { context, source }
+        move |error| Self::Database { context, error }
+    }
+
+    /// A stable, machine-readable name of the kind of error: the `kind` of the CLI's JSON
+    /// error object (`migration_failed`, `lock_timeout`, …; the README lists them all).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Pool(_) => "connection",
+            Self::Database { .. } => "database",
+            Self::MigrationFailed(_) => "migration_failed",
+            Self::Divergent { .. } => "divergent",
+            Self::Missing { .. } => "missing",
+            Self::OutOfOrder { .. } => "out_of_order",
+            Self::NoRollback { .. } => "no_rollback",
+            Self::UnknownTarget { .. } => "unknown_target",
+            Self::LockTimeout { .. } => "lock_timeout",
+            Self::Dirty { .. } => "dirty",
+            Self::StalePlan => "stale_plan",
+            Self::HistoryNotEmpty { .. } => "history_not_empty",
+            Self::CorruptHistory { .. } => "corrupt_history",
+            Self::NoTransactionInSingleRun { .. } => "no_transaction_in_single_run",
+            Self::InvalidScript { .. } => "invalid_script",
+            Self::InvalidName { .. } => "invalid_name",
+        }
     }
 
     /// The SQLSTATE of the server error behind this error, if there is one.
     pub fn sqlstate(&self) -> Option<&str> {
         match self {
             Self::MigrationFailed(f) => f.sqlstate.as_deref(),
-            Self::Database { source, .. } => source.code().map(|c| c.code()),
-            _ => None,
+            _ => self.driver_error()?.code().map(|c| c.code()),
         }
     }
 
@@ -149,7 +214,21 @@ impl Error {
             | Self::Missing { version, .. }
             | Self::OutOfOrder { version, .. }
             | Self::NoRollback { version, .. }
-            | Self::Dirty { version, .. } => Some(version),
+            | Self::Dirty { version, .. }
+            | Self::NoTransactionInSingleRun { version, .. } => Some(version),
+            _ => None,
+        }
+    }
+
+    /// The tokio-postgres error behind this error, if there is one.
+    pub fn driver_error(&self) -> Option<&tokio_postgres::Error> {
+        match self {
+            Self::Database { error, .. } => Some(error),
+            Self::MigrationFailed(f) => Some(&f.error),
+            Self::Pool(p) => match p.as_ref() {
+                deadpool_postgres::PoolError::Backend(e) => Some(e),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -158,6 +237,36 @@ impl Error {
 impl From<deadpool_postgres::PoolError> for Error {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         Self::Pool(Box::new(e))
+    }
+}
+
+/// A driver error in full: for a server error its message and SQLSTATE (with detail and hint),
+/// otherwise what failed and why (`error connecting to server: Connection refused`).
+pub(crate) fn driver_text(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+        if let Some(d) = db.detail() {
+            text.push_str(&format!("; detail: {d}"));
+        }
+        if let Some(h) = db.hint() {
+            text.push_str(&format!("; hint: {h}"));
+        }
+        return text;
+    }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+fn pool_text(e: &deadpool_postgres::PoolError) -> String {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => driver_text(e),
+        other => other.to_string(),
     }
 }
 
@@ -173,9 +282,9 @@ pub struct MigrationFailed {
     pub path: String,
     /// Whether the forward or the rollback script failed.
     pub direction: Direction,
-    /// 1-based line in the file, when the server gave a position.
+    /// 1-based line in the file, when the failing place is known.
     pub line: Option<usize>,
-    /// 1-based column in characters, when the server gave a position.
+    /// 1-based column in characters, when the failing place is known.
     pub column: Option<usize>,
     /// The SQLSTATE code.
     pub sqlstate: Option<String>,
@@ -192,7 +301,7 @@ pub struct MigrationFailed {
     pub failed_row_recorded: bool,
     /// What was applied before the failure (committed).
     pub applied: Report,
-    pub(crate) source: tokio_postgres::Error,
+    pub(crate) error: tokio_postgres::Error,
 }
 
 impl fmt::Display for MigrationFailed {
@@ -235,8 +344,4 @@ impl fmt::Display for MigrationFailed {
     }
 }
 
-impl std::error::Error for MigrationFailed {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
+impl std::error::Error for MigrationFailed {}

@@ -1,17 +1,23 @@
 #![doc = include_str!("../../README.md")]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod batch;
+mod connect;
 mod db;
 mod error;
+pub mod events;
 mod execute;
 mod history;
+mod locate;
 mod lock;
+mod maintenance;
 mod migrations;
 mod migrator;
 mod plan;
 mod report;
 mod sql;
 mod status;
+mod table;
 mod target;
 
 #[cfg(feature = "cli")]
@@ -21,12 +27,12 @@ pub mod testing;
 
 pub use db::Db;
 pub use error::{Error, MigrationFailed};
-pub use history::HistoryRow;
+pub use maintenance::RepairReport;
 pub use migrations::{Migration, MigrationKind, Migrations, Script};
 pub use migrator::Migrator;
 pub use plan::{Plan, PlannedStep, Reason};
 pub use report::{Direction, Report, StepReport};
-pub use status::{RepairReport, State, Status, StatusEntry};
+pub use status::{State, Status, StatusEntry};
 pub use target::{Target, TransactionMode};
 
 /// Embeds a folder of migrations at compile time.
@@ -64,7 +70,8 @@ pub use tidemark_macros::embed_migrations;
 pub use tidemark_macros::test;
 
 #[doc(hidden)]
-pub use migrations::private as __private;
+#[path = "private.rs"]
+pub mod __private;
 
 /// Re-exported so users get the versions tidemark is built against.
 pub use deadpool_postgres;

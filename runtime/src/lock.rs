@@ -2,6 +2,7 @@
 
 use crate::db::Conn;
 use crate::error::Error;
+use crate::events;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
@@ -40,6 +41,7 @@ impl<'a> Lock<'a> {
             {
                 if attempt > 0 {
                     tracing::info!(
+                        target: events::LOCK_ACQUIRED,
                         key,
                         waited_ms = elapsed_ms(start),
                         "acquired the migration lock"
@@ -62,7 +64,13 @@ impl<'a> Lock<'a> {
             }
             if waited >= next_log {
                 let holder = holder(&conn, key).await;
-                tracing::info!(key, %holder, waited_ms = elapsed_ms(start), "waiting for the migration lock");
+                tracing::info!(
+                    target: events::LOCK_WAIT,
+                    key,
+                    %holder,
+                    waited_ms = elapsed_ms(start),
+                    "waiting for the migration lock"
+                );
                 next_log = waited + LOG_EVERY;
             }
             // Sleep between half and all of `delay`, never past the deadline.

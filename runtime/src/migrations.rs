@@ -1,10 +1,14 @@
-//! The embedded migration set: what `embed_migrations!` builds at compile time.
+//! The embedded migration set: what `embed_migrations!` builds at compile time. Data only: the
+//! verbs that act on it live with the [`Migrator`](crate::Migrator).
 
-use crate::migrator::Migrator;
 use std::borrow::Cow;
+use std::fmt;
+
+/// How a migration is applied: versioned (once, in order) or repeatable (whenever it changes).
+pub use tidemark_core::Kind as MigrationKind;
 
 /// One SQL script of a migration (its forward or its rollback).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Script {
     pub(crate) sql: Cow<'static, str>,
     pub(crate) path: Cow<'static, str>,
@@ -34,21 +38,15 @@ impl Script {
     }
 }
 
-/// Versioned (applied once, in order) or repeatable (re-applied when it changes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MigrationKind {
-    /// `V{ver}__…`, `{ver}_…`: applied once, in version order.
-    Versioned,
-    /// `R__…`: applied after the versioned ones whenever its checksum changed.
-    Repeatable,
-}
-
-impl MigrationKind {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Versioned => "versioned",
-            Self::Repeatable => "repeatable",
-        }
+impl fmt::Debug for Script {
+    /// The path, size and checksum, not the SQL (a set's `Debug` would print every script).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Script")
+            .field("path", &self.path)
+            .field("bytes", &self.sql.len())
+            .field("checksum", &tidemark_core::to_hex(&self.checksum))
+            .field("no_transaction", &self.no_transaction)
+            .finish()
     }
 }
 
@@ -95,20 +93,20 @@ impl Migration {
         self.down.as_ref()
     }
 
-    pub(crate) fn digest_kind(&self) -> tidemark_core::DigestKind {
-        match self.kind {
-            MigrationKind::Versioned => tidemark_core::DigestKind::Versioned,
-            MigrationKind::Repeatable => tidemark_core::DigestKind::Repeatable,
-        }
+    /// The migration's entry in the set digest, as recorded when it is applied.
+    pub(crate) fn entry_digest(&self) -> [u8; 32] {
+        tidemark_core::entry_digest(self.kind, &self.id, &self.up.checksum)
     }
 }
 
 /// An ordered set of migrations, usually built at compile time by
 /// [`embed_migrations!`](crate::embed_migrations) and kept in a `static`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Migrations {
     pub(crate) items: Cow<'static, [Migration]>,
     pub(crate) digest: [u8; 32],
+    /// The folder's absolute path at build time, in debug builds only.
+    #[allow(dead_code)] // not read yet: reserved for a debug-build check of the folder
     pub(crate) source_dir: Option<Cow<'static, str>>,
 }
 
@@ -134,68 +132,33 @@ impl Migrations {
         &self.digest
     }
 
-    /// The folder the set was read from at build time, if known.
-    pub fn source_dir(&self) -> Option<&str> {
-        self.source_dir.as_deref()
+    /// The migration with this canonical version (or `R__{name}`), if the set has it.
+    pub fn get(&self, version: &str) -> Option<&Migration> {
+        self.items.iter().find(|m| m.id == version)
     }
+}
 
-    /// Builds a set at run time from a folder scanned by [`tidemark_core::scan`]: what the
-    /// `tidemark` CLI does with a folder on disk. Programs that embed their migrations use
-    /// [`embed_migrations!`](crate::embed_migrations) instead; both give the same set.
-    pub fn from_scanned(set: tidemark_core::MigrationSet) -> Self {
-        let owned = |s: tidemark_core::Script| Script {
-            sql: Cow::Owned(s.text),
-            path: Cow::Owned(s.path),
-            checksum: s.checksum,
-            no_transaction: s.no_transaction,
-        };
-        let items = set
-            .migrations
-            .into_iter()
-            .map(|m| Migration {
-                id: Cow::Owned(m.id()),
-                version_parts: Cow::Owned(
-                    m.version
-                        .as_ref()
-                        .map(|v| v.parts().to_vec())
-                        .unwrap_or_default(),
-                ),
-                name: Cow::Owned(m.name),
-                kind: match m.kind {
-                    tidemark_core::Kind::Versioned => MigrationKind::Versioned,
-                    tidemark_core::Kind::Repeatable => MigrationKind::Repeatable,
-                },
-                up: owned(m.up),
-                down: m.down.map(owned),
-            })
-            .collect::<Vec<_>>();
-        Self {
-            items: Cow::Owned(items),
-            digest: set.digest,
-            source_dir: None,
+impl fmt::Debug for Migrations {
+    /// The digest and one line per migration (version, name, files), never the SQL.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Line<'a>(&'a Migration);
+        impl fmt::Debug for Line<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let m = self.0;
+                write!(f, "{} {} ({}", m.id, m.name, m.up.path)?;
+                if let Some(d) = &m.down {
+                    write!(f, ", {}", d.path)?;
+                }
+                f.write_str(")")
+            }
         }
-    }
-
-    /// A [`Migrator`] with the default options, to configure and run.
-    pub fn migrator(&self) -> Migrator<'_> {
-        Migrator::new(self)
-    }
-
-    /// Whether the database has exactly this set applied, with the default history table: one
-    /// query, no lock, for readiness probes. Use [`Migrator::is_up_to_date`] for another
-    /// schema or table.
-    ///
-    /// ```no_run
-    /// # async fn ready(pool: tidemark::deadpool_postgres::Pool) -> Result<bool, tidemark::Error> {
-    /// static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/migrations");
-    /// MIGRATIONS.is_up_to_date(&pool).await
-    /// # }
-    /// ```
-    pub async fn is_up_to_date<'a>(
-        &self,
-        db: impl Into<crate::Db<'a>>,
-    ) -> Result<bool, crate::Error> {
-        self.migrator().is_up_to_date(db).await
+        f.debug_struct("Migrations")
+            .field("digest", &tidemark_core::to_hex(&self.digest))
+            .field(
+                "migrations",
+                &self.items.iter().map(Line).collect::<Vec<_>>(),
+            )
+            .finish()
     }
 }
 
@@ -205,66 +168,5 @@ impl<'a> IntoIterator for &'a Migrations {
 
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
-    }
-}
-
-/// Const constructors for the code `embed_migrations!` generates. Not public API.
-#[doc(hidden)]
-pub mod private {
-    use super::*;
-
-    /// The set a failing `embed_migrations!` expands to, so the error is the only one shown.
-    pub const EMPTY: Migrations = Migrations {
-        items: Cow::Borrowed(&[]),
-        digest: [0; 32],
-        source_dir: None,
-    };
-
-    pub const fn migrations(
-        items: &'static [Migration],
-        digest: [u8; 32],
-        dir: &'static str,
-    ) -> Migrations {
-        Migrations {
-            items: Cow::Borrowed(items),
-            digest,
-            source_dir: Some(Cow::Borrowed(dir)),
-        }
-    }
-
-    pub const fn migration(
-        id: &'static str,
-        version_parts: &'static [u64],
-        name: &'static str,
-        repeatable: bool,
-        up: Script,
-        down: Option<Script>,
-    ) -> Migration {
-        Migration {
-            id: Cow::Borrowed(id),
-            version_parts: Cow::Borrowed(version_parts),
-            name: Cow::Borrowed(name),
-            kind: if repeatable {
-                MigrationKind::Repeatable
-            } else {
-                MigrationKind::Versioned
-            },
-            up,
-            down,
-        }
-    }
-
-    pub const fn script(
-        sql: &'static str,
-        path: &'static str,
-        checksum: [u8; 32],
-        no_transaction: bool,
-    ) -> Script {
-        Script {
-            sql: Cow::Borrowed(sql),
-            path: Cow::Borrowed(path),
-            checksum,
-            no_transaction,
-        }
     }
 }

@@ -3,15 +3,38 @@
 use crate::db::Db;
 use crate::error::Error;
 use crate::execute::{Executor, RunMode};
-use crate::history::Tables;
+use crate::history::{Recorded, Tables};
 use crate::lock::Lock;
+use crate::maintenance::{self, RepairReport};
 use crate::migrations::Migrations;
 use crate::plan::{self, Plan, Policy};
 use crate::report::Report;
-use crate::status::{self, RepairReport, Status};
+use crate::status::{self, Status};
 use crate::target::{Target, TransactionMode};
 use std::time::Duration;
+use tokio_postgres::Client;
 use tracing::Instrument;
+
+impl Migrations {
+    /// A [`Migrator`] with the default options, to configure and run.
+    pub fn migrator(&self) -> Migrator<'_> {
+        Migrator::new(self)
+    }
+
+    /// Whether the database has exactly this set applied, with the default history table: one
+    /// query, no lock, for readiness probes. Use [`Migrator::is_up_to_date`] for another
+    /// schema or table.
+    ///
+    /// ```no_run
+    /// # async fn ready(pool: tidemark::deadpool_postgres::Pool) -> Result<bool, tidemark::Error> {
+    /// static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/migrations");
+    /// MIGRATIONS.is_up_to_date(&pool).await
+    /// # }
+    /// ```
+    pub async fn is_up_to_date<'a>(&self, db: impl Into<Db<'a>>) -> Result<bool, Error> {
+        self.migrator().is_up_to_date(db).await
+    }
+}
 
 /// Configures and runs migrations. Get one from [`Migrations::migrator`]; every option method
 /// consumes and returns the builder.
@@ -43,7 +66,7 @@ pub struct Migrator<'m> {
 }
 
 impl<'m> Migrator<'m> {
-    pub(crate) fn new(set: &'m Migrations) -> Self {
+    fn new(set: &'m Migrations) -> Self {
         Self {
             set,
             schema: "public".to_owned(),
@@ -127,12 +150,7 @@ impl<'m> Migrator<'m> {
     }
 
     fn tables(&self) -> Result<Tables, Error> {
-        if self.schema.is_empty() || self.table.is_empty() {
-            return Err(Error::InvalidConfig {
-                message: "schema and table names must not be empty".to_owned(),
-            });
-        }
-        Ok(Tables::new(&self.schema, &self.table))
+        Tables::new(&self.schema, &self.table)
     }
 
     /// Whether the database has exactly this set applied: one query, no lock. For readiness
@@ -158,7 +176,7 @@ impl<'m> Migrator<'m> {
                     fast_path: true,
                 });
             }
-            self.locked(db, None).await
+            self.apply(db, None).await
         }
         .instrument(span)
         .await
@@ -173,36 +191,26 @@ impl<'m> Migrator<'m> {
         plan::plan(self.set, &history, &self.target, self.policy)
     }
 
-    /// Executes a plan from [`plan`](Self::plan) under the lock. Fails without changing
-    /// anything if history changed since the plan was made.
+    /// Executes a plan from [`plan`](Self::plan) under the lock. Fails with
+    /// [`Error::StalePlan`], without changing anything, if history changed since the plan was
+    /// made.
     pub async fn execute<'a>(
         &self,
         db: impl Into<Db<'a>>,
         plan: &Plan<'m>,
     ) -> Result<Report, Error> {
-        self.locked(db.into(), Some(plan)).await
+        self.apply(db.into(), Some(plan)).await
     }
 
     /// Executes the plan inside one transaction and rolls it back: the scripts really run
     /// against the real database (so errors are real), and nothing is kept, not even the
     /// history tables. Refuses a plan that holds a no-transaction migration.
     pub async fn dry_run<'a>(&self, db: impl Into<Db<'a>>) -> Result<Report, Error> {
-        let (tables, lock) = self.lock(db.into()).await?;
-        let result = async {
-            let client = lock.client();
-            client
-                .batch_execute("BEGIN")
-                .await
-                .map_err(Error::db("starting the dry run"))?;
-            let history = tables.ensure_and_read(client).await?.history;
-            let plan = plan::plan(self.set, &history, &self.target, self.policy)?;
-            Executor::run(client, &tables, &plan, RunMode::DryRun).await
-        }
-        .await;
-        if result.is_err() {
-            let _ = lock.client().batch_execute("ROLLBACK").await;
-        }
-        release(lock, result).await
+        self.locked(db.into(), true, async |client, tables, recorded| {
+            let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
+            Executor::run(client, tables, &plan, RunMode::DryRun).await
+        })
+        .await
     }
 
     /// Every migration of the set and of history with its state: applied (with time and
@@ -227,47 +235,73 @@ impl<'m> Migrator<'m> {
     }
 
     /// Adopts an existing database: records every versioned migration up to and including
-    /// `version` as applied, without running it. Refuses a database that already has history.
-    /// Returns the adopted versions.
+    /// `version` as applied, without running it. Refuses a database that already has history
+    /// ([`Error::HistoryNotEmpty`]). Returns the adopted versions.
     pub async fn baseline<'a>(
         &self,
         db: impl Into<Db<'a>>,
         version: &str,
     ) -> Result<Vec<String>, Error> {
-        let (tables, lock) = self.lock(db.into()).await?;
-        let result = async {
-            let client = lock.client();
-            let history = tables.ensure_and_read(client).await?.history;
-            let (sql, adopted) = status::baseline_sql(self.set, &tables, &history, version)?;
+        self.locked(db.into(), false, async |client, tables, recorded| {
+            let (sql, adopted) =
+                maintenance::baseline(self.set, tables, &recorded.history, version)?;
             client
                 .batch_execute(&sql)
                 .await
                 .map_err(Error::db("recording the baseline"))?;
             Ok(adopted)
-        }
-        .await;
-        release(lock, result).await
+        })
+        .await
     }
 
     /// Repairs history after a deliberate change: removes failed rows (fix the database by
     /// hand first) and re-records the checksums of applied migrations whose files were edited.
     pub async fn repair<'a>(&self, db: impl Into<Db<'a>>) -> Result<RepairReport, Error> {
-        let (tables, lock) = self.lock(db.into()).await?;
-        let result = async {
-            let client = lock.client();
-            let history = tables.ensure_and_read(client).await?.history;
-            let (sql, report) = status::repair_sql(self.set, &tables, &history);
+        self.locked(db.into(), false, async |client, tables, recorded| {
+            let (sql, report) = maintenance::repair(self.set, tables, &recorded.history);
             client
                 .batch_execute(&sql)
                 .await
                 .map_err(Error::db("repairing history"))?;
             Ok(report)
-        }
-        .await;
-        release(lock, result).await
+        })
+        .await
     }
 
-    async fn lock<'a>(&self, db: Db<'a>) -> Result<(Tables, Lock<'a>), Error> {
+    /// Plans under the lock (or checks that `given` still holds) and executes.
+    async fn apply(&self, db: Db<'_>, given: Option<&Plan<'m>>) -> Result<Report, Error> {
+        self.locked(db, false, async |client, tables, recorded| {
+            let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
+            let plan = match given {
+                Some(p) if p.digest_before != fresh.digest_before => return Err(Error::StalePlan),
+                Some(p) => p,
+                None => &fresh,
+            };
+            if plan.is_empty() {
+                // Nothing to do: make sure the fast path will say so next time.
+                let digest = tidemark_core::to_hex(&plan.digest_before);
+                if recorded.digest.as_deref() != Some(digest.as_str()) {
+                    client
+                        .batch_execute(&tables.store_digest_sql(&plan.digest_before))
+                        .await
+                        .map_err(Error::db("recording the migration state"))?;
+                }
+                return Ok(Report::default());
+            }
+            Executor::run(client, tables, plan, self.mode.into()).await
+        })
+        .await
+    }
+
+    /// The frame of every verb that changes history: takes the lock on a dedicated session,
+    /// (for a dry run, opens the transaction that will be rolled back,) creates the tables if
+    /// missing and reads what is recorded, runs `work`, and releases the lock on every path.
+    async fn locked<T>(
+        &self,
+        db: Db<'_>,
+        dry_run: bool,
+        work: impl AsyncFnOnce(&Client, &Tables, Recorded) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let tables = self.tables()?;
         let lock = Lock::acquire(
             db.dedicated().await?,
@@ -275,47 +309,24 @@ impl<'m> Migrator<'m> {
             self.lock_timeout,
         )
         .await?;
-        Ok((tables, lock))
-    }
-
-    /// Takes the lock, ensures and reads history, plans (or checks that `given` still holds),
-    /// executes, and releases the lock on every path.
-    async fn locked(&self, db: Db<'_>, given: Option<&Plan<'m>>) -> Result<Report, Error> {
-        let (tables, lock) = self.lock(db).await?;
+        let client = lock.client();
         let result = async {
-            let client = lock.client();
-            let recorded = tables.ensure_and_read(client).await?;
-            let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
-            let plan = match given {
-                Some(p) if p.digest_before != fresh.digest_before => {
-                    return Err(Error::InvalidConfig {
-                        message: "history changed since the plan was made; plan again".to_owned(),
-                    })
-                }
-                Some(p) => p,
-                None => &fresh,
-            };
-            if plan.is_empty() {
-                let digest = tidemark_core::to_hex(&plan.digest_before);
-                if recorded.digest.as_deref() != Some(digest.as_str()) {
-                    client
-                        .batch_execute(&tables.state_sql(&plan.digest_before))
-                        .await
-                        .map_err(Error::db("recording the migration state"))?;
-                }
-                return Ok(Report::default());
+            if dry_run {
+                client
+                    .batch_execute("BEGIN")
+                    .await
+                    .map_err(Error::db("starting the dry run"))?;
             }
-            Executor::run(client, &tables, plan, self.mode.into()).await
+            let recorded = tables.ensure_and_read(client).await?;
+            work(client, &tables, recorded).await
         }
         .await;
-        release(lock, result).await
+        if dry_run && result.is_err() {
+            let _ = client.batch_execute("ROLLBACK").await;
+        }
+        let released = lock.release().await;
+        let value = result?;
+        released?;
+        Ok(value)
     }
-}
-
-/// Releases the lock whatever `result` is; the work's error wins over a release error.
-async fn release<T>(lock: Lock<'_>, result: Result<T, Error>) -> Result<T, Error> {
-    let released = lock.release().await;
-    let value = result?;
-    released?;
-    Ok(value)
 }

@@ -1,15 +1,16 @@
 //! Planning: from the migration set, history and options to an ordered list of steps. Pure.
 
 use crate::error::Error;
-use crate::history::HistoryRow;
-use crate::migrations::{Migration, MigrationKind, Migrations};
+use crate::history::{applied_digest, HistoryRow};
+use crate::migrations::{Migration, MigrationKind, Migrations, Script};
 use crate::report::Direction;
 use crate::target::Target;
 use std::collections::HashMap;
-use tidemark_core::{digest_update, entry_digest, Version};
+use tidemark_core::{digest_update, Version};
 
 /// Why a step is in a plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reason {
     /// A pending versioned migration.
     Pending,
@@ -34,6 +35,20 @@ pub struct PlannedStep<'m> {
 }
 
 impl<'m> PlannedStep<'m> {
+    pub(crate) fn new(
+        migration: &'m Migration,
+        direction: Direction,
+        reason: Reason,
+        recorded: Option<[u8; 32]>,
+    ) -> Self {
+        Self {
+            migration,
+            direction,
+            reason,
+            recorded,
+        }
+    }
+
     /// The migration.
     pub fn migration(&self) -> &'m Migration {
         self.migration
@@ -50,12 +65,32 @@ impl<'m> PlannedStep<'m> {
     }
 
     /// The script this step runs.
-    pub fn script(&self) -> &'m crate::migrations::Script {
+    pub fn script(&self) -> &'m Script {
         match self.direction {
             Direction::Up => &self.migration.up,
             // The planner only plans a down step for a migration with a rollback script.
             Direction::Down => self.migration.down.as_ref().unwrap_or(&self.migration.up),
         }
+    }
+
+    /// The set digest once this step is done, from the digest `before` it.
+    pub(crate) fn digest_after(&self, before: [u8; 32]) -> [u8; 32] {
+        let mut digest = self.digest_without(before);
+        if self.direction == Direction::Up {
+            digest_update(&mut digest, &self.migration.entry_digest(), true);
+        }
+        digest
+    }
+
+    /// The set digest with only this step's old entry removed: what is certain while the step
+    /// runs outside a transaction.
+    pub(crate) fn digest_without(&self, mut before: [u8; 32]) -> [u8; 32] {
+        if let Some(old) = &self.recorded {
+            let m = self.migration;
+            let entry = tidemark_core::entry_digest(m.kind, m.version(), old);
+            digest_update(&mut before, &entry, false);
+        }
+        before
     }
 }
 
@@ -97,19 +132,6 @@ pub(crate) struct Policy {
     pub(crate) allow_divergent: bool,
 }
 
-/// The digest of the successfully applied rows of history.
-pub(crate) fn applied_digest(history: &[HistoryRow]) -> [u8; 32] {
-    let mut acc = [0; 32];
-    for row in history.iter().filter(|r| r.success) {
-        digest_update(
-            &mut acc,
-            &entry_digest(row.digest_kind(), &row.version, &row.checksum),
-            true,
-        );
-    }
-    acc
-}
-
 fn parse_version(text: &str) -> Option<Version> {
     Version::parse_canonical(text)
 }
@@ -136,7 +158,7 @@ pub(crate) fn plan<'m>(
     }
     for row in history
         .iter()
-        .filter(|r| !r.repeatable && !known.contains_key(r.version.as_str()))
+        .filter(|r| r.kind == MigrationKind::Versioned && !known.contains_key(r.version.as_str()))
     {
         if !policy.allow_missing {
             return Err(Error::Missing {
@@ -179,14 +201,14 @@ pub(crate) fn plan<'m>(
     };
     let highest_applied = history
         .iter()
-        .filter(|r| !r.repeatable)
+        .filter(|r| r.kind == MigrationKind::Versioned)
         .filter_map(|r| parse_version(&r.version))
         .max();
     let mut steps = Vec::new();
     // Rollbacks first, newest first: every applied version above the target.
     let mut applied: Vec<(Version, &HistoryRow)> = history
         .iter()
-        .filter(|r| !r.repeatable)
+        .filter(|r| r.kind == MigrationKind::Versioned)
         .filter_map(|r| Some((parse_version(&r.version)?, r)))
         .filter(|(v, _)| !wanted(v))
         .collect();
@@ -204,12 +226,12 @@ pub(crate) fn plan<'m>(
                 path: m.up.path().to_owned(),
             });
         }
-        steps.push(PlannedStep {
-            migration: m,
-            direction: Direction::Down,
-            reason: Reason::Rollback,
-            recorded: Some(row.checksum),
-        });
+        steps.push(PlannedStep::new(
+            m,
+            Direction::Down,
+            Reason::Rollback,
+            Some(row.checksum),
+        ));
     }
     for m in versioned.iter().copied() {
         let Some(v) = parse_version(m.version()) else {
@@ -231,29 +253,24 @@ pub(crate) fn plan<'m>(
         } else {
             Reason::Pending
         };
-        steps.push(PlannedStep {
-            migration: m,
-            direction: Direction::Up,
-            reason,
-            recorded: None,
-        });
+        steps.push(PlannedStep::new(m, Direction::Up, reason, None));
     }
     if *target == Target::Latest {
         for m in set.iter().filter(|m| m.kind == MigrationKind::Repeatable) {
             match recorded.get(m.version()) {
                 Some(row) if row.checksum == m.up.checksum => {}
-                Some(row) => steps.push(PlannedStep {
-                    migration: m,
-                    direction: Direction::Up,
-                    reason: Reason::RepeatableChanged,
-                    recorded: Some(row.checksum),
-                }),
-                None => steps.push(PlannedStep {
-                    migration: m,
-                    direction: Direction::Up,
-                    reason: Reason::RepeatableNew,
-                    recorded: None,
-                }),
+                Some(row) => steps.push(PlannedStep::new(
+                    m,
+                    Direction::Up,
+                    Reason::RepeatableChanged,
+                    Some(row.checksum),
+                )),
+                None => steps.push(PlannedStep::new(
+                    m,
+                    Direction::Up,
+                    Reason::RepeatableNew,
+                    None,
+                )),
             }
         }
     }

@@ -1,10 +1,12 @@
 //! What a run did.
 
+use crate::table::{self, Align};
 use std::fmt;
 use std::time::Duration;
 
 /// Whether a step applies or reverts a migration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Direction {
     /// Applies the forward script.
     Up,
@@ -23,6 +25,7 @@ impl fmt::Display for Direction {
 
 /// One applied or reverted migration.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StepReport {
     /// The canonical version (or `R__{name}`).
     pub version: String,
@@ -39,6 +42,7 @@ pub struct StepReport {
 
 /// The result of a run: each step that ran, in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Report {
     /// The steps that ran, in order. Empty when the database was already at the target.
     pub steps: Vec<StepReport>,
@@ -64,33 +68,27 @@ impl fmt::Display for Report {
         if self.steps.is_empty() {
             return writeln!(f, "nothing to do: the database is up to date");
         }
-        let vw = self
+        let rows: Vec<Vec<String>> = self
             .steps
             .iter()
-            .map(|s| s.version.len())
-            .max()
-            .unwrap_or(0)
-            .max(7);
-        let nw = self
-            .steps
-            .iter()
-            .map(|s| s.name.len())
-            .max()
-            .unwrap_or(0)
-            .max(4);
-        writeln!(
+            .map(|s| {
+                vec![
+                    s.version.clone(),
+                    s.name.clone(),
+                    s.direction.to_string(),
+                    format!("{:.1} ms", s.duration.as_secs_f64() * 1000.0),
+                ]
+            })
+            .collect();
+        table::write(
             f,
-            "{:<vw$}  {:<nw$}  {:<4}  {:>9}",
-            "version", "name", "dir", "time"
-        )?;
-        for s in &self.steps {
-            let ms = s.duration.as_secs_f64() * 1000.0;
-            writeln!(
-                f,
-                "{:<vw$}  {:<nw$}  {:<4}  {:>6.1} ms",
-                s.version, s.name, s.direction, ms
-            )?;
-        }
-        Ok(())
+            &[
+                ("version", Align::Left),
+                ("name", Align::Left),
+                ("dir", Align::Left),
+                ("time", Align::Right),
+            ],
+            &rows,
+        )
     }
 }

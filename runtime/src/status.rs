@@ -1,17 +1,16 @@
-//! Where a database stands against a migration set, and the bookkeeping verbs that change
-//! history without running scripts (`baseline`, `repair`).
+//! Where a database stands against a migration set. Pure: computed from history rows that the
+//! caller read.
 
-use crate::error::Error;
-use crate::history::{HistoryRow, Tables};
+use crate::history::HistoryRow;
 use crate::migrations::{Migration, MigrationKind, Migrations};
-use crate::plan::applied_digest;
-use crate::sql::{bytea, literal};
+use crate::table::{self, Align};
 use std::collections::HashMap;
 use std::fmt;
 use tidemark_core::Version;
 
 /// The state of one migration in a database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum State {
     /// Applied, and the file is unchanged.
     Applied,
@@ -39,6 +38,7 @@ impl fmt::Display for State {
 
 /// One line of a [`Status`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StatusEntry {
     /// Canonical version, or `R__{name}`.
     pub version: String,
@@ -57,6 +57,7 @@ pub struct StatusEntry {
 /// Every migration of a set and of history, with its state: versioned ones by version, then
 /// repeatables by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Status {
     /// One entry per migration.
     pub entries: Vec<StatusEntry>,
@@ -77,37 +78,31 @@ impl Status {
 impl fmt::Display for Status {
     /// A table for people.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let vw = self
+        let rows: Vec<Vec<String>> = self
             .entries
             .iter()
-            .map(|e| e.version.len())
-            .max()
-            .unwrap_or(0)
-            .max(7);
-        let nw = self
-            .entries
-            .iter()
-            .map(|e| e.name.len())
-            .max()
-            .unwrap_or(0)
-            .max(4);
-        writeln!(
+            .map(|e| {
+                vec![
+                    e.version.clone(),
+                    e.name.clone(),
+                    e.state.to_string(),
+                    e.applied_at.clone().unwrap_or_else(|| "-".to_owned()),
+                    e.execution_ms
+                        .map_or_else(|| "-".to_owned(), |m| format!("{m} ms")),
+                ]
+            })
+            .collect();
+        table::write(
             f,
-            "{:<vw$}  {:<nw$}  {:<9}  {:<24}  {:>8}",
-            "version", "name", "state", "applied at", "time"
-        )?;
-        for e in &self.entries {
-            let at = e.applied_at.as_deref().unwrap_or("-");
-            let ms = e
-                .execution_ms
-                .map_or_else(|| "-".to_owned(), |m| format!("{m} ms"));
-            writeln!(
-                f,
-                "{:<vw$}  {:<nw$}  {:<9}  {:<24}  {:>8}",
-                e.version, e.name, e.state, at, ms
-            )?;
-        }
-        Ok(())
+            &[
+                ("version", Align::Left),
+                ("name", Align::Left),
+                ("state", Align::Left),
+                ("applied at", Align::Left),
+                ("time", Align::Right),
+            ],
+            &rows,
+        )
     }
 }
 
@@ -172,106 +167,4 @@ fn entry(
         execution_ms: row.map(|r| r.execution_ms),
         path: m.map(|m| m.up.path().to_owned()),
     }
-}
-
-/// The SQL that records every versioned migration up to `version` as applied without running
-/// it, in one transaction with the new state digest. Refuses a non-empty history.
-pub(crate) fn baseline_sql(
-    set: &Migrations,
-    tables: &Tables,
-    history: &[HistoryRow],
-    version: &str,
-) -> Result<(String, Vec<String>), Error> {
-    let unknown = || Error::UnknownTarget {
-        version: version.to_owned(),
-    };
-    let bound = Version::parse_canonical(version.trim()).ok_or_else(unknown)?;
-    if !set.iter().any(|m| m.version() == bound.to_string()) {
-        return Err(unknown());
-    }
-    if !history.is_empty() {
-        return Err(Error::InvalidConfig {
-            message: format!(
-                "baseline adopts a database without tidemark history, but {} rows are recorded already",
-                history.len()
-            ),
-        });
-    }
-    let mut sql = String::from("BEGIN;\n");
-    let mut adopted = Vec::new();
-    let mut rows = Vec::new();
-    for m in set.iter().filter(|m| m.kind == MigrationKind::Versioned) {
-        if Version::parse_canonical(m.version()).is_some_and(|v| v <= bound) {
-            sql.push_str(&tables.record_up_sql(m, true, "0"));
-            adopted.push(m.version().to_owned());
-            rows.push(HistoryRow {
-                version: m.version().to_owned(),
-                name: m.name().to_owned(),
-                repeatable: false,
-                checksum: m.up.checksum,
-                success: true,
-                applied_at: String::new(),
-                execution_ms: 0,
-            });
-        }
-    }
-    sql.push_str(&tables.state_sql(&applied_digest(&rows)));
-    sql.push_str("COMMIT;\n");
-    Ok((sql, adopted))
-}
-
-/// What [`Migrator::repair`](crate::Migrator::repair) changed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RepairReport {
-    /// Versions whose failed row was removed.
-    pub removed_failed: Vec<String>,
-    /// Versions whose recorded checksum (and name) was re-aligned with the set.
-    pub realigned: Vec<String>,
-}
-
-/// The SQL that clears failed rows and re-records changed checksums, with the new state digest.
-pub(crate) fn repair_sql(
-    set: &Migrations,
-    tables: &Tables,
-    history: &[HistoryRow],
-) -> (String, RepairReport) {
-    let known: HashMap<&str, &Migration> = set.iter().map(|m| (m.version(), m)).collect();
-    let mut sql = String::from("BEGIN;\n");
-    let mut report = RepairReport::default();
-    let mut rows = Vec::new();
-    for r in history {
-        let id = literal(&r.version);
-        if !r.success {
-            sql.push_str(&format!(
-                "DELETE FROM {} WHERE version = {id};\n",
-                tables.history
-            ));
-            report.removed_failed.push(r.version.clone());
-            continue;
-        }
-        let mut row = r.clone();
-        if let Some(m) = known
-            .get(r.version.as_str())
-            .filter(|m| m.kind == MigrationKind::Versioned)
-        {
-            if m.up.checksum != r.checksum {
-                let down = m
-                    .down
-                    .as_ref()
-                    .map_or("NULL".to_owned(), |d| bytea(&d.checksum));
-                sql.push_str(&format!(
-                    "UPDATE {} SET checksum = {}, down_checksum = {down}, name = {} WHERE version = {id};\n",
-                    tables.history,
-                    bytea(&m.up.checksum),
-                    literal(m.name())
-                ));
-                report.realigned.push(r.version.clone());
-                row.checksum = m.up.checksum;
-            }
-        }
-        rows.push(row);
-    }
-    sql.push_str(&tables.state_sql(&applied_digest(&rows)));
-    sql.push_str("COMMIT;\n");
-    (sql, report)
 }

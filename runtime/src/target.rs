@@ -2,6 +2,7 @@
 
 /// The version a run moves the database to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Target {
     /// Every migration applied (and repeatables current). The default.
     #[default]
@@ -22,6 +23,7 @@ impl Target {
 
 /// How transactional steps are grouped into transactions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TransactionMode {
     /// Each migration commits with its history row on its own (the default): a failure keeps
     /// the migrations before it.

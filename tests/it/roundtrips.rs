@@ -2,7 +2,8 @@
 //! migrations, and one message for a whole batch of transactional migrations.
 
 use crate::support::{fresh_db, set_of};
-use tidemark::testing::{server, RoundTripCounter as Proxy};
+use tidemark::testing::server;
+use tidemark_rig::RoundTripCounter as Proxy;
 
 fn generated(n: usize) -> &'static tidemark::Migrations {
     let files: Vec<(String, String)> = (1..=n)
@@ -38,7 +39,7 @@ async fn the_up_to_date_check_is_one_round_trip_with_1000_applied() {
     let seen = proxy.take();
     assert_eq!(seen.queries.len(), 1, "{:?}", seen.queries);
     assert_eq!(seen.syncs, 0);
-    assert!(seen.queries[0].starts_with("SELECT encode(digest, 'hex') FROM"));
+    assert!(seen.queries[0].starts_with("SELECT encode(digest, 'hex')"));
 
     assert!(set.migrator().is_up_to_date(&pool).await.unwrap());
     assert_eq!(proxy.take().queries.len(), 1);

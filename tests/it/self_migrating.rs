@@ -3,7 +3,6 @@
 use crate::support::fresh_db;
 use std::path::PathBuf;
 use std::process::Command;
-use tidemark::testing::server;
 
 /// `target/<profile>/examples/self_migrating`, which `scripts/test` builds first with
 /// `cargo build --examples` (`cargo test --all-targets` builds examples only as test harnesses).
@@ -29,7 +28,7 @@ fn example() -> PathBuf {
 #[tokio::test]
 async fn migrates_at_start_up_and_answers_migrate_status() {
     let db = fresh_db().await;
-    let url = server().unwrap().connection_string(&db.name);
+    let url = db.conn_string();
     let serve = Command::new(example())
         .arg("serve")
         .env("DATABASE_URL", &url)

@@ -1,35 +1,36 @@
 //! Shared helpers: a fresh database per test and catalog/history assertions.
 
 use tidemark::deadpool_postgres::Pool;
-use tidemark::testing::server;
+use tidemark::testing::TestDatabase;
 
-/// A new, empty database on the test server, with a pool.
+/// A new, empty database on the test server (the kit's [`TestDatabase`], so it is dropped
+/// when the test ends), with a pool.
 pub(crate) struct TestDb {
     pub(crate) name: String,
     pub(crate) pool: Pool,
+    db: TestDatabase,
 }
 
 pub(crate) async fn fresh_db() -> TestDb {
-    let server = server().unwrap_or_else(|e| panic!("no test server: {e}"));
-    let name = server
-        .create_database()
+    let db = TestDatabase::empty()
         .await
-        .expect("create a test database");
+        .unwrap_or_else(|e| panic!("no test database: {e}"));
     TestDb {
-        pool: server.pool(&name, 4),
-        name,
+        name: db.name().to_owned(),
+        pool: db.pool().clone(),
+        db,
     }
 }
 
 impl TestDb {
     /// Another, independent pool on the same database.
     pub(crate) fn new_pool(&self, size: usize) -> Pool {
-        server().unwrap().pool(&self.name, size)
+        self.db.server().pool(&self.name, size)
     }
 
     /// A libpq-style connection string for child processes (not for printing).
     pub(crate) fn conn_string(&self) -> String {
-        server().unwrap().connection_string(&self.name)
+        tidemark_rig::connection_string(&self.db.config())
     }
 
     pub(crate) async fn table_exists(&self, table: &str) -> bool {
@@ -73,14 +74,8 @@ impl TestDb {
 /// A migration set built at run time from `(file name, SQL)` pairs, through the same core scan
 /// the macro uses: for tests that need many small variations of a folder.
 pub(crate) fn set_of(files: &[(&str, &str)]) -> &'static tidemark::Migrations {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "tidemark-it-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     for (name, sql) in files {
         let path = dir.join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -90,10 +85,9 @@ pub(crate) fn set_of(files: &[(&str, &str)]) -> &'static tidemark::Migrations {
         display_path: Some("migrations".into()),
         ..Default::default()
     };
-    let scanned = tidemark_core::scan(&dir, &options)
+    let scanned = tidemark_core::scan(dir, &options)
         .unwrap_or_else(|d| panic!("invalid test folder: {d:#?}"));
-    std::fs::remove_dir_all(&dir).unwrap();
-    Box::leak(Box::new(tidemark::Migrations::from_scanned(scanned)))
+    Box::leak(Box::new(tidemark::__private::from_scanned(scanned)))
 }
 
 /// Every user table, index and view of the database with its definition, plus history: a

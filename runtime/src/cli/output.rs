@@ -1,40 +1,48 @@
-//! What the verbs print: tables for people (colour only on a terminal, never with `NO_COLOR`),
-//! JSON for machines, and progress lines while a run goes.
+//! What the verbs print: tables for people, coloured by line where stdout is a terminal
+//! (anstream strips the colour otherwise, and honours `NO_COLOR`), JSON for machines. Nothing
+//! here panics on a closed stdout (`tidemark status | head -1`): a failed write is dropped.
 
 use crate::error::Error;
+use crate::maintenance::RepairReport;
 use crate::report::Report;
-use crate::status::{RepairReport, State, Status};
+use crate::status::{State, Status};
+use anstyle::{AnsiColor, Color, Style};
 use serde_json::{json, Value};
-use std::future::Future;
-use std::io::IsTerminal;
-use tracing::instrument::WithSubscriber;
+use std::io::Write;
+
+const GREEN: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Green)));
+const YELLOW: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Yellow)));
+const RED: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Red)));
+const BOLD: Style = Style::new().bold();
+const BOLD_RED: Style = Style::new()
+    .bold()
+    .fg_color(Some(Color::Ansi(AnsiColor::Red)));
 
 pub(super) struct Output {
     json: bool,
-    color: bool,
+}
+
+/// One line on stdout, in a style; a closed stdout is not an error worth a panic.
+fn out(style: Style, text: &str) {
+    let _ = writeln!(anstream::stdout(), "{style}{text}{style:#}");
+}
+
+/// One line on stderr, in a style.
+pub(super) fn err(style: Style, text: &str) {
+    let _ = writeln!(anstream::stderr(), "{style}{text}{style:#}");
+}
+
+fn plain(text: &str) {
+    out(Style::new(), text);
 }
 
 impl Output {
     pub(super) fn new(json: bool) -> Self {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        Self { json, color }
+        Self { json }
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    }
-
-    /// Runs `fut`, printing a line to stderr as each migration completes when a person is
-    /// watching (stderr is a terminal and the output is not JSON).
-    pub(super) async fn with_progress<F: Future>(&self, fut: F) -> F::Output {
-        if self.json || !std::io::stderr().is_terminal() {
-            return fut.await;
-        }
-        fut.with_subscriber(Progress).await
+    pub(super) fn json(&self) -> bool {
+        self.json
     }
 
     pub(super) fn status(&self, status: &Status) {
@@ -49,26 +57,26 @@ impl Output {
                     })
                 })
                 .collect();
-            println!(
-                "{}",
-                json!({ "migrations": migrations, "up_to_date": status.is_up_to_date() })
+            plain(
+                &json!({ "migrations": migrations, "up_to_date": status.is_up_to_date() })
+                    .to_string(),
             );
             return;
         }
         let table = status.to_string();
         for (i, line) in table.lines().enumerate() {
             let entry = i.checked_sub(1).and_then(|k| status.entries.get(k));
-            let code = match entry.map(|e| e.state) {
-                Some(State::Applied) => "32",
-                Some(State::Pending) => "33",
-                Some(_) => "31",
-                None => "1",
+            let style = match entry.map(|e| e.state) {
+                Some(State::Applied) => GREEN,
+                Some(State::Pending) => YELLOW,
+                Some(_) => RED,
+                None => BOLD,
             };
-            println!("{}", self.paint(code, line));
+            out(style, line);
         }
     }
 
-    pub(super) fn report(&self, report: &Report, dry_run: bool) -> Result<u8, Error> {
+    pub(super) fn report(&self, report: &Report, dry_run: bool) {
         if self.json {
             let steps: Vec<Value> = report
                 .steps
@@ -80,148 +88,96 @@ impl Output {
                     })
                 })
                 .collect();
-            println!(
-                "{}",
-                json!({ "steps": steps, "noop": report.is_noop(), "dry_run": dry_run })
+            plain(
+                &json!({ "steps": steps, "noop": report.is_noop(), "dry_run": dry_run })
+                    .to_string(),
             );
-        } else {
-            print!("{report}");
-            if dry_run && !report.is_noop() {
-                println!(
-                    "{}",
-                    self.paint("33", "dry run: everything above was rolled back")
-                );
-            }
+            return;
         }
-        Ok(super::exit::OK)
+        for line in report.to_string().lines() {
+            plain(line);
+        }
+        if dry_run && !report.is_noop() {
+            out(YELLOW, "dry run: everything above was rolled back");
+        }
     }
 
     pub(super) fn list(&self, key: &str, text: &str, items: &[String]) {
         if self.json {
-            println!("{}", json!({ key: items }));
+            plain(&json!({ key: items }).to_string());
         } else if items.is_empty() {
-            println!("nothing {text}");
+            plain(&format!("nothing {text}"));
         } else {
-            println!("{} {text}: {}", items.len(), items.join(", "));
+            plain(&format!("{} {text}: {}", items.len(), items.join(", ")));
         }
     }
 
     pub(super) fn repair(&self, r: &RepairReport) {
         if self.json {
-            println!(
-                "{}",
-                json!({ "removed_failed": r.removed_failed, "realigned": r.realigned })
+            plain(
+                &json!({ "removed_failed": r.removed_failed, "realigned": r.realigned })
+                    .to_string(),
             );
             return;
         }
         if r.removed_failed.is_empty() && r.realigned.is_empty() {
-            println!("nothing to repair");
+            plain("nothing to repair");
         }
         for v in &r.removed_failed {
-            println!("removed the failed row of version {v}");
+            plain(&format!("removed the failed row of version {v}"));
         }
         for v in &r.realigned {
-            println!("re-recorded the checksum of version {v}");
+            plain(&format!("re-recorded the checksum of version {v}"));
         }
     }
 
     pub(super) fn valid(&self) {
         if self.json {
-            println!("{}", json!({ "valid": true }));
+            plain(&json!({ "valid": true }).to_string());
         } else {
-            println!("history is consistent with the migrations");
+            plain("history is consistent with the migrations");
         }
     }
 
     pub(super) fn error(&self, e: &Error) {
-        let kind = match e {
-            Error::Pool(_) => "connection",
-            Error::MigrationFailed(_) => "migration_failed",
-            Error::Divergent { .. } => "divergent",
-            Error::Missing { .. } => "missing",
-            Error::OutOfOrder { .. } => "out_of_order",
-            Error::NoRollback { .. } => "no_rollback",
-            Error::UnknownTarget { .. } => "unknown_target",
-            Error::LockTimeout { .. } => "lock_timeout",
-            Error::Dirty { .. } => "dirty",
-            Error::InvalidConfig { .. } => "config",
-            _ => "database",
+        let (path, line, column) = match e {
+            Error::MigrationFailed(f) => (Some(f.path.as_str()), f.line, f.column),
+            _ => (None, None, None),
         };
+        self.error_object(
+            e.kind(),
+            &e.to_string(),
+            e.migration(),
+            e.sqlstate(),
+            path,
+            line,
+            column,
+        );
+    }
+
+    pub(super) fn error_text(&self, kind: &str, message: &str) {
+        self.error_object(kind, message, None, None, None, None, None);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn error_object(
+        &self,
+        kind: &str,
+        message: &str,
+        version: Option<&str>,
+        sqlstate: Option<&str>,
+        path: Option<&str>,
+        line: Option<usize>,
+        column: Option<usize>,
+    ) {
         if self.json {
-            let mut err = json!({ "kind": kind, "message": e.to_string(), "version": e.migration(), "sqlstate": e.sqlstate() });
-            if let Error::MigrationFailed(f) = e {
-                err["path"] = json!(f.path);
-                err["line"] = json!(f.line);
-                err["column"] = json!(f.column);
-            }
-            println!("{}", json!({ "error": err }));
+            let error = json!({
+                "kind": kind, "message": message, "version": version, "sqlstate": sqlstate,
+                "path": path, "line": line, "column": column,
+            });
+            plain(&json!({ "error": error }).to_string());
         } else {
-            // Display already carries the causes (see `error::chain`).
-            let text = e.to_string();
-            eprintln!("{} {text}", self.paint("1;31", "error:"));
+            let _ = writeln!(anstream::stderr(), "{BOLD_RED}error:{BOLD_RED:#} {message}");
         }
     }
-
-    pub(super) fn error_text(&self, message: &str, kind: &str) {
-        if self.json {
-            println!(
-                "{}",
-                json!({ "error": { "kind": kind, "message": message } })
-            );
-        } else {
-            eprintln!("{} {message}", self.paint("1;31", "error:"));
-        }
-    }
-}
-
-/// A tracing subscriber that turns tidemark's own events into progress lines on stderr.
-struct Progress;
-
-impl tracing::Subscriber for Progress {
-    fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
-        m.target().starts_with("tidemark")
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        #[derive(Default)]
-        struct Fields(Vec<(&'static str, String)>);
-        impl tracing::field::Visit for Fields {
-            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
-                self.0
-                    .push((f.name(), format!("{v:?}").trim_matches('"').to_owned()));
-            }
-            fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
-                self.0.push((f.name(), v.to_owned()));
-            }
-        }
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let get = |k: &str| {
-            fields
-                .0
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map_or("", |(_, v)| v.as_str())
-        };
-        match get("message") {
-            "applied" => eprintln!(
-                "  {:<4} {:<14} {}  ({})",
-                get("direction"),
-                get("version"),
-                get("name"),
-                get("duration")
-            ),
-            "waiting for the migration lock" => eprintln!(
-                "  waiting for the migration lock, held by {}",
-                get("holder")
-            ),
-            _ => {}
-        }
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
 }

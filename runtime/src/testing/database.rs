@@ -1,13 +1,13 @@
 //! `TestDatabase`: an isolated database per test.
 
-use super::server::{server, TestServer};
+use super::server::{background, server, TestServer};
 use super::{template, TestError};
 use crate::migrations::Migrations;
 use crate::report::Report;
 use crate::target::Target;
 use deadpool_postgres::Pool;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 static SWEPT: AtomicBool = AtomicBool::new(false);
@@ -17,11 +17,13 @@ const PREFIX: &str = "tm_t_";
 /// target) and reused while the set's digest is unchanged, so its cost does not grow with the
 /// work the migrations do.
 ///
-/// A `TestDatabase` drops its database when it is dropped (measured: clones get 2-3x slower
-/// as finished test databases pile up in a cluster). On a `DATABASE_URL` server, databases left
-/// by killed runs are removed the next time a test process starts (those whose process is gone,
-/// or older than an hour); templates (`tm_tmpl_…`) are kept for the next run, drop them
-/// whenever you like. The private throwaway cluster goes away whole at exit.
+/// A `TestDatabase` drops its database when it is dropped or [closed](Self::close), and the
+/// drop waits until the database is gone, so nothing is left when a test process ends
+/// (measured besides: clones get 2-3x slower as finished test databases pile up in a cluster).
+/// On a `DATABASE_URL` server, databases left by killed runs are removed the next time a test
+/// process starts (those whose process is gone, or older than an hour); templates
+/// (`tm_tmpl_…`) are kept for the next run, drop them whenever you like. The private
+/// throwaway cluster goes away whole at exit.
 pub struct TestDatabase {
     name: String,
     pool: Pool,
@@ -101,6 +103,11 @@ impl TestDatabase {
         self.server.config(&self.name)
     }
 
+    /// The server this database lives on.
+    pub fn server(&self) -> &'static TestServer {
+        self.server
+    }
+
     /// A connection URL for people and tools (never holds a password).
     pub fn url(&self) -> String {
         self.server.url(&self.name)
@@ -119,13 +126,18 @@ impl TestDatabase {
     pub async fn close(mut self) -> Result<(), TestError> {
         self.closed = true;
         self.pool.close();
-        let admin = self.server.admin().await?;
-        drop_database(&admin, &self.name).await
+        let (server, name) = (self.server, self.name.clone());
+        background()
+            .spawn(async move { drop_database(&*server.admin().await?, &name).await })
+            .await
+            .unwrap_or_else(|e| Err(TestError(format!("dropping a test database: {e}"))))
     }
 }
 
+/// Drops `name`, after waiting (briefly) for its connections to close; whoever is still
+/// connected then is disconnected.
 async fn drop_database(admin: &tokio_postgres::Client, name: &str) -> Result<(), TestError> {
-    template::wait_disconnected(admin, name).await?;
+    let _ = template::wait_disconnected(admin, name, Duration::from_secs(2)).await;
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .await?;
@@ -138,14 +150,20 @@ impl Drop for TestDatabase {
             return;
         }
         self.pool.close();
-        // Drop cannot await, and blocking here would stall the runtime that must close the
-        // pool's connections: drop the database from the background runtime instead.
+        // Drop cannot await: the background runtime drops the database while this thread
+        // waits, so the database is gone when the test, and maybe the process, ends. The pool's
+        // connections run on that runtime too, so they close meanwhile.
         let (server, name) = (self.server, self.name.clone());
-        super::server::background().spawn(async move {
+        let (done, wait) = std::sync::mpsc::channel();
+        background().spawn(async move {
             if let Ok(admin) = server.admin().await {
                 let _ = drop_database(&admin, &name).await;
             }
+            let _ = done.send(());
         });
+        if std::thread::current().name() != Some("tidemark-testing") {
+            let _ = wait.recv_timeout(Duration::from_secs(30));
+        }
     }
 }
 

@@ -14,16 +14,17 @@
 
 mod database;
 mod reversible;
-mod roundtrips;
 mod server;
 mod snapshot;
 mod template;
 
 pub use database::TestDatabase;
 pub use reversible::{assert_reversible, check_reversible, Irreversible};
-pub use roundtrips::{RoundTripCounter, Seen};
-pub use server::{server, ServerError, TestServer, PASSWORD_ROLE};
+pub use server::{server, ServerError, TestServer};
 pub use snapshot::snapshot;
+
+#[doc(hidden)]
+pub use server::cluster;
 
 use std::fmt;
 
@@ -41,7 +42,7 @@ impl std::error::Error for TestError {}
 
 impl From<tokio_postgres::Error> for TestError {
     fn from(e: tokio_postgres::Error) -> Self {
-        Self(format!("test database: {e}"))
+        Self(format!("test database: {}", crate::error::driver_text(&e)))
     }
 }
 
@@ -59,7 +60,7 @@ impl From<ServerError> for TestError {
 
 impl From<deadpool_postgres::PoolError> for TestError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        Self(format!("test database pool: {e}"))
+        Self(format!("test database pool: {}", crate::Error::from(e)))
     }
 }
 

@@ -98,7 +98,7 @@ async fn build(
         set.migrator().target(target.clone()).run(&pool).await?;
         pool.close();
     }
-    wait_disconnected(admin, &building).await?;
+    wait_disconnected(admin, &building, Duration::from_secs(10)).await?;
     admin
         .batch_execute(&format!(
             "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
@@ -114,9 +114,13 @@ async fn build(
 
 /// Waits until no backend is connected to `db` (backends exit asynchronously after a close); a
 /// template cannot be renamed or cloned while anyone is connected.
-pub(crate) async fn wait_disconnected(admin: &Client, db: &str) -> Result<(), TestError> {
+pub(crate) async fn wait_disconnected(
+    admin: &Client,
+    db: &str,
+    timeout: Duration,
+) -> Result<(), TestError> {
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(10) {
+    while start.elapsed() < timeout {
         let n: i64 = admin
             .query_one(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = $1",
@@ -130,7 +134,7 @@ pub(crate) async fn wait_disconnected(admin: &Client, db: &str) -> Result<(), Te
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     Err(TestError(format!(
-        "connections to {db} did not close within 10 s"
+        "connections to {db} did not close within {timeout:?}"
     )))
 }
 

@@ -4,10 +4,10 @@
 //! compared across tools.
 
 use std::sync::{Arc, Mutex};
+use tidemark::tokio_postgres::config::Host;
+use tidemark::tokio_postgres::{self as tokio_postgres, Config};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixStream};
-use tokio_postgres::config::Host;
-use tokio_postgres::Config;
 
 /// The request codes of SSLRequest and GSSENCRequest, sent before the startup message.
 const ENCRYPTION_REQUEST_SSL: u32 = 80_877_103;
@@ -70,7 +70,7 @@ impl RoundTripCounter {
     }
 
     /// A pool whose connections go through the relay, to the upstream database.
-    pub fn pool(&self) -> deadpool_postgres::Pool {
+    pub fn pool(&self) -> tidemark::deadpool_postgres::Pool {
         let mut c = Config::new();
         c.host("127.0.0.1").port(self.port);
         if let Some(u) = self.upstream.get_user() {
@@ -80,8 +80,8 @@ impl RoundTripCounter {
             c.password(p);
         }
         c.dbname(self.upstream.get_dbname().unwrap_or("postgres"));
-        let manager = deadpool_postgres::Manager::new(c, tokio_postgres::NoTls);
-        deadpool_postgres::Pool::builder(manager)
+        let manager = tidemark::deadpool_postgres::Manager::new(c, tokio_postgres::NoTls);
+        tidemark::deadpool_postgres::Pool::builder(manager)
             .max_size(2)
             .build()
             .unwrap()
@@ -93,29 +93,39 @@ impl RoundTripCounter {
     }
 }
 
+type Halves = (
+    Box<dyn AsyncRead + Unpin + Send>,
+    Box<dyn AsyncWrite + Unpin + Send>,
+);
+
+/// The first of the upstream's hosts that accepts a connection, as libpq tries them: a
+/// `DATABASE_URL` may name a TCP host and a socket directory (`?host=/run/pg`) together.
+async fn connect_upstream(upstream: &Config) -> Option<Halves> {
+    let ports = upstream.get_ports();
+    for (i, host) in upstream.get_hosts().iter().enumerate() {
+        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+        match host {
+            Host::Unix(dir) => {
+                if let Ok(s) = UnixStream::connect(dir.join(format!(".s.PGSQL.{port}"))).await {
+                    let (r, w) = s.into_split();
+                    return Some((Box::new(r), Box::new(w)));
+                }
+            }
+            Host::Tcp(h) => {
+                if let Ok(s) = TcpStream::connect((h.as_str(), port)).await {
+                    let (r, w) = s.into_split();
+                    return Some((Box::new(r), Box::new(w)));
+                }
+            }
+        }
+    }
+    None
+}
+
 async fn relay(client: TcpStream, upstream: &Config, seen: Arc<Mutex<Seen>>) {
-    let port = upstream.get_ports().first().copied().unwrap_or(5432);
-    let server: (
-        Box<dyn AsyncRead + Unpin + Send>,
-        Box<dyn AsyncWrite + Unpin + Send>,
-    ) = match upstream.get_hosts().first() {
-        Some(Host::Unix(dir)) => {
-            let Ok(s) = UnixStream::connect(dir.join(format!(".s.PGSQL.{port}"))).await else {
-                return; // the client sees its connection closed
-            };
-            let (r, w) = s.into_split();
-            (Box::new(r), Box::new(w))
-        }
-        Some(Host::Tcp(h)) => {
-            let Ok(s) = TcpStream::connect((h.as_str(), port)).await else {
-                return;
-            };
-            let (r, w) = s.into_split();
-            (Box::new(r), Box::new(w))
-        }
-        None => return,
+    let Some((mut server_read, mut server_write)) = connect_upstream(upstream).await else {
+        return; // the client sees its connection closed
     };
-    let (mut server_read, mut server_write) = server;
     let (mut client_read, mut client_write) = client.into_split();
     tokio::spawn(async move {
         let _ = tokio::io::copy(&mut server_read, &mut client_write).await;

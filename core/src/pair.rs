@@ -1,9 +1,10 @@
-//! Rules across files: duplicate versions and names, rollbacks without a forward script.
+//! Pairs the files of a folder into migrations: forward with rollback, by version, reporting
+//! the rules across files (duplicate versions and names, rollbacks without a forward script).
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Kind, ScannedMigration};
+use crate::kind::Kind;
+use crate::model::{Found, ScannedMigration};
 use crate::name::Role;
-use crate::scan::Found;
 use crate::version::Version;
 use std::collections::BTreeMap;
 

@@ -1,0 +1,56 @@
+//! Connection strings for child processes (a CLI under test, a re-executed test binary).
+
+use tidemark::tokio_postgres::config::Host;
+use tidemark::tokio_postgres::Config;
+
+/// A `key=value` connection string for `config`, password included: for child processes, not
+/// for printing. Every host and port is kept, in order, as libpq and tokio-postgres try them
+/// (a `DATABASE_URL` may name `localhost` and a socket directory together).
+pub fn connection_string(config: &Config) -> String {
+    let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+    let mut parts = Vec::new();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            Host::Unix(p) => p.display().to_string(),
+            Host::Tcp(h) => h.clone(),
+        })
+        .collect();
+    if !hosts.is_empty() {
+        parts.push(format!("host={}", quote(&hosts.join(","))));
+    }
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    if !ports.is_empty() {
+        parts.push(format!("port={}", ports.join(",")));
+    }
+    if let Some(user) = config.get_user() {
+        parts.push(format!("user={}", quote(user)));
+    }
+    if let Some(password) = config.get_password() {
+        parts.push(format!(
+            "password={}",
+            quote(&String::from_utf8_lossy(password))
+        ));
+    }
+    if let Some(db) = config.get_dbname() {
+        parts.push(format!("dbname={}", quote(db)));
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_host_survives_the_round_trip() {
+        let c: Config = "postgresql://postgres@localhost/app?host=/run/pg"
+            .parse()
+            .unwrap();
+        let text = connection_string(&c);
+        let back: Config = text.parse().unwrap();
+        assert_eq!(back.get_hosts(), c.get_hosts());
+        assert_eq!(back.get_dbname(), Some("app"));
+    }
+}

@@ -1,0 +1,194 @@
+//! One simple-query message for many transactional steps: `BEGIN`, the script, the history row
+//! and `COMMIT` of each. Pure: it builds the text and remembers where each script sits in it,
+//! so a server error position can be traced back to its file.
+
+use crate::history::{Tables, ELAPSED_MS};
+use crate::plan::PlannedStep;
+use crate::report::Direction;
+use std::ops::Range;
+
+/// How the steps of a batch are wrapped in transactions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wrap {
+    /// `BEGIN … COMMIT` around each step: a failure keeps the steps before it.
+    PerStep,
+    /// One transaction around every step, committed at the end.
+    Single,
+    /// The caller has opened a transaction; every step runs in it and it is rolled back.
+    DryRun,
+}
+
+/// A message ready to send.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    /// The message text.
+    pub(crate) sql: String,
+    /// The character range (as the server counts positions) of each step's script in `sql`.
+    spans: Vec<Range<usize>>,
+    /// The set digest once each step is done.
+    pub(crate) digests: Vec<[u8; 32]>,
+}
+
+impl Batch {
+    /// The message for `steps`, starting from the applied-set digest `before`.
+    ///
+    /// The stored digest never claims more than is applied: with [`Wrap::PerStep`] the first step
+    /// removes it and the last writes the new one, each in its own transaction, so a failure in
+    /// between leaves no digest, which only sends the next run down the slow path (one write per
+    /// step would cost a row version per migration). The other wraps write it once at the end.
+    pub(crate) fn build(
+        tables: &Tables,
+        steps: &[PlannedStep<'_>],
+        before: [u8; 32],
+        wrap: Wrap,
+    ) -> Self {
+        let mut b = Self {
+            sql: String::new(),
+            spans: Vec::with_capacity(steps.len()),
+            digests: Vec::with_capacity(steps.len()),
+        };
+        let mut chars = 0usize;
+        let mut push = |sql: &mut String, text: &str| {
+            sql.push_str(text);
+            chars += text.chars().count();
+            chars
+        };
+        let per_step = wrap == Wrap::PerStep;
+        if wrap == Wrap::Single {
+            push(&mut b.sql, "BEGIN;\n");
+        }
+        let mut digest = before;
+        let last = steps.len().saturating_sub(1);
+        for (k, step) in steps.iter().enumerate() {
+            let start = if per_step {
+                push(&mut b.sql, "BEGIN;\n")
+            } else {
+                push(&mut b.sql, "")
+            };
+            let end = push(&mut b.sql, step.script().sql());
+            b.spans.push(start..end);
+            push(&mut b.sql, "\n;\n");
+            digest = step.digest_after(digest);
+            b.digests.push(digest);
+            let record = match step.direction() {
+                Direction::Up => tables.record_up_sql(step.migration(), true, ELAPSED_MS),
+                Direction::Down => tables.record_down_sql(step.migration()),
+            };
+            push(&mut b.sql, &record);
+            if per_step {
+                if k == last {
+                    push(&mut b.sql, &tables.store_digest_sql(&digest));
+                } else if k == 0 {
+                    push(&mut b.sql, &tables.invalidate_sql());
+                }
+                push(&mut b.sql, "COMMIT;\n");
+            }
+        }
+        if !per_step {
+            push(&mut b.sql, &tables.store_digest_sql(&digest));
+            let end = if wrap == Wrap::DryRun {
+                "ROLLBACK;\n"
+            } else {
+                "COMMIT;\n"
+            };
+            push(&mut b.sql, end);
+        }
+        b
+    }
+
+    /// The step whose script holds 0-based character `c` of the message, and the character
+    /// index where that script starts.
+    pub(crate) fn step_at(&self, c: usize) -> Option<(usize, usize)> {
+        self.spans
+            .iter()
+            .position(|s| s.contains(&c))
+            .map(|k| (k, self.spans[k].start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::__private::{migration, script};
+    use crate::migrations::{Migration, MigrationKind};
+    use crate::plan::Reason;
+
+    fn set() -> Vec<Migration> {
+        vec![
+            migration(
+                "1",
+                &[1],
+                "a",
+                MigrationKind::Versioned,
+                script("CREATE TABLE a ();", "m/V1__a.sql", [1; 32], false),
+                None,
+            ),
+            migration(
+                "2",
+                &[2],
+                "b",
+                MigrationKind::Versioned,
+                script(
+                    "-- größe\nCREATE TABLE b ();",
+                    "m/V2__b.sql",
+                    [2; 32],
+                    false,
+                ),
+                None,
+            ),
+        ]
+    }
+
+    fn steps(set: &[Migration]) -> Vec<PlannedStep<'_>> {
+        set.iter()
+            .map(|m| PlannedStep::new(m, Direction::Up, Reason::Pending, None))
+            .collect()
+    }
+
+    #[test]
+    fn each_step_is_its_own_transaction_and_the_digest_is_stored_last() {
+        let set = set();
+        let tables = Tables::new("public", "h").unwrap();
+        let b = Batch::build(&tables, &steps(&set), [0; 32], Wrap::PerStep);
+        assert_eq!(b.sql.matches("BEGIN;\n").count(), 2);
+        assert_eq!(b.sql.matches("COMMIT;\n").count(), 2);
+        let invalidate = b.sql.find("DELETE FROM \"public\".\"h_state\"").unwrap();
+        let store = b.sql.find("INSERT INTO \"public\".\"h_state\"").unwrap();
+        let second = b.sql.find("CREATE TABLE b").unwrap();
+        assert!(invalidate < second && second < store, "{}", b.sql);
+        let expected =
+            tidemark_core::set_digest(set.iter().map(|m| (m.kind, m.version(), &m.up.checksum)));
+        assert_eq!(b.digests[1], expected);
+    }
+
+    #[test]
+    fn error_positions_map_back_to_the_step_and_its_start() {
+        let set = set();
+        let tables = Tables::new("public", "h").unwrap();
+        let b = Batch::build(&tables, &steps(&set), [0; 32], Wrap::PerStep);
+        let chars: Vec<char> = b.sql.chars().collect();
+        let at = b.sql.find("CREATE TABLE b").unwrap();
+        let (k, start) = b.step_at(b.sql[..at].chars().count()).unwrap();
+        assert_eq!(k, 1);
+        let opening: String = chars[start..start + 8].iter().collect();
+        assert_eq!(opening, "-- größe", "positions count characters, not bytes");
+        assert_eq!(b.step_at(0), None, "the BEGIN belongs to no script");
+    }
+
+    #[test]
+    fn single_and_dry_run_wrap_everything_once() {
+        let set = set();
+        let tables = Tables::new("public", "h").unwrap();
+        let single = Batch::build(&tables, &steps(&set), [0; 32], Wrap::Single);
+        assert!(single.sql.starts_with("BEGIN;\n"));
+        assert!(single.sql.ends_with("COMMIT;\n"));
+        assert_eq!(single.sql.matches("BEGIN;").count(), 1);
+        assert!(!single.sql.contains("DELETE FROM \"public\".\"h_state\""));
+        let dry = Batch::build(&tables, &steps(&set), [0; 32], Wrap::DryRun);
+        assert!(
+            !dry.sql.contains("BEGIN;"),
+            "the caller opened the transaction"
+        );
+        assert!(dry.sql.ends_with("ROLLBACK;\n"));
+    }
+}

@@ -1,0 +1,76 @@
+//! Progress lines on stderr while a run goes, built from tidemark's structured tracing events
+//! (their targets and fields, see [`crate::events`]), never from the wording of a message.
+
+use crate::events;
+use std::future::Future;
+use std::io::IsTerminal;
+use tracing::field::{Field, Visit};
+use tracing::instrument::WithSubscriber;
+
+/// Runs `fut`, printing a line to stderr as each migration completes when a person is watching
+/// (stderr is a terminal and the output is not JSON).
+pub(super) async fn with_progress<F: Future>(json: bool, fut: F) -> F::Output {
+    if json || !std::io::stderr().is_terminal() {
+        return fut.await;
+    }
+    fut.with_subscriber(Progress).await
+}
+
+/// A tracing subscriber that turns tidemark's events into progress lines.
+struct Progress;
+
+#[derive(Default)]
+struct Fields(Vec<(&'static str, String)>);
+
+impl Fields {
+    fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+impl Visit for Fields {
+    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
+        self.0.push((f.name(), format!("{v:?}")));
+    }
+    fn record_str(&mut self, f: &Field, v: &str) {
+        self.0.push((f.name(), v.to_owned()));
+    }
+    fn record_f64(&mut self, f: &Field, v: f64) {
+        self.0.push((f.name(), format!("{v:.1}")));
+    }
+}
+
+impl tracing::Subscriber for Progress {
+    fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+        [events::STEP, events::LOCK_WAIT].contains(&m.target())
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut f = Fields::default();
+        event.record(&mut f);
+        let line = match event.metadata().target() {
+            events::STEP => format!(
+                "  {:<4} {:<14} {}  ({} ms)",
+                f.get("direction"),
+                f.get("version"),
+                f.get("name"),
+                f.get("duration_ms")
+            ),
+            events::LOCK_WAIT => format!(
+                "  waiting for the migration lock, held by {}",
+                f.get("holder")
+            ),
+            _ => return,
+        };
+        super::output::err(anstyle::Style::new(), &line);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}

@@ -1,0 +1,22 @@
+//! The tracing events tidemark emits that programs may rely on: their targets and field names
+//! are an interface (the CLI's progress lines are built from them); their messages are for
+//! people and may change.
+//!
+//! | target | level | fields |
+//! |---|---|---|
+//! | [`STEP`] | INFO | `version`, `name`, `direction` (`up`/`down`), `duration_ms` (f64) |
+//! | [`LOCK_WAIT`] | INFO | `key`, `holder`, `waited_ms` |
+//! | [`LOCK_ACQUIRED`] | INFO | `key`, `waited_ms` (only after waiting) |
+//! | [`FAILED`] | ERROR | `version`, `path` |
+//!
+//! Every run is also inside a span named `tidemark.run` with `schema`, `table` and
+//! `migrations`.
+
+/// A migration step finished (applied or rolled back).
+pub const STEP: &str = "tidemark::step";
+/// The migration lock is held by someone else; tidemark waits (every 10 s while it waits).
+pub const LOCK_WAIT: &str = "tidemark::lock_wait";
+/// The migration lock was acquired after waiting.
+pub const LOCK_ACQUIRED: &str = "tidemark::lock_acquired";
+/// A migration failed.
+pub const FAILED: &str = "tidemark::failed";

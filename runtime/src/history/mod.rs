@@ -1,0 +1,117 @@
+//! The bookkeeping tables. Every statement tidemark runs against them is built in this module:
+//! [`ddl`] creates them, [`read`] reads them, [`write`] records what runs.
+//!
+//! The history table has one row per applied migration; the state table (`{table}_state`) one
+//! row holding the digest of the applied set, which makes the up-to-date check one query.
+
+mod ddl;
+mod read;
+mod write;
+
+pub(crate) use read::Recorded;
+pub(crate) use write::{ELAPSED_MS, STEP_COLUMN};
+
+use crate::error::Error;
+use crate::migrations::MigrationKind;
+use crate::sql::ident;
+
+/// Quoted, qualified names of the bookkeeping tables.
+#[derive(Clone, Debug)]
+pub(crate) struct Tables {
+    schema: String,
+    history: String,
+    state: String,
+}
+
+impl Tables {
+    /// The tables `schema.table` and `schema.{table}_state`.
+    pub(crate) fn new(schema: &str, table: &str) -> Result<Self, Error> {
+        for (what, name) in [("schema", schema), ("table", table)] {
+            if name.is_empty() {
+                return Err(Error::InvalidName {
+                    what,
+                    name: name.to_owned(),
+                    reason: "it is empty",
+                });
+            }
+        }
+        Ok(Self {
+            schema: schema.to_owned(),
+            history: format!("{}.{}", ident(schema), ident(table)),
+            state: format!("{}.{}", ident(schema), ident(&format!("{table}_state"))),
+        })
+    }
+}
+
+/// One row of the history table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct HistoryRow {
+    /// Canonical version text, or `R__{name}`.
+    pub(crate) version: String,
+    /// The name recorded.
+    pub(crate) name: String,
+    /// Versioned or repeatable.
+    pub(crate) kind: MigrationKind,
+    /// The forward checksum recorded.
+    pub(crate) checksum: [u8; 32],
+    /// `false` for a no-transaction migration that has not finished.
+    pub(crate) success: bool,
+    /// When it was applied, UTC, ISO 8601.
+    pub(crate) applied_at: String,
+    /// How long it took, in milliseconds.
+    pub(crate) execution_ms: i64,
+}
+
+impl HistoryRow {
+    /// The row's entry in the set digest.
+    pub(crate) fn entry_digest(&self) -> [u8; 32] {
+        tidemark_core::entry_digest(self.kind, &self.version, &self.checksum)
+    }
+}
+
+/// The digest of the successfully applied rows of history: what the state table must hold.
+pub(crate) fn applied_digest<'a>(rows: impl IntoIterator<Item = &'a HistoryRow>) -> [u8; 32] {
+    let mut acc = [0; 32];
+    for row in rows.into_iter().filter(|r| r.success) {
+        tidemark_core::digest_update(&mut acc, &row.entry_digest(), true);
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn row(version: &str, sql: &str, success: bool) -> HistoryRow {
+        HistoryRow {
+            version: version.to_owned(),
+            name: format!("m{version}"),
+            kind: MigrationKind::Versioned,
+            checksum: tidemark_core::checksum(sql),
+            success,
+            applied_at: String::new(),
+            execution_ms: 0,
+        }
+    }
+
+    #[test]
+    fn names_are_quoted_and_empty_ones_refused() {
+        let t = Tables::new("my \"s\"", "h").unwrap();
+        assert_eq!(t.history, "\"my \"\"s\"\"\".\"h\"");
+        assert_eq!(t.state, "\"my \"\"s\"\"\".\"h_state\"");
+        let err = Tables::new("", "h").unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidName { what: "schema", .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn the_applied_digest_counts_successful_rows_only() {
+        let ok = row("1", "a", true);
+        let failed = row("2", "b", false);
+        let expected = tidemark_core::set_digest([(MigrationKind::Versioned, "1", &ok.checksum)]);
+        assert_eq!(applied_digest([&ok, &failed]), expected);
+        assert_eq!(applied_digest([]), [0; 32]);
+    }
+}

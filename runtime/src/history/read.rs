@@ -1,0 +1,158 @@
+//! Reading the bookkeeping tables: the fast-path digest, and history with the digest.
+
+use super::{HistoryRow, Tables};
+use crate::error::Error;
+use crate::migrations::MigrationKind;
+use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
+
+/// The column name that tells the digest row apart from history rows in one reply.
+pub(crate) const DIGEST_COLUMN: &str = "tidemark_digest";
+
+/// What the database records: history rows and the stored digest of the applied set (hex).
+pub(crate) struct Recorded {
+    pub(crate) history: Vec<HistoryRow>,
+    pub(crate) digest: Option<String>,
+}
+
+impl Tables {
+    /// Every history row, in version order then repeatables by name.
+    pub(crate) fn read_sql(&self) -> String {
+        format!(
+            "SELECT version, name, kind, encode(checksum, 'hex'), success, \
+             to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), execution_ms \
+             FROM {} ORDER BY version_key NULLS LAST, version",
+            self.history
+        )
+    }
+
+    /// The stored digest of the applied set (hex).
+    pub(crate) fn digest_sql(&self) -> String {
+        format!(
+            "SELECT encode(digest, 'hex') AS {DIGEST_COLUMN} FROM {}",
+            self.state
+        )
+    }
+
+    /// The fast path: the recorded digest of the applied set, in one round trip. `None` when
+    /// nothing is recorded yet (no table, no row).
+    pub(crate) async fn recorded_digest(&self, client: &Client) -> Result<Option<String>, Error> {
+        match client.simple_query(&self.digest_sql()).await {
+            Ok(msgs) => Ok(first_text(&msgs)),
+            Err(e) if is_undefined_table(&e) => Ok(None),
+            Err(e) => Err(Error::db("reading the migration state")(e)),
+        }
+    }
+
+    /// Reads history without creating anything; no table means no history.
+    pub(crate) async fn read_existing(&self, client: &Client) -> Result<Vec<HistoryRow>, Error> {
+        match client.simple_query(&self.read_sql()).await {
+            Ok(msgs) => rows(&msgs).map(|r| self.parse(r)).collect(),
+            Err(e) if is_undefined_table(&e) => Ok(Vec::new()),
+            Err(e) => Err(Error::db("reading the history table")(e)),
+        }
+    }
+
+    /// Creates the tables if needed and reads history and the stored digest, in one round trip.
+    pub(crate) async fn ensure_and_read(&self, client: &Client) -> Result<Recorded, Error> {
+        let sql = format!(
+            "{}{};\n{};",
+            self.ensure_sql(),
+            self.read_sql(),
+            self.digest_sql()
+        );
+        let msgs = client
+            .simple_query(&sql)
+            .await
+            .map_err(Error::db("creating or reading the history table"))?;
+        let mut recorded = Recorded {
+            history: Vec::new(),
+            digest: None,
+        };
+        for r in rows(&msgs) {
+            if r.columns()
+                .first()
+                .is_some_and(|c| c.name() == DIGEST_COLUMN)
+            {
+                recorded.digest = r.get(0).map(str::to_owned);
+            } else {
+                recorded.history.push(self.parse(r)?);
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// One row of [`read_sql`](Self::read_sql).
+    fn parse(&self, r: &SimpleQueryRow) -> Result<HistoryRow, Error> {
+        let bad = |what: &str| Error::CorruptHistory {
+            table: self.history.clone(),
+            what: what.to_owned(),
+        };
+        let text = |i: usize| r.get(i).unwrap_or_default();
+        let checksum = from_hex(text(3)).ok_or_else(|| bad("checksum"))?;
+        Ok(HistoryRow {
+            version: text(0).to_owned(),
+            name: text(1).to_owned(),
+            kind: MigrationKind::from_history(text(2))
+                .ok_or_else(|| bad(&format!("kind {:?}", text(2))))?,
+            checksum,
+            success: text(4) == "t",
+            applied_at: text(5).to_owned(),
+            execution_ms: text(6).parse().map_err(|_| bad("execution_ms"))?,
+        })
+    }
+}
+
+fn rows(msgs: &[SimpleQueryMessage]) -> impl Iterator<Item = &SimpleQueryRow> {
+    msgs.iter().filter_map(|m| match m {
+        SimpleQueryMessage::Row(r) => Some(r),
+        _ => None,
+    })
+}
+
+/// The first column of the first row.
+pub(crate) fn first_text(msgs: &[SimpleQueryMessage]) -> Option<String> {
+    rows(msgs).find_map(|r| r.get(0).map(str::to_owned))
+}
+
+fn from_hex(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+fn is_undefined_table(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code()
+        .is_some_and(|c| *c == SqlState::UNDEFINED_TABLE || *c == SqlState::INVALID_SCHEMA_NAME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_checksums_round_trip_and_bad_ones_are_refused() {
+        let sum = tidemark_core::checksum("x");
+        assert_eq!(from_hex(&tidemark_core::to_hex(&sum)), Some(sum));
+        assert_eq!(from_hex("ab"), None);
+        assert_eq!(from_hex(&"zz".repeat(32)), None);
+        assert_eq!(from_hex(&"é".repeat(32)), None);
+    }
+
+    #[test]
+    fn one_message_reads_history_then_the_digest() {
+        let t = Tables::new("public", "h").unwrap();
+        let sql = t.read_sql();
+        assert!(sql.starts_with("SELECT version, name, kind"));
+        assert!(sql.ends_with("FROM \"public\".\"h\" ORDER BY version_key NULLS LAST, version"));
+        assert_eq!(
+            t.digest_sql(),
+            "SELECT encode(digest, 'hex') AS tidemark_digest FROM \"public\".\"h_state\""
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! The SQL that records what runs: history rows for each step, the state digest, and the
+//! bookkeeping-only changes of `baseline` and `repair`. Pure text builders; the executor and the
+//! verbs send them.
+
+use super::Tables;
+use crate::migrations::{Migration, MigrationKind};
+use crate::sql::{bigint_array, bytea, literal};
+
+/// Column of the row each step returns, so the client learns which steps committed and how
+/// long each took (microseconds).
+pub(crate) const STEP_COLUMN: &str = "tidemark_step_us";
+
+/// Server-side time spent in the current transaction so far, in microseconds.
+const ELAPSED_US: &str = "(extract(epoch from clock_timestamp() - now()) * 1000000)::bigint";
+
+/// Server-side time spent in the current transaction, in milliseconds.
+pub(crate) const ELAPSED_MS: &str =
+    "(date_part('epoch', clock_timestamp() - now()) * 1000)::bigint";
+
+impl Tables {
+    /// Records a forward step and returns its [`STEP_COLUMN`] row. A versioned migration gets a
+    /// plain insert (it cannot be there: history was read under the lock); a repeatable one
+    /// replaces its row. `elapsed_ms` is an SQL expression.
+    pub(crate) fn record_up_sql(&self, m: &Migration, success: bool, elapsed_ms: &str) -> String {
+        let key = match m.kind {
+            MigrationKind::Versioned => bigint_array(&m.version_parts),
+            _ => "NULL".to_owned(),
+        };
+        let upsert = match m.kind {
+            MigrationKind::Versioned => "",
+            _ => {
+                " ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum, \
+                 down_checksum = excluded.down_checksum, applied_at = now(), execution_ms = excluded.execution_ms, \
+                 applied_by = current_user, success = excluded.success"
+            }
+        };
+        format!(
+            "INSERT INTO {h} AS h (version, version_key, name, kind, checksum, down_checksum, execution_ms, success) \
+             VALUES ({v}, {key}, {n}, '{k}', {c}, {down}, {elapsed_ms}, {success}){upsert} \
+             RETURNING {ELAPSED_US} AS {STEP_COLUMN};\n",
+            h = self.history,
+            v = literal(&m.id),
+            n = literal(&m.name),
+            k = m.kind.as_str(),
+            c = bytea(&m.up.checksum),
+            down = down_checksum(m),
+        )
+    }
+
+    /// Records a rollback step (removes the row) and returns its [`STEP_COLUMN`] row.
+    pub(crate) fn record_down_sql(&self, m: &Migration) -> String {
+        format!(
+            "DELETE FROM {} WHERE version = {} RETURNING {ELAPSED_US} AS {STEP_COLUMN};\n",
+            self.history,
+            literal(&m.id)
+        )
+    }
+
+    /// Marks a no-transaction rollback as started: its row becomes a failed row until the
+    /// rollback finishes.
+    pub(crate) fn mark_down_started_sql(&self, m: &Migration) -> String {
+        format!(
+            "UPDATE {} SET success = false WHERE version = {};\n",
+            self.history,
+            literal(&m.id)
+        )
+    }
+
+    /// Marks a no-transaction forward step as finished, with its duration.
+    pub(crate) fn finish_up_sql(&self, m: &Migration, execution_ms: u128) -> String {
+        format!(
+            "UPDATE {} SET success = true, execution_ms = {execution_ms}, applied_at = now() WHERE version = {};\n",
+            self.history,
+            literal(&m.id)
+        )
+    }
+
+    /// Removes a history row: a finished no-transaction rollback, or a failed row `repair`
+    /// clears.
+    pub(crate) fn remove_sql(&self, version: &str) -> String {
+        format!(
+            "DELETE FROM {} WHERE version = {};\n",
+            self.history,
+            literal(version)
+        )
+    }
+
+    /// Re-records an edited migration's checksums and name (`repair`).
+    pub(crate) fn realign_sql(&self, m: &Migration) -> String {
+        format!(
+            "UPDATE {} SET checksum = {}, down_checksum = {}, name = {} WHERE version = {};\n",
+            self.history,
+            bytea(&m.up.checksum),
+            down_checksum(m),
+            literal(&m.name),
+            literal(&m.id)
+        )
+    }
+
+    /// Removes the stored digest: what is applied is unknown until the next digest is stored,
+    /// and the fast path falls back to the full check.
+    pub(crate) fn invalidate_sql(&self) -> String {
+        format!("DELETE FROM {};\n", self.state)
+    }
+
+    /// Stores the digest of what is applied.
+    pub(crate) fn store_digest_sql(&self, digest: &[u8; 32]) -> String {
+        format!(
+            "INSERT INTO {s} (id, digest) VALUES (true, {d}) \
+             ON CONFLICT (id) DO UPDATE SET digest = excluded.digest, updated_at = now();\n",
+            s = self.state,
+            d = bytea(digest)
+        )
+    }
+}
+
+fn down_checksum(m: &Migration) -> String {
+    m.down
+        .as_ref()
+        .map_or("NULL".to_owned(), |d| bytea(&d.checksum))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::__private::{migration, script};
+
+    const UP: crate::migrations::Script =
+        script("CREATE TABLE t ();", "m/V2__t.sql", [1; 32], false);
+    const DOWN: crate::migrations::Script = script("DROP TABLE t;", "m/U2__t.sql", [2; 32], false);
+
+    #[test]
+    fn a_versioned_step_is_a_plain_insert_that_returns_its_time() {
+        let t = Tables::new("public", "h").unwrap();
+        let m = migration(
+            "2.1",
+            &[2, 1],
+            "it's",
+            MigrationKind::Versioned,
+            UP,
+            Some(DOWN),
+        );
+        let sql = t.record_up_sql(&m, true, "0");
+        assert!(
+            sql.starts_with("INSERT INTO \"public\".\"h\" AS h "),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("VALUES ('2.1', '{2,1}'::bigint[], 'it''s', 'versioned', E'\\\\x0101"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(", E'\\\\x0202"),
+            "the rollback checksum: {sql}"
+        );
+        assert!(!sql.contains("ON CONFLICT"), "{sql}");
+        assert!(sql.ends_with(&format!("AS {STEP_COLUMN};\n")), "{sql}");
+    }
+
+    #[test]
+    fn a_repeatable_step_replaces_its_row() {
+        let t = Tables::new("public", "h").unwrap();
+        let m = migration("R__v", &[], "v", MigrationKind::Repeatable, UP, None);
+        let sql = t.record_up_sql(&m, false, ELAPSED_MS);
+        assert!(
+            sql.contains("VALUES ('R__v', NULL, 'v', 'repeatable'"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(", NULL, (date_part("),
+            "no rollback checksum: {sql}"
+        );
+        assert!(
+            sql.contains("false) ON CONFLICT (version) DO UPDATE"),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn bookkeeping_statements_name_their_row() {
+        let t = Tables::new("s", "h").unwrap();
+        let m = migration("3", &[3], "x", MigrationKind::Versioned, UP, None);
+        assert_eq!(
+            t.record_down_sql(&m),
+            format!("DELETE FROM \"s\".\"h\" WHERE version = '3' RETURNING {ELAPSED_US} AS {STEP_COLUMN};\n")
+        );
+        assert_eq!(
+            t.remove_sql("3"),
+            "DELETE FROM \"s\".\"h\" WHERE version = '3';\n"
+        );
+        assert!(t.finish_up_sql(&m, 12).contains("execution_ms = 12"));
+        assert!(t.realign_sql(&m).contains("down_checksum = NULL"));
+        assert_eq!(t.invalidate_sql(), "DELETE FROM \"s\".\"h_state\";\n");
+        assert!(t
+            .store_digest_sql(&[0; 32])
+            .starts_with("INSERT INTO \"s\".\"h_state\" (id, digest)"));
+    }
+}

@@ -1,0 +1,86 @@
+//! `baseline` and `repair`: the verbs that change history without running scripts. Pure: they
+//! decide from history what to record and return the SQL, which the migrator sends under the
+//! lock.
+
+use crate::error::Error;
+use crate::history::{applied_digest, HistoryRow, Tables};
+use crate::migrations::{MigrationKind, Migrations};
+use tidemark_core::Version;
+
+/// What [`Migrator::repair`](crate::Migrator::repair) changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RepairReport {
+    /// Versions whose failed row was removed.
+    pub removed_failed: Vec<String>,
+    /// Versions whose recorded checksum (and name) was re-aligned with the set.
+    pub realigned: Vec<String>,
+}
+
+/// The SQL that records every versioned migration up to `version` as applied without running
+/// it, in one transaction with the new state digest, and the adopted versions. Refuses a
+/// non-empty history.
+pub(crate) fn baseline(
+    set: &Migrations,
+    tables: &Tables,
+    history: &[HistoryRow],
+    version: &str,
+) -> Result<(String, Vec<String>), Error> {
+    let unknown = || Error::UnknownTarget {
+        version: version.to_owned(),
+    };
+    let bound = Version::parse_canonical(version.trim()).ok_or_else(unknown)?;
+    if set.get(&bound.to_string()).is_none() {
+        return Err(unknown());
+    }
+    if !history.is_empty() {
+        return Err(Error::HistoryNotEmpty {
+            rows: history.len(),
+        });
+    }
+    let mut sql = String::from("BEGIN;\n");
+    let mut adopted = Vec::new();
+    let mut digest = [0; 32];
+    for m in set.iter().filter(|m| m.kind == MigrationKind::Versioned) {
+        if Version::parse_canonical(m.version()).is_some_and(|v| v <= bound) {
+            sql.push_str(&tables.record_up_sql(m, true, "0"));
+            tidemark_core::digest_update(&mut digest, &m.entry_digest(), true);
+            adopted.push(m.version().to_owned());
+        }
+    }
+    sql.push_str(&tables.store_digest_sql(&digest));
+    sql.push_str("COMMIT;\n");
+    Ok((sql, adopted))
+}
+
+/// The SQL that clears failed rows and re-records changed checksums, with the new state digest,
+/// and what it changes.
+pub(crate) fn repair(
+    set: &Migrations,
+    tables: &Tables,
+    history: &[HistoryRow],
+) -> (String, RepairReport) {
+    let mut sql = String::from("BEGIN;\n");
+    let mut report = RepairReport::default();
+    let mut rows = Vec::new();
+    for r in history {
+        if !r.success {
+            sql.push_str(&tables.remove_sql(&r.version));
+            report.removed_failed.push(r.version.clone());
+            continue;
+        }
+        let mut row = r.clone();
+        let edited = set
+            .get(&r.version)
+            .filter(|m| m.kind == MigrationKind::Versioned && m.up.checksum != r.checksum);
+        if let Some(m) = edited {
+            sql.push_str(&tables.realign_sql(m));
+            report.realigned.push(r.version.clone());
+            row.checksum = m.up.checksum;
+        }
+        rows.push(row);
+    }
+    sql.push_str(&tables.store_digest_sql(&applied_digest(&rows)));
+    sql.push_str("COMMIT;\n");
+    (sql, report)
+}

@@ -1,0 +1,100 @@
+//! Not public API: what the code `embed_migrations!` generates calls, and what the `tidemark`
+//! binary uses to build a set from a folder at run time. Exempt from semver, like the
+//! `tidemark-core` and `tidemark-macros` crates it pairs with (pinned with `=` versions).
+
+use crate::migrations::{Migration, MigrationKind, Migrations, Script};
+use std::borrow::Cow;
+
+/// The set a failing `embed_migrations!` expands to, so the error is the only one shown.
+pub const EMPTY: Migrations = Migrations {
+    items: Cow::Borrowed(&[]),
+    digest: [0; 32],
+    source_dir: None,
+};
+
+/// A set built at compile time. `dir` is the folder's absolute path, given in debug builds only
+/// (for the stale-binary check), never in release builds.
+pub const fn migrations(
+    items: &'static [Migration],
+    digest: [u8; 32],
+    dir: Option<&'static str>,
+) -> Migrations {
+    Migrations {
+        items: Cow::Borrowed(items),
+        digest,
+        source_dir: match dir {
+            Some(d) => Some(Cow::Borrowed(d)),
+            None => None,
+        },
+    }
+}
+
+/// One migration built at compile time.
+pub const fn migration(
+    id: &'static str,
+    version_parts: &'static [u64],
+    name: &'static str,
+    kind: MigrationKind,
+    up: Script,
+    down: Option<Script>,
+) -> Migration {
+    Migration {
+        id: Cow::Borrowed(id),
+        version_parts: Cow::Borrowed(version_parts),
+        name: Cow::Borrowed(name),
+        kind,
+        up,
+        down,
+    }
+}
+
+/// One script built at compile time.
+pub const fn script(
+    sql: &'static str,
+    path: &'static str,
+    checksum: [u8; 32],
+    no_transaction: bool,
+) -> Script {
+    Script {
+        sql: Cow::Borrowed(sql),
+        path: Cow::Borrowed(path),
+        checksum,
+        no_transaction,
+    }
+}
+
+/// A set built at run time from a folder scanned by `tidemark_core::scan`: what the `tidemark`
+/// CLI does with a folder on disk. Gives the same set as `embed_migrations!` on that folder.
+pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
+    let owned = |s: tidemark_core::Script| Script {
+        sql: Cow::Owned(s.text),
+        path: Cow::Owned(s.path),
+        checksum: s.checksum,
+        no_transaction: s.no_transaction,
+    };
+    let items = set
+        .migrations
+        .into_iter()
+        .map(|m| Migration {
+            id: Cow::Owned(m.id()),
+            version_parts: Cow::Owned(
+                m.version
+                    .as_ref()
+                    .map(|v| v.parts().to_vec())
+                    .unwrap_or_default(),
+            ),
+            name: Cow::Owned(m.name),
+            kind: m.kind,
+            up: owned(m.up),
+            down: m.down.map(owned),
+        })
+        .collect::<Vec<_>>();
+    Migrations {
+        items: Cow::Owned(items),
+        digest: set.digest,
+        source_dir: None,
+    }
+}
+
+pub use crate::connect::pool_from_url;
+pub use crate::locate::script_offset;

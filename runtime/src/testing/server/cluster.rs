@@ -1,0 +1,317 @@
+//! A throwaway PostgreSQL cluster: `initdb` into a private directory (on `/dev/shm` where it
+//! can), the server started under a watchdog that stops it and deletes the directory when this
+//! process exits, however it exits (even by SIGKILL: the watchdog sees its stdin close), and a
+//! wait until the server is ready.
+//!
+//! Not public API. The kit's private server is one of these; this repository's own test rig
+//! starts others with extra settings (TLS, password roles).
+
+use super::{bindir, ServerError};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio_postgres::Config;
+
+/// The port number that names the socket file when the cluster listens on its socket only;
+/// with a private socket directory there is no clash.
+const SOCKET_PORT: u16 = 5432;
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a cluster starts with besides the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterOptions {
+    /// `-c name=value` server settings.
+    pub settings: Vec<(String, String)>,
+    /// `pg_hba.conf` lines placed before the default `trust` ones.
+    pub hba: Vec<String>,
+    /// Files written into the data directory before the server starts, readable by the
+    /// server's user only (certificates and keys).
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Also listen on TCP at 127.0.0.1, on a free port.
+    pub tcp: bool,
+}
+
+/// A running cluster; it stops and its directory is deleted when this process exits.
+#[derive(Debug)]
+pub struct Cluster {
+    dir: PathBuf,
+    port: u16,
+    major: u32,
+    tcp: bool,
+    _watchdog: Mutex<ChildStdin>,
+}
+
+impl Cluster {
+    /// Runs `initdb` and starts the server.
+    pub fn start(options: &ClusterOptions) -> Result<Self, ServerError> {
+        let bindir = bindir::find()?;
+        let major = bindir::major(&bindir)?;
+        let owner = unprivileged_owner()?;
+        let mut last = None;
+        // A free TCP port can be taken between choosing and binding it: try a few.
+        for _ in 0..if options.tcp { 5 } else { 1 } {
+            let dir = make_dir(owner)?;
+            match start_in(&dir, &bindir, major, owner, options) {
+                Ok((port, watchdog)) => {
+                    return Ok(Self {
+                        dir,
+                        port,
+                        major,
+                        tcp: options.tcp,
+                        _watchdog: Mutex::new(watchdog),
+                    })
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| ServerError("the server did not start".to_owned())))
+    }
+
+    /// The socket directory (the server listens on `.s.PGSQL.{port}` in it).
+    pub fn socket_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The port: the TCP port when the cluster listens on TCP, else the socket file's number.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the cluster also listens on TCP at 127.0.0.1.
+    pub fn listens_on_tcp(&self) -> bool {
+        self.tcp
+    }
+
+    /// The server's major version.
+    pub fn major(&self) -> u32 {
+        self.major
+    }
+
+    /// A connection config for `dbname` as the `postgres` superuser, over the socket.
+    pub fn config(&self, dbname: &str) -> Config {
+        let mut c = Config::new();
+        c.host_path(&self.dir)
+            .port(self.port)
+            .user("postgres")
+            .dbname(dbname);
+        c
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+}
+
+fn start_in(
+    dir: &Path,
+    bindir: &Path,
+    major: u32,
+    owner: Option<(u32, u32)>,
+    options: &ClusterOptions,
+) -> Result<(u16, ChildStdin), ServerError> {
+    let data = dir.join("data");
+    let mut initdb = Command::new(bindir.join("initdb"));
+    initdb
+        .arg("-D")
+        .arg(&data)
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    if major >= 14 {
+        initdb.arg("--no-instructions"); // PostgreSQL 13's initdb does not know it
+    }
+    as_owner(&mut initdb, owner);
+    let out = initdb.output().map_err(|e| {
+        ServerError(format!(
+            "cannot run {}: {e}",
+            bindir.join("initdb").display()
+        ))
+    })?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(dir);
+        return Err(ServerError(format!(
+            "initdb failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let hba = data.join("pg_hba.conf");
+    let trusted = std::fs::read_to_string(&hba).unwrap_or_default();
+    let mut lines = options.hba.join("\n");
+    if options.tcp {
+        lines.push_str("\nhost all all 127.0.0.1/32 trust");
+    }
+    write_owned(&hba, format!("{lines}\n{trusted}").as_bytes(), owner)?;
+    for (name, bytes) in &options.files {
+        write_owned(&data.join(name), bytes, owner)?;
+    }
+    let port = if options.tcp {
+        free_port()?
+    } else {
+        SOCKET_PORT
+    };
+    let listen = if options.tcp { "127.0.0.1" } else { "" };
+    let mut settings: Vec<(String, String)> = [
+        ("listen_addresses", listen),
+        ("fsync", "off"),
+        ("synchronous_commit", "off"),
+        ("full_page_writes", "off"),
+        ("max_connections", "300"),
+        // Autovacuum workers visit every new clone and dirty its catalog pages, which the next
+        // FILE_COPY clone's checkpoint must then write: 2-3x slower clones.
+        ("autovacuum", "off"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    settings.extend(options.settings.iter().cloned());
+    // The watchdog starts the server and, when our end of its stdin closes (this process exits,
+    // however it exits), stops the server and deletes the cluster directory.
+    let script = r#"dir=$1; shift; "$@" >"$dir/server.log" 2>&1 & pid=$!; read _; kill -INT $pid; wait $pid; rm -rf "$dir""#;
+    let mut watchdog = Command::new("sh");
+    watchdog
+        .args(["-c", script, "sh"])
+        .arg(dir)
+        .arg(bindir.join("postgres"))
+        .arg("-D")
+        .arg(&data)
+        .arg("-k")
+        .arg(dir)
+        .args(["-p", &port.to_string()]);
+    for (k, v) in &settings {
+        watchdog.arg("-c").arg(format!("{k}={v}"));
+    }
+    watchdog
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut watchdog, 0);
+    as_owner(&mut watchdog, owner);
+    let mut child = watchdog
+        .spawn()
+        .map_err(|e| ServerError(format!("cannot start the server: {e}")))?;
+    let stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| ServerError("no pipe to the watchdog".to_owned()))?;
+    // On failure `stdin` drops here, and the watchdog cleans up.
+    wait_ready(&data, dir)?;
+    Ok((port, stdin))
+}
+
+/// Waits until `postmaster.pid` says `ready`, as `pg_ctl -w` does; fails early when the log
+/// shows the server gave up.
+fn wait_ready(data: &Path, dir: &Path) -> Result<(), ServerError> {
+    let start = Instant::now();
+    let log = || std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+    while start.elapsed() < READY_TIMEOUT {
+        if let Ok(pid_file) = std::fs::read_to_string(data.join("postmaster.pid")) {
+            if pid_file.lines().nth(7).is_some_and(|l| l.trim() == "ready") {
+                return Ok(());
+            }
+        }
+        let text = log();
+        if text.contains("FATAL:") || text.contains("could not bind") {
+            return Err(ServerError(format!(
+                "the test server did not start; its log:\n{text}"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Err(ServerError(format!(
+        "the test server did not become ready within {READY_TIMEOUT:?}; its log:\n{}",
+        log()
+    )))
+}
+
+fn free_port() -> Result<u16, ServerError> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| ServerError(format!("cannot find a free TCP port: {e}")))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| ServerError(format!("cannot find a free TCP port: {e}")))
+}
+
+/// The uid/gid to run the server as: ourselves, or `postgres`/`nobody` when we are root
+/// (initdb and postgres refuse to run as root).
+fn unprivileged_owner() -> Result<Option<(u32, u32)>, ServerError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(None);
+    }
+    for name in ["postgres", "nobody"] {
+        if let Ok(Some(u)) = nix::unistd::User::from_name(name) {
+            return Ok(Some((u.uid.as_raw(), u.gid.as_raw())));
+        }
+    }
+    Err(ServerError("running as root, but there is neither a `postgres` nor a `nobody` user to run PostgreSQL as".to_owned()))
+}
+
+fn as_owner(cmd: &mut Command, owner: Option<(u32, u32)>) {
+    if let Some((uid, gid)) = owner {
+        std::os::unix::process::CommandExt::uid(cmd, uid);
+        std::os::unix::process::CommandExt::gid(cmd, gid);
+    }
+}
+
+/// Writes a file readable by the server's user only.
+fn write_owned(path: &Path, bytes: &[u8], owner: Option<(u32, u32)>) -> Result<(), ServerError> {
+    let fail = |e: std::io::Error| ServerError(format!("cannot write {}: {e}", path.display()));
+    std::fs::write(path, bytes).map_err(fail)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// A new private directory for a cluster: under `PGTEST_TMPDIR`, else `/dev/shm` where it is
+/// writable, else the system's temporary directory; owned by the server's user. It is not
+/// removed on drop: the watchdog removes it when the server stops.
+fn make_dir(owner: Option<(u32, u32)>) -> Result<PathBuf, ServerError> {
+    let base = std::env::var_os("PGTEST_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let shm = Path::new("/dev/shm");
+            if tempfile::tempfile_in(shm).is_ok() {
+                shm.to_path_buf()
+            } else {
+                std::env::temp_dir()
+            }
+        });
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("tm-{}-", std::process::id()))
+        .tempdir_in(&base)
+        .map_err(|e| {
+            ServerError(format!(
+                "cannot create a directory in {}: {e}",
+                base.display()
+            ))
+        })?
+        .keep();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| ServerError(format!("cannot set up {}: {e}", dir.display())))?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| {
+            ServerError(format!(
+                "cannot hand {} to the server's user: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(dir)
+}

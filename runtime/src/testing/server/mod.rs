@@ -1,0 +1,200 @@
+//! Where test databases come from: `DATABASE_URL`, or a private throwaway cluster.
+
+mod bindir;
+#[doc(hidden)]
+pub mod cluster;
+
+use cluster::{Cluster, ClusterOptions};
+use deadpool_postgres::{Connect, Manager, ManagerConfig, Pool, RecyclingMethod};
+use futures_util::future::BoxFuture;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::task::JoinHandle;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// Why no server could be had.
+#[derive(Debug, Clone)]
+pub struct ServerError(pub(crate) String);
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+impl ServerError {
+    /// An error with this message. Not public API (for this repository's test rig).
+    #[doc(hidden)]
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// A PostgreSQL server for tests: the one `DATABASE_URL` names, or a private cluster started on
+/// first use and shared by every test of the process.
+///
+/// The private cluster runs as an unprivileged user when the process is root, keeps its data on
+/// `/dev/shm` where it can (`PGTEST_TMPDIR` overrides), listens on a unix socket only, runs with
+/// fsync off, and is stopped and deleted by a watchdog when the process exits, even when it is
+/// killed.
+pub struct TestServer {
+    admin: Config,
+    admin_client: Mutex<Option<Arc<Client>>>,
+    cluster: Option<Cluster>,
+}
+
+impl fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // tokio_postgres::Config's Debug redacts the password.
+        f.debug_struct("TestServer")
+            .field("admin", &self.admin)
+            .field("cluster", &self.cluster)
+            .finish()
+    }
+}
+
+static SERVER: OnceLock<Result<TestServer, ServerError>> = OnceLock::new();
+static BACKGROUND: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+
+/// The runtime that drives every connection the kit opens, so that a test database's pool
+/// works from any test's runtime and closes even while a test's own thread is blocked (in the
+/// `Drop` of a [`TestDatabase`](super::TestDatabase)).
+pub(crate) fn background() -> &'static tokio::runtime::Runtime {
+    BACKGROUND.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("tidemark-testing")
+            .enable_all()
+            .build()
+            .expect("the tidemark testing runtime builds")
+    })
+}
+
+/// The process's test server, started on first call.
+pub fn server() -> Result<&'static TestServer, ServerError> {
+    SERVER
+        .get_or_init(TestServer::start)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+impl TestServer {
+    fn start() -> Result<Self, ServerError> {
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            let admin: Config = url.parse().map_err(|e| {
+                ServerError(format!(
+                    "DATABASE_URL is not a valid connection string: {e}"
+                ))
+            })?;
+            return Ok(Self {
+                admin,
+                admin_client: Mutex::new(None),
+                cluster: None,
+            });
+        }
+        let cluster = Cluster::start(&ClusterOptions::default())?;
+        Ok(Self {
+            admin: cluster.config("postgres"),
+            admin_client: Mutex::new(None),
+            cluster: Some(cluster),
+        })
+    }
+
+    /// A connection config for database `dbname` on this server.
+    pub fn config(&self, dbname: &str) -> Config {
+        let mut c = self.admin.clone();
+        c.dbname(dbname);
+        c
+    }
+
+    /// The database named in `DATABASE_URL` (or `postgres` for the private cluster).
+    pub fn admin_database(&self) -> &str {
+        self.admin.get_dbname().unwrap_or("postgres")
+    }
+
+    /// A connection URL for `dbname`, for people and tools (psql). Never holds a password.
+    pub fn url(&self, dbname: &str) -> String {
+        match &self.cluster {
+            Some(c) => format!(
+                "postgresql://postgres@{}:{}/{dbname}",
+                c.socket_dir().display().to_string().replace('/', "%2F"),
+                c.port()
+            ),
+            None => format!("(the server from DATABASE_URL), database {dbname}"),
+        }
+    }
+
+    /// Whether this is a private throwaway cluster (not `DATABASE_URL`).
+    pub fn is_private(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// The private cluster, if this is one. Not public API.
+    #[doc(hidden)]
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_ref()
+    }
+
+    /// A deadpool pool for `dbname`. Its connections are driven by the kit's own background
+    /// runtime, so the pool can be used from any tokio runtime.
+    pub fn pool(&self, dbname: &str, max_size: usize) -> Pool {
+        let manager = Manager::from_connect(
+            self.config(dbname),
+            Background,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        Pool::builder(manager)
+            .max_size(max_size)
+            .build()
+            .expect("a pool without a runtime-dependent timeout always builds")
+    }
+
+    /// Opens one connection to `dbname`, driven by the kit's background runtime.
+    pub async fn connect(&self, dbname: &str) -> Result<Client, tokio_postgres::Error> {
+        Ok(Background.connect(&self.config(dbname)).await?.0)
+    }
+
+    /// A connection to the admin database shared by every test of the process, whatever tokio
+    /// runtime each test runs on. Saves a connection set-up per test database.
+    pub(crate) async fn admin(&self) -> Result<Arc<Client>, tokio_postgres::Error> {
+        if let Some(c) = self.admin_client.lock().ok().and_then(|g| g.clone()) {
+            if !c.is_closed() {
+                return Ok(c);
+            }
+        }
+        let client = Arc::new(self.connect(self.admin_database()).await?);
+        if let Ok(mut g) = self.admin_client.lock() {
+            *g = Some(client.clone());
+        }
+        Ok(client)
+    }
+}
+
+/// Connects and drives the connection on the background runtime.
+struct Background;
+
+impl Connect for Background {
+    fn connect(
+        &self,
+        config: &Config,
+    ) -> BoxFuture<'_, Result<(Client, JoinHandle<()>), tokio_postgres::Error>> {
+        let config = config.clone();
+        Box::pin(async move {
+            let rt = background();
+            let connected = rt
+                .spawn(async move {
+                    let (client, connection) = config.connect(NoTls).await?;
+                    let task = tokio::spawn(async move {
+                        let _ = connection.await;
+                    });
+                    Ok::<_, tokio_postgres::Error>((client, task))
+                })
+                .await;
+            connected.expect("the kit's connect task does not panic")
+        })
+    }
+}
