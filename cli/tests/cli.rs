@@ -284,3 +284,118 @@ async fn new_continues_the_folder_style() {
     );
     assert!(Path::new(&p.dir.join(made.lines().next().unwrap())).exists());
 }
+
+/// `tidemark ARGS --json` in `p`: the exit code and the JSON error object's `kind`, after
+/// checking that the object has every documented key.
+fn error_kind(p: &Project, args: &[&str]) -> (i32, String) {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = p.tidemark(&all).failure();
+    let code = out.get_output().status.code().unwrap_or(-1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stdout(&out)));
+    let error = json["error"].as_object().expect("an error object");
+    let keys: Vec<&str> = error.keys().map(String::as_str).collect();
+    let mut expected = [
+        "column", "kind", "line", "message", "path", "sqlstate", "version",
+    ];
+    expected.sort_unstable();
+    assert_eq!(keys, expected, "the same keys every time: {json}");
+    (code, error["kind"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn every_json_error_names_its_kind() {
+    let p = Project::new().await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write("V1__one.sql", "CREATE TABLE one (id int);\n");
+    p.write("V2__two.sql", "CREATE TABLE two (id int);\n");
+    let no_url = Command::cargo_bin("tidemark")
+        .unwrap()
+        .current_dir(&p.dir)
+        .env_remove("DATABASE_URL")
+        .args(["status", "--json"])
+        .assert()
+        .code(2);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&no_url)).unwrap();
+    assert_eq!(json["error"]["kind"], "config");
+    let bad_host = "host=/nonexistent/socket/dir dbname=x";
+    assert_eq!(
+        error_kind(&p, &["status", "--database-url", bad_host]),
+        (5, "connection".to_owned())
+    );
+    assert_eq!(
+        error_kind(&p, &["up", "--schema", ""]),
+        (1, "invalid_name".to_owned())
+    );
+    assert_eq!(
+        error_kind(&p, &["to", "9"]),
+        (1, "unknown_target".to_owned())
+    );
+    p.tidemark(&["to", "1"]).success();
+    assert_eq!(error_kind(&p, &["down"]), (1, "no_rollback".to_owned()));
+    p.write("V1__one.sql", "-- edited\n");
+    assert_eq!(error_kind(&p, &["up"]), (1, "divergent".to_owned()));
+    assert_eq!(
+        error_kind(&p, &["baseline", "1"]),
+        (1, "history_not_empty".to_owned())
+    );
+    p.tidemark(&["repair"]).success();
+    std::fs::write(
+        p.dir.join("migrations/V1__one.sql"),
+        "CREATE TABLE one (id int);\n",
+    )
+    .unwrap();
+    p.tidemark(&["repair", "--allow-divergent"]).success();
+    p.tidemark(&["up"]).success();
+    std::fs::remove_file(p.dir.join("migrations/V2__two.sql")).unwrap();
+    assert_eq!(error_kind(&p, &["up"]), (1, "missing".to_owned()));
+    p.write("V2__two.sql", "CREATE TABLE two (id int);\n");
+    p.write("V1_5__between.sql", "CREATE TABLE between (id int);\n");
+    assert_eq!(error_kind(&p, &["up"]), (1, "out_of_order".to_owned()));
+    std::fs::remove_file(p.dir.join("migrations/V1_5__between.sql")).unwrap();
+    p.write("V3__fails.sql", "INSERT INTO nowhere VALUES (1);\n");
+    let (code, kind) = error_kind(&p, &["up"]);
+    assert_eq!((code, kind.as_str()), (1, "migration_failed"));
+    std::fs::write(
+        p.dir.join("migrations/V3__fails.sql"),
+        "CREATE INDEX CONCURRENTLY one_id ON one (id);\n",
+    )
+    .unwrap();
+    assert!(p.tidemark(&["check"]).get_output().status.code() == Some(1));
+    std::fs::write(
+        p.dir.join("migrations/V3__fails.sql"),
+        "-- tidemark:no-transaction\nCREATE INDEX CONCURRENTLY one_id ON one (nope);\n",
+    )
+    .unwrap();
+    assert_eq!(
+        error_kind(&p, &["up", "--single-transaction"]),
+        (1, "no_transaction_in_single_run".to_owned())
+    );
+    assert_eq!(error_kind(&p, &["up"]), (1, "migration_failed".to_owned()));
+    assert_eq!(error_kind(&p, &["up"]), (1, "dirty".to_owned()));
+
+    let c = p.db.pool().get().await.unwrap();
+    let key = tidemark::__private::EMPTY.migrator().effective_lock_key();
+    c.batch_execute(&format!("SELECT pg_advisory_lock({key})"))
+        .await
+        .unwrap();
+    assert_eq!(
+        error_kind(&p, &["repair", "--lock-timeout", "0"]),
+        (4, "lock_timeout".to_owned())
+    );
+    c.batch_execute(&format!("SELECT pg_advisory_unlock({key})"))
+        .await
+        .unwrap();
+    c.batch_execute("UPDATE tidemark_history SET kind = 'mystery' WHERE version = '1'")
+        .await
+        .unwrap();
+    assert_eq!(
+        error_kind(&p, &["status"]),
+        (1, "corrupt_history".to_owned())
+    );
+    c.batch_execute("DROP TABLE tidemark_history; CREATE TABLE tidemark_history (x int)")
+        .await
+        .unwrap();
+    assert_eq!(error_kind(&p, &["status"]), (1, "database".to_owned()));
+}

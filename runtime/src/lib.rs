@@ -7,6 +7,8 @@ mod db;
 mod error;
 pub mod events;
 mod execute;
+#[cfg(test)]
+mod fixtures;
 mod history;
 mod locate;
 mod lock;

@@ -84,3 +84,48 @@ pub(crate) fn repair(
     sql.push_str("COMMIT;\n");
     (sql, report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{applied, set, versioned};
+
+    #[test]
+    fn baseline_records_versions_up_to_the_bound_with_their_digest() {
+        let s = set(vec![
+            versioned("1", "a", None),
+            versioned("2", "b", None),
+            versioned("3", "c", None),
+        ]);
+        let t = Tables::new("public", "h").unwrap();
+        let (sql, adopted) = baseline(&s, &t, &[], "2").unwrap();
+        assert_eq!(adopted, ["1", "2"]);
+        assert_eq!(sql.matches("INSERT INTO \"public\".\"h\"").count(), 2);
+        let rows: Vec<HistoryRow> = s.iter().take(2).map(applied).collect();
+        assert!(sql.contains(&t.store_digest_sql(&applied_digest(&rows))));
+        assert!(sql.starts_with("BEGIN;\n") && sql.ends_with("COMMIT;\n"));
+        let err = baseline(&s, &t, &rows, "2").unwrap_err();
+        assert!(matches!(err, Error::HistoryNotEmpty { rows: 2 }), "{err:?}");
+        assert!(matches!(
+            baseline(&s, &t, &[], "7"),
+            Err(Error::UnknownTarget { .. })
+        ));
+    }
+
+    #[test]
+    fn repair_removes_failed_rows_and_realigns_edited_checksums() {
+        let s = set(vec![versioned("1", "a", None), versioned("2", "b", None)]);
+        let t = Tables::new("public", "h").unwrap();
+        let mut edited = applied(&s.items[0]);
+        edited.checksum = [5; 32];
+        let mut failed = applied(&s.items[1]);
+        failed.success = false;
+        let (sql, report) = repair(&s, &t, &[edited, failed]);
+        assert_eq!(report.realigned, ["1"]);
+        assert_eq!(report.removed_failed, ["2"]);
+        assert!(sql.contains(&t.remove_sql("2")));
+        assert!(sql.contains(&t.realign_sql(&s.items[0])));
+        let kept = [applied(&s.items[0])];
+        assert!(sql.contains(&t.store_digest_sql(&applied_digest(&kept))));
+    }
+}

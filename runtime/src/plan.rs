@@ -285,3 +285,116 @@ enum Bound {
     Nothing,
     UpTo(Version),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{applied, repeatable, set, versioned};
+
+    fn three() -> Migrations {
+        set(vec![
+            versioned("1", "CREATE TABLE a ();", Some("DROP TABLE a;")),
+            versioned("2", "CREATE TABLE b ();", None),
+            versioned("3", "CREATE TABLE c ();", Some("DROP TABLE c;")),
+            repeatable("v", "CREATE VIEW v AS SELECT 1;"),
+        ])
+    }
+
+    fn steps<'m>(p: &Plan<'m>) -> Vec<(&'m str, Direction, Reason)> {
+        p.steps()
+            .iter()
+            .map(|s| (s.migration().version(), s.direction(), s.reason()))
+            .collect()
+    }
+
+    fn plan_of<'m>(s: &'m Migrations, h: &[HistoryRow], t: Target) -> Result<Plan<'m>, Error> {
+        plan(s, h, &t, Policy::default())
+    }
+
+    #[test]
+    fn an_empty_database_gets_everything_in_order_repeatables_last() {
+        let s = three();
+        let p = plan_of(&s, &[], Target::Latest).unwrap();
+        assert_eq!(
+            steps(&p),
+            [
+                ("1", Direction::Up, Reason::Pending),
+                ("2", Direction::Up, Reason::Pending),
+                ("3", Direction::Up, Reason::Pending),
+                ("R__v", Direction::Up, Reason::RepeatableNew),
+            ]
+        );
+        assert_eq!(p.direction(), Some(Direction::Up));
+        assert_eq!(p.digest_before, [0; 32]);
+        let mut d = p.digest_before;
+        for step in p.steps() {
+            d = step.digest_after(d);
+        }
+        assert_eq!(&d, s.digest(), "the steps add up to the set's digest");
+    }
+
+    #[test]
+    fn a_version_target_goes_down_newest_first_and_checks_rollbacks_first() {
+        let s = three();
+        let all: Vec<HistoryRow> = s.iter().map(applied).collect();
+        let p = plan_of(&s, &all, Target::version(2)).unwrap();
+        assert_eq!(steps(&p), [("3", Direction::Down, Reason::Rollback)]);
+        let err = plan_of(&s, &all, Target::Initial).unwrap_err();
+        assert!(
+            matches!(&err, Error::NoRollback { version, .. } if version == "2"),
+            "{err:?}"
+        );
+        let up = plan_of(&s, &all[..1], Target::version(2)).unwrap();
+        assert_eq!(steps(&up), [("2", Direction::Up, Reason::Pending)]);
+        let unknown = plan_of(&s, &[], Target::version("2.5")).unwrap_err();
+        assert!(matches!(unknown, Error::UnknownTarget { .. }));
+    }
+
+    #[test]
+    fn history_problems_are_errors_unless_allowed() {
+        let s = three();
+        let mut edited = applied(&s.items[0]);
+        edited.checksum = [9; 32];
+        let err = plan_of(&s, &[edited.clone()], Target::Latest).unwrap_err();
+        assert!(matches!(err, Error::Divergent { .. }), "{err:?}");
+        let allowed = Policy {
+            allow_divergent: true,
+            ..Policy::default()
+        };
+        assert!(plan(&s, &[edited], &Target::Latest, allowed).is_ok());
+
+        let mut unknown = applied(&s.items[0]);
+        unknown.version = "9".to_owned();
+        let err = plan_of(&s, &[unknown], Target::Latest).unwrap_err();
+        assert!(matches!(err, Error::Missing { .. }), "{err:?}");
+
+        let late = [applied(&s.items[0]), applied(&s.items[2])];
+        let err = plan_of(&s, &late, Target::Latest).unwrap_err();
+        assert!(
+            matches!(&err, Error::OutOfOrder { version, highest, .. } if version == "2" && highest == "3"),
+            "{err:?}"
+        );
+
+        let mut failed = applied(&s.items[1]);
+        failed.success = false;
+        let err = plan_of(&s, &[applied(&s.items[0]), failed], Target::Latest).unwrap_err();
+        assert!(
+            matches!(&err, Error::Dirty { path, .. } if path == "migrations/V2__m.sql"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_changed_repeatable_is_replanned_and_an_unchanged_one_is_not() {
+        let s = three();
+        let mut h: Vec<HistoryRow> = s.iter().map(applied).collect();
+        assert!(plan_of(&s, &h, Target::Latest).unwrap().is_empty());
+        h[3].checksum = [7; 32];
+        let p = plan_of(&s, &h, Target::Latest).unwrap();
+        assert_eq!(
+            steps(&p),
+            [("R__v", Direction::Up, Reason::RepeatableChanged)]
+        );
+        assert_eq!(&p.steps()[0].digest_after(p.digest_before), s.digest());
+    }
+}

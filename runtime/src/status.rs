@@ -168,3 +168,61 @@ fn entry(
         path: m.map(|m| m.up.path().to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{applied, repeatable, set, versioned};
+
+    #[test]
+    fn every_state_in_version_order_repeatables_last() {
+        let s = set(vec![
+            versioned("1", "a", None),
+            versioned("2", "b", None),
+            versioned("10", "c", None),
+            versioned("11", "d", None),
+            repeatable("v", "e"),
+        ]);
+        let mut edited = applied(&s.items[1]);
+        edited.checksum = [1; 32];
+        let mut failed = applied(&s.items[2]);
+        failed.success = false;
+        let mut missing = applied(&s.items[0]);
+        missing.version = "3".to_owned();
+        missing.name = "gone".to_owned();
+        let history = [applied(&s.items[0]), edited, missing, failed];
+        let st = status(&s, &history);
+        let states: Vec<(&str, State)> = st
+            .entries
+            .iter()
+            .map(|e| (e.version.as_str(), e.state))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("1", State::Applied),
+                ("2", State::Divergent),
+                ("3", State::Missing),
+                ("10", State::Failed),
+                ("11", State::Pending),
+                ("R__v", State::Pending),
+            ]
+        );
+        assert_eq!(st.entries[2].name, "gone");
+        assert_eq!(st.entries[2].path, None);
+        assert_eq!(st.entries[0].execution_ms, Some(3));
+        assert_eq!(st.entries[4].applied_at, None);
+        assert!(!st.is_up_to_date());
+        assert_eq!(st.in_state(State::Pending).count(), 2);
+        let table = st.to_string();
+        assert!(table.starts_with("version  name  state"), "{table}");
+        assert!(table.contains("\n3        gone  missing"), "{table}");
+    }
+
+    #[test]
+    fn a_fully_applied_set_is_up_to_date() {
+        let s = set(vec![versioned("1", "a", None), repeatable("v", "b")]);
+        let history: Vec<HistoryRow> = s.iter().map(applied).collect();
+        assert!(status(&s, &history).is_up_to_date());
+    }
+}

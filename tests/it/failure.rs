@@ -16,6 +16,7 @@ async fn a_run_time_error_in_the_third_keeps_the_first_two() {
         panic!("expected MigrationFailed, got {err:?}")
     };
     assert_eq!(f.path, "tests/fixtures/failing_third/V3__gamma.sql");
+    assert_eq!(err.kind(), "migration_failed");
     assert_eq!((f.version.as_str(), f.name.as_str()), ("3", "gamma"));
     assert_eq!(f.sqlstate.as_deref(), Some("42P01"));
     assert_eq!(f.message, "relation \"no_such_table\" does not exist");

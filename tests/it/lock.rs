@@ -50,6 +50,7 @@ async fn a_lock_held_elsewhere_makes_run_wait_then_fail_with_lock_timeout() {
         panic!("{err:?}")
     };
     assert_eq!(*k, key);
+    assert_eq!(err.kind(), "lock_timeout");
     assert!(*waited >= timeout, "gave up after {waited:?}");
     assert!(
         who.starts_with(&format!("pid {pid} (other-deployer)")),
@@ -184,6 +185,7 @@ async fn a_password_never_shows_in_an_error() {
         .unwrap();
     let err = small().migrator().run(&pool).await.unwrap_err();
     assert!(matches!(err, Error::Pool(_)), "{err:?}");
+    assert_eq!(err.kind(), "connection");
     for text in [err.to_string(), format!("{err:?}"), format!("{pool:?}")] {
         assert!(!text.contains("s3cr3t-hunter2"), "password leaked: {text}");
     }

@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod embed;
+mod errors;
 mod failure;
 mod lock;
 mod no_transaction;

@@ -79,6 +79,7 @@ async fn a_failure_midway_leaves_a_failed_row_that_blocks_until_repair() {
         matches!(&err, Error::Dirty { version, .. } if version == "2"),
         "{err:?}"
     );
+    assert_eq!(err.kind(), "dirty");
     assert!(
         err.to_string()
             .starts_with("migrations/V2__indexes.sql (version 2, indexes) failed midway"),

@@ -19,6 +19,7 @@ async fn a_changed_applied_migration_is_divergent_until_allowed_or_repaired() {
         "{err:?}"
     );
     assert!(err.to_string().contains("was changed after it was applied"));
+    assert_eq!(err.kind(), "divergent");
     assert!(!db.table_exists("two").await, "nothing ran");
     assert!(matches!(
         edited.migrator().validate(&db.pool).await,
@@ -61,6 +62,7 @@ async fn an_applied_migration_unknown_to_the_set_is_missing_until_allowed() {
         matches!(&err, Error::Missing { version, name } if version == "2" && name == "two"),
         "{err:?}"
     );
+    assert_eq!(err.kind(), "missing");
     assert!(!db.table_exists("v").await);
     let status = older.migrator().status(&db.pool).await.unwrap();
     assert_eq!(
@@ -101,6 +103,7 @@ async fn a_pending_version_below_the_highest_applied_is_out_of_order_until_allow
         matches!(&err, Error::OutOfOrder { version, highest, .. } if version == "2" && highest == "3"),
         "{err:?}"
     );
+    assert_eq!(err.kind(), "out_of_order");
     assert!(!db.table_exists("two").await);
     let report = merged
         .migrator()

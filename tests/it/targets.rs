@@ -104,6 +104,7 @@ async fn a_rollback_across_a_migration_without_one_is_refused_before_any_change(
         matches!(&err, Error::NoRollback { version, path } if version == "2" && path == "migrations/V2__two.sql"),
         "{err:?}"
     );
+    assert_eq!(err.kind(), "no_rollback");
     assert_eq!(
         snapshot(&db.pool).await,
         before,

@@ -104,6 +104,7 @@ async fn a_dry_run_validates_for_real_and_changes_nothing() {
         matches!(&err, Error::NoTransactionInSingleRun { version, dry_run: true, .. } if version == "2"),
         "{err:?}"
     );
+    assert_eq!(err.kind(), "no_transaction_in_single_run");
 }
 
 #[tokio::test]
@@ -172,6 +173,7 @@ async fn baseline_adopts_an_existing_database_then_run_applies_the_rest() {
         matches!(&err, Error::HistoryNotEmpty { rows: 3 }),
         "{err:?}"
     );
+    assert_eq!(err.kind(), "history_not_empty");
     assert!(matches!(
         set.migrator().baseline(&db.pool, "9").await,
         Err(Error::UnknownTarget { .. })

@@ -1,0 +1,66 @@
+//! Migration sets and history rows for unit tests (no server, no folder).
+
+use crate::history::HistoryRow;
+use crate::migrations::{Migration, MigrationKind, Migrations, Script};
+use std::borrow::Cow;
+
+fn script(sql: &str, path: String, no_transaction: bool) -> Script {
+    Script {
+        sql: Cow::Owned(sql.to_owned()),
+        path: Cow::Owned(path),
+        checksum: tidemark_core::checksum(sql),
+        no_transaction,
+    }
+}
+
+/// A versioned migration `V{version}__m.sql` with SQL `up` and, if given, rollback `down`.
+pub(crate) fn versioned(version: &str, up: &str, down: Option<&str>) -> Migration {
+    let parts = tidemark_core::Version::parse_canonical(version)
+        .expect("a canonical test version")
+        .parts()
+        .to_vec();
+    Migration {
+        id: Cow::Owned(version.to_owned()),
+        version_parts: Cow::Owned(parts),
+        name: Cow::Borrowed("m"),
+        kind: MigrationKind::Versioned,
+        up: script(up, format!("migrations/V{version}__m.sql"), false),
+        down: down.map(|d| script(d, format!("migrations/U{version}__m.sql"), false)),
+    }
+}
+
+/// A repeatable migration `R__{name}.sql`.
+pub(crate) fn repeatable(name: &str, sql: &str) -> Migration {
+    Migration {
+        id: Cow::Owned(format!("R__{name}")),
+        version_parts: Cow::Borrowed(&[]),
+        name: Cow::Owned(name.to_owned()),
+        kind: MigrationKind::Repeatable,
+        up: script(sql, format!("migrations/R__{name}.sql"), false),
+        down: None,
+    }
+}
+
+/// A set of these migrations, in the order given, with its digest.
+pub(crate) fn set(items: Vec<Migration>) -> Migrations {
+    let digest =
+        tidemark_core::set_digest(items.iter().map(|m| (m.kind, m.version(), &m.up.checksum)));
+    Migrations {
+        items: Cow::Owned(items),
+        digest,
+        source_dir: None,
+    }
+}
+
+/// The history row `m` leaves when applied.
+pub(crate) fn applied(m: &Migration) -> HistoryRow {
+    HistoryRow {
+        version: m.version().to_owned(),
+        name: m.name().to_owned(),
+        kind: m.kind,
+        checksum: m.up.checksum,
+        success: true,
+        applied_at: "2026-01-01T00:00:00.000Z".to_owned(),
+        execution_ms: 3,
+    }
+}
