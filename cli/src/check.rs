@@ -1,35 +1,59 @@
 //! `tidemark check`: the macro's validation for pre-commit hooks and CI, plus, with a database,
 //! a parse of every script by the server itself.
 
+use crate::say;
 use serde_json::json;
 use std::path::Path;
-use tidemark::cli::{exit, Options};
+use tidemark::cli::exit;
 use tidemark::tokio_postgres;
-use tidemark_core::{check, Diagnostic, ScanOptions, Severity};
+use tidemark_core::{check, Audience, Diagnostic, ScanOptions, Severity};
+
+/// `tidemark check`.
+#[derive(clap::Args)]
+pub(crate) struct CheckArgs {
+    /// Also have this server parse every script (nothing runs); `DATABASE_URL` works too.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
 
 /// Sent before each script: PostgreSQL parses a whole simple-query message before running any
 /// of it, so a script with a syntax error fails at parse time with a position, and a valid one
 /// fails here, at run time, before any of its own statements runs.
 const GUARD: &str = "SELECT 1/0;\n";
 
-pub(crate) async fn run(dir: &Path, ignore: &[String], options: &Options) -> u8 {
+pub(crate) async fn run(dir: &Path, ignore: &[String], args: &CheckArgs) -> u8 {
     let scan_options = ScanOptions {
         display_path: Some(dir.display().to_string().trim_end_matches('/').to_owned()),
         ignore: ignore.to_vec(),
+        audience: Audience::Cli,
     };
     let checked = check(dir, &scan_options);
     let mut diagnostics = checked.diagnostics.clone();
-    if let Some(url) = &options.database_url {
+    if let Some(url) = args.database_url.as_deref().filter(|u| !u.is_empty()) {
         match server_parse(url, &checked.migrations, &checked.diagnostics).await {
-            Ok(found) => diagnostics.extend(found),
+            Ok((found, target, parsed)) => {
+                if !args.json {
+                    say::err(&format!(
+                        "note: {target} parsed {} (--database-url or DATABASE_URL; nothing ran)",
+                        say::count(parsed, "script")
+                    ));
+                }
+                diagnostics.extend(found);
+            }
             Err(message) => {
-                eprintln!("error: {message}");
+                say::error(&message);
                 return exit::CONNECTION;
             }
         }
+    } else if args.database_url.is_some() {
+        say::error("--database-url is empty");
+        return exit::CONNECTION;
     }
     diagnostics.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
-    print_diagnostics(&diagnostics, checked.migrations.len(), options.json);
+    print_diagnostics(&diagnostics, checked.read, args.json);
     if diagnostics.iter().any(Diagnostic::is_error) {
         exit::FAILURE
     } else {
@@ -52,9 +76,9 @@ pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], migrations: usize, j
                 })
             })
             .collect();
-        println!(
-            "{}",
-            json!({ "migrations": migrations, "errors": errors, "warnings": warnings, "diagnostics": items })
+        say::out(
+            &json!({ "migrations": migrations, "errors": errors, "warnings": warnings, "diagnostics": items })
+                .to_string(),
         );
         return;
     }
@@ -64,32 +88,40 @@ pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], migrations: usize, j
         } else {
             "warning"
         };
-        eprintln!("{label}: {d}\n");
+        say::err(&format!("{label}: {d}\n"));
     }
-    let summary = format!("checked {migrations} migrations: {errors} errors, {warnings} warnings");
+    let summary = format!(
+        "checked {}: {}, {}",
+        say::count(migrations, "migration"),
+        say::count(errors, "error"),
+        say::count(warnings, "warning")
+    );
     if errors > 0 {
-        eprintln!("{summary}");
+        say::err(&summary);
     } else {
-        println!("{summary}");
+        say::out(&summary);
     }
 }
 
+/// The server's diagnostics, where it connected, and how many scripts it parsed.
 async fn server_parse(
     url: &str,
     migrations: &[tidemark_core::ScannedMigration],
     known: &[Diagnostic],
-) -> Result<Vec<Diagnostic>, String> {
-    let pool = tidemark::__private::pool_from_url(url, 1)?;
+) -> Result<(Vec<Diagnostic>, String, usize), String> {
+    let (pool, target) = tidemark::__private::pool_from_url(url, 1)?;
     let client = pool
         .get()
         .await
-        .map_err(|e| tidemark::Error::from(e).to_string())?;
+        .map_err(|e| format!("cannot connect to {target}: {}", tidemark::Error::from(e)))?;
+    let mut parsed = 0;
     let mut found = Vec::new();
     let scripts = migrations
         .iter()
         .flat_map(|m| std::iter::once(&m.up).chain(&m.down));
     for script in scripts.filter(|s| !known.iter().any(|d| d.is_error() && d.path == s.path)) {
         let text = script.text.strip_prefix('\u{feff}').unwrap_or(&script.text);
+        parsed += 1;
         let Err(e) = client.simple_query(&format!("{GUARD}{text}")).await else {
             continue; // cannot happen: the guard always fails
         };
@@ -109,5 +141,5 @@ async fn server_parse(
         }
         found.push(d);
     }
-    Ok(found)
+    Ok((found, target, parsed))
 }

@@ -1,5 +1,6 @@
 //! `tidemark new NAME`: the next migration file(s), in the folder's own naming style.
 
+use crate::say;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tidemark::cli::exit;
@@ -46,11 +47,11 @@ pub(crate) fn run(dir: &Path, args: &NewArgs) -> u8 {
         })
         .collect();
     if name.trim_matches('_').is_empty() {
-        eprintln!("error: the name must contain letters or digits");
+        say::error("the name must contain letters or digits");
         return exit::USAGE;
     }
     if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("error: cannot create {}: {e}", dir.display());
+        say::error(&format!("cannot create {}: {e}", dir.display()));
         return exit::FAILURE;
     }
     let checked = check(dir, &ScanOptions::default());
@@ -64,9 +65,15 @@ pub(crate) fn run(dir: &Path, args: &NewArgs) -> u8 {
         None => Style::Flyway { width: 1 },
         Some(m) => style_of(m),
     };
-    let highest = last
-        .and_then(|m| m.version.as_ref())
-        .map_or(0, |v| v.parts()[0]);
+    // Every version's first part: the next one is above all of them, so `new` never makes a
+    // version that exists (three calls in one second used to give a diesel folder three
+    // directories of one version).
+    let highest = versioned
+        .iter()
+        .filter_map(|m| m.version.as_ref())
+        .map(|v| v.parts()[0])
+        .max()
+        .unwrap_or(0);
     let files = paths(dir, &style, highest, &name, args.reversible);
     let header = if args.no_transaction {
         "-- tidemark:no-transaction\n"
@@ -75,7 +82,7 @@ pub(crate) fn run(dir: &Path, args: &NewArgs) -> u8 {
     };
     for (i, path) in files.iter().enumerate() {
         if path.exists() {
-            eprintln!("error: {} exists already", path.display());
+            say::error(&format!("{} exists already", path.display()));
             return exit::FAILURE;
         }
         if let Some(parent) = path.parent() {
@@ -87,10 +94,10 @@ pub(crate) fn run(dir: &Path, args: &NewArgs) -> u8 {
             format!("{header}-- undo: {}\n", args.name)
         };
         if let Err(e) = std::fs::write(path, body) {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            say::error(&format!("cannot write {}: {e}", path.display()));
             return exit::FAILURE;
         }
-        println!("{}", path.display());
+        say::out(&path.display().to_string());
     }
     warn_without_build_script(dir);
     exit::OK
@@ -149,7 +156,7 @@ fn paths(dir: &Path, style: &Style, highest: u64, name: &str, reversible: bool) 
             }
         }
         Style::Diesel => {
-            let t = timestamp_now().to_string();
+            let t = timestamp_now().max(next).to_string();
             let d = dir.join(format!(
                 "{}-{}-{}-{}_{name}",
                 &t[0..4],
@@ -194,12 +201,12 @@ fn warn_without_build_script(dir: &Path) {
     };
     let build = std::fs::read_to_string(krate.join("build.rs")).unwrap_or_default();
     if !build.contains("rerun_if_changed") && !build.contains("rerun-if-changed") {
-        eprintln!(
+        say::err(&format!(
             "note: {} has no build.rs that reruns on new migrations; a build will not see this file until \
-             something else changes. Add to build.rs: tidemark_core::rerun_if_changed(\"{}\");",
+             something else changes. Add a build.rs: fn main() {{ tidemark::build::rerun_if_changed(\"{}\"); }}",
             krate.display(),
             dir.display()
-        );
+        ));
     }
 }
 

@@ -11,11 +11,13 @@ pub(crate) fn load(dir: &Path, ignore: &[String], json: bool) -> Result<Migratio
     let options = ScanOptions {
         display_path: Some(dir.display().to_string().trim_end_matches('/').to_owned()),
         ignore: ignore.to_vec(),
+        audience: tidemark_core::Audience::Cli,
     };
     match scan(dir, &options) {
         Ok(set) => Ok(tidemark::__private::from_scanned(set)),
         Err(diagnostics) => {
-            print_diagnostics(&diagnostics, 0, json);
+            let read = tidemark_core::check(dir, &options).read;
+            print_diagnostics(&diagnostics, read, json);
             Err(exit::FAILURE)
         }
     }

@@ -30,6 +30,6 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use kind::Kind;
 pub use model::{MigrationSet, ScannedMigration, Script};
 pub use name::{parse_diesel_dir, parse_file_name, Form, ParsedName, Role};
-pub use rerun::rerun_if_changed;
-pub use scan::{check, scan, Checked, ScanOptions};
+pub use rerun::{is_watched, rerun_if_changed};
+pub use scan::{check, scan, Audience, Checked, ScanOptions};
 pub use version::{Version, MAX_PART};

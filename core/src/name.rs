@@ -50,10 +50,21 @@ pub fn parse_file_name(file: &str) -> Result<Option<ParsedName>, String> {
         return Ok(None);
     }
     let Some(stem) = file.strip_suffix(".sql") else {
+        let lower = file.to_ascii_lowercase();
+        if lower.ends_with(".sql") {
+            return Err(format!(
+                "`{file}` ends in `{}`, not `.sql`: tidemark reads `.sql` files only, and a misnamed \
+                 migration is never skipped silently",
+                &file[file.len() - 4..]
+            ));
+        }
         return Ok(None);
     };
     if let Some(name) = stem.strip_prefix("R__") {
         return named(None, name, Role::Repeatable, Form::Repeatable).map(Some);
+    }
+    if let Some(name) = stem.strip_prefix("UR__") {
+        return named(None, name, Role::Rollback, Form::Repeatable).map(Some);
     }
     let flyway_role = match stem.as_bytes() {
         [b'V', d, ..] if d.is_ascii_digit() => Some(Role::Forward),
@@ -144,6 +155,11 @@ mod tests {
         assert_eq!(parse("7_simple.sql").form, Form::SqlxSimple);
         let r = parse("R__views.sql");
         assert_eq!((r.version, r.role), (None, Role::Repeatable));
+        let u = parse("UR__views.sql");
+        assert_eq!(
+            (u.version, u.role, u.name.as_str()),
+            (None, Role::Rollback, "views")
+        );
     }
 
     #[test]
@@ -155,6 +171,10 @@ mod tests {
         assert!(parse_file_name("V1x__init.sql").is_err());
         assert!(parse_file_name("1_.sql").is_err());
         assert!(parse_file_name("99999999999999999999_big.sql").is_err());
+        assert!(parse_file_name("V2__shouting.SQL")
+            .unwrap_err()
+            .contains("ends in `.SQL`"));
+        assert_eq!(parse_file_name("notes.sql.txt"), Ok(None));
     }
 
     #[test]

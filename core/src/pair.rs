@@ -18,12 +18,21 @@ struct Group {
 /// repeatables by name), reporting every conflict.
 pub(crate) fn assemble(found: Vec<Found>, out: &mut Vec<Diagnostic>) -> Vec<ScannedMigration> {
     let mut versioned: BTreeMap<Version, Group> = BTreeMap::new();
-    let mut repeatable: BTreeMap<String, Vec<Found>> = BTreeMap::new();
+    let mut repeatable: BTreeMap<String, Group> = BTreeMap::new();
     for f in found {
         match (&f.version, f.role) {
             (Some(v), Role::Forward) => versioned.entry(v.clone()).or_default().forward.push(f),
             (Some(v), Role::Rollback) => versioned.entry(v.clone()).or_default().rollback.push(f),
-            _ => repeatable.entry(f.name.clone()).or_default().push(f),
+            (None, Role::Rollback) => repeatable
+                .entry(f.name.clone())
+                .or_default()
+                .rollback
+                .push(f),
+            _ => repeatable
+                .entry(f.name.clone())
+                .or_default()
+                .forward
+                .push(f),
         }
     }
     let mut migrations = Vec::new();
@@ -58,26 +67,45 @@ pub(crate) fn assemble(found: Vec<Found>, out: &mut Vec<Diagnostic>) -> Vec<Scan
             down,
         });
     }
-    for (name, files) in repeatable {
+    for (name, group) in repeatable {
         let duplicate = format!("duplicate repeatable migration `{name}`");
         report_duplicates(
-            &files,
+            &group.forward,
             &duplicate,
             "give each repeatable migration its own name",
             out,
         );
-        if let Some(f) = files.into_iter().next() {
-            if let Some(up) = f.script {
-                migrations.push(ScannedMigration {
-                    version: None,
-                    name,
-                    kind: Kind::Repeatable,
-                    form: f.form,
-                    up,
-                    down: None,
-                });
+        let second = format!("a second undo script for repeatable migration `{name}`");
+        report_duplicates(&group.rollback, &second, ONE_ROLLBACK, out);
+        let Some(f) = group.forward.into_iter().next() else {
+            for r in &group.rollback {
+                out.push(
+                    Diagnostic::error(
+                        &r.path,
+                        format!(
+                            "undo script for repeatable migration `{name}` has no `R__{name}.sql`"
+                        ),
+                    )
+                    .help("add the repeatable migration, or fix the name in this file's name"),
+                );
             }
-        }
+            continue;
+        };
+        let down = group.rollback.into_iter().next();
+        let (Some(up), Some(down)) = (
+            f.script,
+            down.map(|d| d.script).map_or(Some(None), |s| s.map(Some)),
+        ) else {
+            continue;
+        };
+        migrations.push(ScannedMigration {
+            version: None,
+            name,
+            kind: Kind::Repeatable,
+            form: f.form,
+            up,
+            down,
+        });
     }
     migrations
 }

@@ -16,6 +16,18 @@ pub struct ScanOptions {
     pub display_path: Option<String>,
     /// File names inside the folder that are not migrations although they end in `.sql`.
     pub ignore: Vec<String>,
+    /// Who reads the diagnostics: their advice names the macro's options or the CLI's flags.
+    pub audience: Audience,
+}
+
+/// Who reads the diagnostics of a scan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Audience {
+    /// `embed_migrations!` at build time: advice names the macro's options.
+    #[default]
+    Build,
+    /// The `tidemark` command line: advice names its flags.
+    Cli,
 }
 
 /// Everything [`check`] found: the migrations (also those with errors in their scripts) and every
@@ -26,6 +38,8 @@ pub struct Checked {
     pub migrations: Vec<ScannedMigration>,
     /// Every problem, sorted by path and position.
     pub diagnostics: Vec<Diagnostic>,
+    /// How many migrations the folder's file names name, also those whose files have errors.
+    pub read: usize,
 }
 
 impl Checked {
@@ -74,9 +88,16 @@ pub fn check(dir: &Path, options: &ScanOptions) -> Checked {
     let mut out = Vec::new();
     let mut found = Vec::new();
     if !dir.is_dir() {
+        let help = match options.audience {
+            Audience::Build => "create the folder, or give its path relative to the crate root (the directory of Cargo.toml)",
+            Audience::Cli => "create the folder, or pass the right one with --dir",
+        };
         out.push(
-            Diagnostic::error(&display, format!("migration folder not found (looked for {})", dir.display()))
-                .help("create the folder, or give its path relative to the crate root (the directory of Cargo.toml)"),
+            Diagnostic::error(
+                &display,
+                format!("migration folder not found (looked for {})", dir.display()),
+            )
+            .help(help),
         );
     } else {
         match sorted_entries(dir) {
@@ -86,7 +107,7 @@ pub fn check(dir: &Path, options: &ScanOptions) -> Checked {
                     if path.is_dir() {
                         scan_diesel_dir(&file, &path, &shown, &mut found, &mut out);
                     } else if !options.ignore.contains(&file) {
-                        scan_file(&file, &path, shown, &mut found, &mut out);
+                        scan_file(&file, &path, shown, options.audience, &mut found, &mut out);
                     }
                 }
             }
@@ -96,11 +117,28 @@ pub fn check(dir: &Path, options: &ScanOptions) -> Checked {
             )),
         }
     }
+    let mut identities: Vec<(Option<&crate::version::Version>, &str)> = found
+        .iter()
+        .map(|f| {
+            (
+                f.version.as_ref(),
+                if f.version.is_some() {
+                    ""
+                } else {
+                    f.name.as_str()
+                },
+            )
+        })
+        .collect();
+    identities.sort();
+    identities.dedup();
+    let read = identities.len();
     let migrations = assemble(found, &mut out);
     diagnostic::sort(&mut out);
     Checked {
         migrations,
         diagnostics: out,
+        read,
     }
 }
 
@@ -121,6 +159,7 @@ fn scan_file(
     file: &str,
     path: &Path,
     shown: String,
+    audience: Audience,
     found: &mut Vec<Found>,
     out: &mut Vec<Diagnostic>,
 ) {
@@ -128,11 +167,17 @@ fn scan_file(
         Ok(Some(p)) => p,
         Ok(None) => return,
         Err(reason) => {
-            out.push(Diagnostic::error(shown, reason).help(
-                "rename it to one of V{ver}__{name}.sql, U{ver}__{name}.sql, {ver}_{name}.sql, \
-                 {ver}_{name}.up.sql/.down.sql or R__{name}.sql, or list it in \
-                 `embed_migrations!(\"…\", ignore = [\"…\"])` if it is not a migration",
-            ));
+            let ignore = match audience {
+                Audience::Build => {
+                    format!("list it in `embed_migrations!(\"…\", ignore = [\"{file}\"])`")
+                }
+                Audience::Cli => format!("pass `--ignore {file}`"),
+            };
+            out.push(Diagnostic::error(shown, reason).help(format!(
+                "rename it to one of V{{ver}}__{{name}}.sql, U{{ver}}__{{name}}.sql, {{ver}}_{{name}}.sql, \
+                 {{ver}}_{{name}}.up.sql/.down.sql, R__{{name}}.sql or UR__{{name}}.sql, or {ignore} if it is \
+                 not a migration"
+            )));
             return;
         }
     };
@@ -163,7 +208,24 @@ fn scan_diesel_dir(
 ) {
     let (up, down) = (dir.join("up.sql"), dir.join("down.sql"));
     if !up.is_file() && !down.is_file() {
-        return; // not a migration directory
+        // Not a migration directory, unless it holds an `UP.SQL` or `Down.sql`: diesel reads
+        // exactly `up.sql`, and a misnamed migration is never skipped silently.
+        for name in ["up.sql", "down.sql"] {
+            let misnamed = fs::read_dir(dir).into_iter().flatten().flatten().find(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n != name && n.eq_ignore_ascii_case(name)
+            });
+            if let Some(e) = misnamed {
+                out.push(
+                    Diagnostic::error(
+                        format!("{shown}/{}", e.file_name().to_string_lossy()),
+                        format!("a migration directory's script must be named `{name}`"),
+                    )
+                    .help(format!("rename it to `{name}`")),
+                );
+            }
+        }
+        return;
     }
     let Some((version, name)) = parse_diesel_dir(dir_name) else {
         out.push(

@@ -23,6 +23,7 @@ fn check_corpus(root: &Path, name: &str, ignore: &[&str]) -> Checked {
     let options = ScanOptions {
         display_path: Some(name.to_owned()),
         ignore: ignore.iter().map(|s| (*s).to_owned()).collect(),
+        ..ScanOptions::default()
     };
     check(&root.join(name), &options)
 }

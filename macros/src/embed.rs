@@ -59,9 +59,31 @@ fn try_expand(args: &Args) -> syn::Result<TokenStream> {
     let options = ScanOptions {
         display_path: Some(written.trim_end_matches('/').to_owned()),
         ignore: args.ignore.iter().map(LitStr::value).collect(),
+        ..ScanOptions::default()
     };
     match scan(&root.join(&written), &options) {
-        Ok(set) => Ok(crate::tokens::migrations(&set)),
+        Ok(set) => {
+            let out_dir = std::env::var_os("OUT_DIR").map(std::path::PathBuf::from);
+            let mut warnings = Vec::new();
+            if !tidemark_core::is_watched(&written, &root, out_dir.as_deref()) {
+                warnings.push(crate::warning::warning(
+                    "new_migration_files_are_not_seen_without_a_build_script",
+                    &format!(
+                        "no build script watches `{written}`: a migration file added there is not \
+                         embedded until something else makes this crate rebuild; add a build.rs with \
+                         `fn main() {{ tidemark::build::rerun_if_changed(\"{written}\"); }}` (and \
+                         tidemark in [build-dependencies]), or one that prints \
+                         `cargo:rerun-if-changed={written}`"
+                    ),
+                ));
+            }
+            let source = crate::tokens::Source {
+                dir: root.join(&written),
+                shown: options.display_path.clone().unwrap_or_default(),
+                ignore: options.ignore.clone(),
+            };
+            Ok(crate::tokens::migrations(&set, &source, &warnings))
+        }
         Err(diagnostics) => {
             let mut errors = diagnostics
                 .iter()

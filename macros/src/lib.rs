@@ -5,6 +5,7 @@ mod embed;
 mod manifest;
 mod test_attr;
 mod tokens;
+mod warning;
 
 use proc_macro::TokenStream;
 

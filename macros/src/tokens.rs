@@ -4,13 +4,41 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use tidemark_core::{Kind, MigrationSet, ScannedMigration, Script};
 
-/// A block expression evaluating to `tidemark::Migrations`, usable in a `static`.
-pub(crate) fn migrations(set: &MigrationSet) -> TokenStream {
+/// Where the set came from, for the debug-build check that the binary is not stale.
+pub(crate) struct Source {
+    pub(crate) dir: std::path::PathBuf,
+    pub(crate) shown: String,
+    pub(crate) ignore: Vec<String>,
+}
+
+/// A block expression evaluating to `tidemark::Migrations`, usable in a `static`, after the
+/// `warnings` statements.
+pub(crate) fn migrations(
+    set: &MigrationSet,
+    source: &Source,
+    warnings: &[TokenStream],
+) -> TokenStream {
     let items = set.migrations.iter().map(migration);
     let digest = bytes32(&set.digest);
+    // The folder's absolute path only in debug builds of the calling crate, where the runtime
+    // compares the folder with what was embedded; a release binary holds no build-machine path.
+    let dir = source
+        .dir
+        .canonicalize()
+        .unwrap_or_else(|_| source.dir.clone());
+    let dir = dir.to_string_lossy();
+    let shown = &source.shown;
+    let ignore = &source.ignore;
     quote!({
+        #(#warnings)*
         const MIGRATIONS: &[::tidemark::Migration] = &[#(#items),*];
-        ::tidemark::__private::migrations(MIGRATIONS, #digest, ::core::option::Option::None)
+        #[cfg(debug_assertions)]
+        const SOURCE: ::core::option::Option<::tidemark::__private::Source> = ::core::option::Option::Some(
+            ::tidemark::__private::Source { dir: #dir, shown: #shown, ignore: &[#(#ignore),*] },
+        );
+        #[cfg(not(debug_assertions))]
+        const SOURCE: ::core::option::Option<::tidemark::__private::Source> = ::core::option::Option::None;
+        ::tidemark::__private::migrations(MIGRATIONS, #digest, SOURCE)
     })
 }
 

@@ -2,7 +2,7 @@
 //! and `COMMIT` of each. Pure: it builds the text and remembers where each script sits in it,
 //! so a server error position can be traced back to its file.
 
-use crate::history::{Tables, ELAPSED_MS};
+use crate::history::{Tables, Timing, STEP_START_SQL};
 use crate::plan::PlannedStep;
 use crate::report::Direction;
 use std::ops::Range;
@@ -60,18 +60,17 @@ impl Batch {
         let mut digest = before;
         let last = steps.len().saturating_sub(1);
         for (k, step) in steps.iter().enumerate() {
-            let start = if per_step {
-                push(&mut b.sql, "BEGIN;\n")
-            } else {
-                push(&mut b.sql, "")
-            };
+            if per_step {
+                push(&mut b.sql, "BEGIN;\n");
+            }
+            let start = push(&mut b.sql, STEP_START_SQL);
             let end = push(&mut b.sql, step.script().sql());
             b.spans.push(start..end);
             push(&mut b.sql, "\n;\n");
             digest = step.digest_after(digest);
             b.digests.push(digest);
             let record = match step.direction() {
-                Direction::Up => tables.record_up_sql(step.migration(), true, ELAPSED_MS),
+                Direction::Up => tables.record_up_sql(step.migration(), true, Timing::Step),
                 Direction::Down => tables.record_down_sql(step.migration()),
             };
             push(&mut b.sql, &record);

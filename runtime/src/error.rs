@@ -84,8 +84,9 @@ pub enum Error {
     },
     /// The advisory lock was not acquired within the lock timeout.
     #[error(
-        "gave up waiting for the migration lock (key {key}) after {waited:?}; it is held by \
-         {holder}; wait for that migration to finish, or raise `lock_timeout`"
+        "gave up waiting for the migration lock (key {key}) after {}; it is held by \
+         {holder}; wait for that migration to finish, or raise `lock_timeout`",
+        crate::report::human(*waited)
     )]
     LockTimeout {
         /// The advisory lock key.
@@ -130,20 +131,17 @@ pub enum Error {
         /// What is wrong (a column's value).
         what: String,
     },
-    /// A run that must be one transaction (a single-transaction run, a dry run) holds a
-    /// migration that runs outside a transaction; nothing was run.
+    /// A single-transaction run ([`TransactionMode::Single`](crate::TransactionMode::Single))
+    /// holds a migration that runs outside a transaction; nothing was run.
     #[error(
-        "{path} (version {version}) runs outside a transaction, so it cannot be part of {}; \
-         run it with one transaction per migration (the default)",
-        if *dry_run { "a dry run" } else { "a single-transaction run" }
+        "{path} (version {version}) runs outside a transaction, so it cannot be part of a \
+         single-transaction run; use `TransactionMode::PerMigration` (the default)"
     )]
     NoTransactionInSingleRun {
         /// The no-transaction migration.
         version: String,
         /// Its file.
         path: String,
-        /// A dry run (rather than `TransactionMode::Single`).
-        dry_run: bool,
     },
     /// A script cannot be split into statements at run time (a quote or comment left open).
     /// Only a set that bypassed tidemark's build-time checks can hold one; nothing of it ran.
@@ -220,6 +218,15 @@ impl Error {
         }
     }
 
+    /// What a failed run committed before it failed (the migrations before the failing one),
+    /// when the error comes from running migrations.
+    pub fn partial_report(&self) -> Option<&Report> {
+        match self {
+            Self::MigrationFailed(f) => Some(&f.applied),
+            _ => None,
+        }
+    }
+
     /// The tokio-postgres error behind this error, if there is one.
     pub fn driver_error(&self) -> Option<&tokio_postgres::Error> {
         match self {
@@ -263,7 +270,7 @@ pub(crate) fn driver_text(e: &tokio_postgres::Error) -> String {
     text
 }
 
-fn pool_text(e: &deadpool_postgres::PoolError) -> String {
+pub(crate) fn pool_text(e: &deadpool_postgres::PoolError) -> String {
     match e {
         deadpool_postgres::PoolError::Backend(e) => driver_text(e),
         other => other.to_string(),

@@ -8,6 +8,8 @@
 //! | [`LOCK_WAIT`] | INFO | `key`, `holder`, `waited_ms` |
 //! | [`LOCK_ACQUIRED`] | INFO | `key`, `waited_ms` (only after waiting) |
 //! | [`FAILED`] | ERROR | `version`, `path` |
+//! | [`FUTURE`] | WARN | `versions` (comma-separated) |
+//! | [`STALE`] | WARN | `folder` (debug builds: the folder changed since the build) |
 //!
 //! Every run is also inside a span named `tidemark.run` with `schema`, `table` and
 //! `migrations`.
@@ -20,3 +22,8 @@ pub const LOCK_WAIT: &str = "tidemark::lock_wait";
 pub const LOCK_ACQUIRED: &str = "tidemark::lock_acquired";
 /// A migration failed.
 pub const FAILED: &str = "tidemark::failed";
+/// The database has versions newer than the set (a newer build migrated further); tolerated.
+pub const FUTURE: &str = "tidemark::future";
+/// Debug builds: the migration folder changed since this binary was built (new, changed or
+/// gone files); the message lists them.
+pub const STALE: &str = "tidemark::stale";

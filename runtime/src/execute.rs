@@ -4,10 +4,10 @@
 use crate::batch::{Batch, Wrap};
 use crate::error::{Error, MigrationFailed};
 use crate::events;
-use crate::history::{Tables, STEP_COLUMN};
+use crate::history::{Tables, Timing, STEP_COLUMN};
 use crate::locate::{query_char, script_offset};
 use crate::plan::{Plan, PlannedStep};
-use crate::report::{Direction, Report, StepReport};
+use crate::report::{Direction, Report, SkipReason, SkippedStep, StepReport};
 use crate::target::TransactionMode;
 use futures_util::{pin_mut, StreamExt};
 use std::time::{Duration, Instant};
@@ -70,15 +70,24 @@ impl<'a> Executor<'a> {
             digest: plan.digest_before,
             report: Report::default(),
         };
-        let steps = plan.steps();
+        let mut steps = plan.steps();
+        let first_no_tx = steps.iter().position(|s| s.script().no_transaction());
+        if let (RunMode::DryRun, Some(k)) = (mode, first_no_tx) {
+            // What cannot be rolled back is not run; what follows it may depend on it.
+            ex.report.skipped = steps[k..]
+                .iter()
+                .enumerate()
+                .map(|(i, s)| skipped(s, i == 0))
+                .collect();
+            steps = &steps[..k];
+        } else if let (RunMode::Single, Some(k)) = (mode, first_no_tx) {
+            let s = &steps[k];
+            return Err(Error::NoTransactionInSingleRun {
+                version: s.migration().version().to_owned(),
+                path: s.script().path().to_owned(),
+            });
+        }
         if mode != RunMode::PerMigration {
-            if let Some(s) = steps.iter().find(|s| s.script().no_transaction()) {
-                return Err(Error::NoTransactionInSingleRun {
-                    version: s.migration().version().to_owned(),
-                    path: s.script().path().to_owned(),
-                    dry_run: mode == RunMode::DryRun,
-                });
-            }
             if !steps.is_empty() {
                 let wrap = if mode == RunMode::DryRun {
                     Wrap::DryRun
@@ -202,7 +211,7 @@ impl<'a> Executor<'a> {
         let without = step.digest_without(self.digest);
         let after = step.digest_after(self.digest);
         let mark = match step.direction() {
-            Direction::Up => self.tables.record_up_sql(m, false, "0"),
+            Direction::Up => self.tables.record_up_sql(m, false, Timing::Now),
             Direction::Down => self.tables.mark_down_started_sql(m),
         } + &self.tables.store_digest_sql(&without);
         self.client.simple_query(&mark).await.map_err(Error::db(
@@ -276,6 +285,20 @@ impl<'a> Executor<'a> {
         };
         tracing::error!(target: events::FAILED, version = %failure.version, path = %failure.path, "migration failed");
         Error::MigrationFailed(Box::new(failure))
+    }
+}
+
+fn skipped(step: &PlannedStep<'_>, no_transaction: bool) -> SkippedStep {
+    SkippedStep {
+        version: step.migration().version().to_owned(),
+        name: step.migration().name().to_owned(),
+        path: step.script().path().to_owned(),
+        direction: step.direction(),
+        reason: if no_transaction {
+            SkipReason::NoTransaction
+        } else {
+            SkipReason::AfterNoTransaction
+        },
     }
 }
 

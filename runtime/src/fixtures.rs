@@ -48,7 +48,7 @@ pub(crate) fn set(items: Vec<Migration>) -> Migrations {
     Migrations {
         items: Cow::Owned(items),
         digest,
-        source_dir: None,
+        source: None,
     }
 }
 

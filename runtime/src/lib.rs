@@ -1,5 +1,7 @@
 #![doc = include_str!("../../README.md")]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
+// The README (these docs) shows whole build scripts and binaries, `fn main` included.
+#![allow(clippy::needless_doctest_main)]
 
 mod batch;
 mod connect;
@@ -18,6 +20,7 @@ mod migrator;
 mod plan;
 mod report;
 mod sql;
+mod stale;
 mod status;
 mod table;
 mod target;
@@ -33,7 +36,7 @@ pub use maintenance::RepairReport;
 pub use migrations::{Migration, MigrationKind, Migrations, Script};
 pub use migrator::Migrator;
 pub use plan::{Plan, PlannedStep, Reason};
-pub use report::{Direction, Report, StepReport};
+pub use report::{Direction, Report, SkipReason, SkippedStep, StepReport};
 pub use status::{State, Status, StatusEntry};
 pub use target::{Target, TransactionMode};
 
@@ -74,6 +77,22 @@ pub use tidemark_macros::test;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+/// For build scripts: make a new migration file rebuild the crate that embeds its folder.
+///
+/// ```no_run
+/// // build.rs, with `tidemark` in [build-dependencies] too
+/// fn main() {
+///     tidemark::build::rerun_if_changed("migrations");
+/// }
+/// ```
+///
+/// Without it (or a build script that prints `cargo:rerun-if-changed=migrations`),
+/// `embed_migrations!` warns at build time, and a debug binary warns at run time when its
+/// folder has files it did not embed.
+pub mod build {
+    pub use tidemark_core::rerun_if_changed;
+}
 
 /// Re-exported so users get the versions tidemark is built against.
 pub use deadpool_postgres;

@@ -3,7 +3,7 @@
 //! lock.
 
 use crate::error::Error;
-use crate::history::{applied_digest, HistoryRow, Tables};
+use crate::history::{applied_digest, HistoryRow, Tables, Timing};
 use crate::migrations::{MigrationKind, Migrations};
 use tidemark_core::Version;
 
@@ -43,7 +43,7 @@ pub(crate) fn baseline(
     let mut digest = [0; 32];
     for m in set.iter().filter(|m| m.kind == MigrationKind::Versioned) {
         if Version::parse_canonical(m.version()).is_some_and(|v| v <= bound) {
-            sql.push_str(&tables.record_up_sql(m, true, "0"));
+            sql.push_str(&tables.record_up_sql(m, true, Timing::Now));
             tidemark_core::digest_update(&mut digest, &m.entry_digest(), true);
             adopted.push(m.version().to_owned());
         }

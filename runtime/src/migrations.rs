@@ -105,9 +105,8 @@ impl Migration {
 pub struct Migrations {
     pub(crate) items: Cow<'static, [Migration]>,
     pub(crate) digest: [u8; 32],
-    /// The folder's absolute path at build time, in debug builds only.
-    #[allow(dead_code)] // not read yet: reserved for a debug-build check of the folder
-    pub(crate) source_dir: Option<Cow<'static, str>>,
+    /// Where the folder was at build time (debug builds only), for the stale-binary check.
+    pub(crate) source: Option<crate::__private::Source>,
 }
 
 impl Migrations {

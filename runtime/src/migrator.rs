@@ -2,6 +2,7 @@
 
 use crate::db::Db;
 use crate::error::Error;
+use crate::events;
 use crate::execute::{Executor, RunMode};
 use crate::history::{Recorded, Tables};
 use crate::lock::Lock;
@@ -67,6 +68,7 @@ pub struct Migrator<'m> {
 
 impl<'m> Migrator<'m> {
     fn new(set: &'m Migrations) -> Self {
+        crate::stale::warn_once(set);
         Self {
             set,
             schema: "public".to_owned(),
@@ -138,6 +140,16 @@ impl<'m> Migrator<'m> {
         self
     }
 
+    /// Tolerate applied versions newer than every migration of this set (default `true`):
+    /// what an older build meets after a newer one migrated further and the deploy was rolled
+    /// back. They are logged as a warning (target [`events::FUTURE`]) and listed as
+    /// [`State::Future`](crate::State::Future) by `status`; an unknown version *inside* the
+    /// set's range is still [`Error::Missing`]. `false` makes them missing too.
+    pub fn allow_future(mut self, allow: bool) -> Self {
+        self.policy.allow_future = allow;
+        self
+    }
+
     /// The advisory lock key in use.
     pub fn effective_lock_key(&self) -> i64 {
         self.lock_key.unwrap_or_else(|| {
@@ -155,11 +167,19 @@ impl<'m> Migrator<'m> {
 
     /// Whether the database has exactly this set applied: one query, no lock. For readiness
     /// probes and the fast path of [`run`](Self::run).
+    ///
+    /// When the stored digest differs (say, a newer build applied versions this set does not
+    /// have), a second query reads history and plans: up to date means nothing to do.
     pub async fn is_up_to_date<'a>(&self, db: impl Into<Db<'a>>) -> Result<bool, Error> {
         let tables = self.tables()?;
         let conn = db.into().shared().await?;
-        let recorded = tables.recorded_digest(&conn).await?;
-        Ok(recorded.as_deref() == Some(tidemark_core::to_hex(self.set.digest()).as_str()))
+        let Some(recorded) = tables.check(&conn, self.set.digest()).await? else {
+            return Ok(true);
+        };
+        Ok(
+            plan::plan(self.set, &recorded.history, &Target::Latest, self.policy)
+                .is_ok_and(|p| p.is_empty()),
+        )
     }
 
     /// Plans and executes: brings the database to the target under the advisory lock.
@@ -169,12 +189,27 @@ impl<'m> Migrator<'m> {
         let db = db.into();
         let span = tracing::info_span!("tidemark.run", schema = %self.schema, table = %self.table, migrations = self.set.len());
         async move {
-            if self.target == Target::Latest && self.is_up_to_date(db).await? {
-                tracing::debug!("up to date (fast path)");
-                return Ok(Report {
-                    steps: Vec::new(),
-                    fast_path: true,
-                });
+            if self.target == Target::Latest {
+                let tables = self.tables()?;
+                let conn = db.shared().await?;
+                let Some(recorded) = tables.check(&conn, self.set.digest()).await? else {
+                    tracing::debug!("up to date (fast path)");
+                    return Ok(Report {
+                        fast_path: true,
+                        ..Report::default()
+                    });
+                };
+                drop(conn);
+                // The same round trip brought history: a database where a newer build applied
+                // more (a rolled-back deploy) has nothing to do for this set, and the replicas
+                // of the older build need not queue for the lock to learn that.
+                if let Ok(p) = plan::plan(self.set, &recorded.history, &self.target, self.policy) {
+                    let stored = tidemark_core::to_hex(&p.digest_before);
+                    if p.is_empty() && recorded.digest.as_deref() == Some(stored.as_str()) {
+                        warn_future(&p);
+                        return Ok(Report::default());
+                    }
+                }
             }
             self.apply(db, None).await
         }
@@ -204,7 +239,8 @@ impl<'m> Migrator<'m> {
 
     /// Executes the plan inside one transaction and rolls it back: the scripts really run
     /// against the real database (so errors are real), and nothing is kept, not even the
-    /// history tables. Refuses a plan that holds a no-transaction migration.
+    /// history tables. A no-transaction migration cannot be rolled back, so it is not run, nor
+    /// is anything after it: the report lists them as [skipped](Report::skipped).
     pub async fn dry_run<'a>(&self, db: impl Into<Db<'a>>) -> Result<Report, Error> {
         self.locked(db.into(), true, async |client, tables, recorded| {
             let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
@@ -221,6 +257,7 @@ impl<'m> Migrator<'m> {
         Ok(status::status(
             self.set,
             &tables.read_existing(&conn).await?,
+            self.policy.allow_future,
         ))
     }
 
@@ -272,6 +309,7 @@ impl<'m> Migrator<'m> {
     async fn apply(&self, db: Db<'_>, given: Option<&Plan<'m>>) -> Result<Report, Error> {
         self.locked(db, false, async |client, tables, recorded| {
             let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
+            warn_future(&fresh);
             let plan = match given {
                 Some(p) if p.digest_before != fresh.digest_before => return Err(Error::StalePlan),
                 Some(p) => p,
@@ -321,12 +359,27 @@ impl<'m> Migrator<'m> {
             work(client, &tables, recorded).await
         }
         .await;
-        if dry_run && result.is_err() {
+        if dry_run {
+            // Whatever ran is undone, also when nothing ran at all (the batch ends in its own
+            // ROLLBACK; one more outside a transaction is only a server warning).
             let _ = client.batch_execute("ROLLBACK").await;
         }
         let released = lock.release().await;
         let value = result?;
         released?;
         Ok(value)
+    }
+}
+
+/// Says that the database has versions newer than the set (tolerated, see
+/// [`Migrator::allow_future`]).
+fn warn_future(plan: &Plan<'_>) {
+    if !plan.future_versions().is_empty() {
+        tracing::warn!(
+            target: events::FUTURE,
+            versions = %plan.future_versions().join(", "),
+            "the database has versions newer than this build's migrations (left by a newer \
+             build); they are tolerated and left alone"
+        );
     }
 }

@@ -101,6 +101,9 @@ pub struct Plan<'m> {
     pub(crate) steps: Vec<PlannedStep<'m>>,
     /// Digest of the applied set the plan was made from.
     pub(crate) digest_before: [u8; 32],
+    /// Applied versions newer than the set's newest, tolerated (see
+    /// [`Migrator::allow_future`](crate::Migrator::allow_future)).
+    pub(crate) future: Vec<String>,
 }
 
 impl<'m> Plan<'m> {
@@ -114,6 +117,12 @@ impl<'m> Plan<'m> {
         self.steps.is_empty()
     }
 
+    /// Applied versions newer than every migration of the set (left by a newer build, as after
+    /// a rolled-back deploy), which the plan tolerates.
+    pub fn future_versions(&self) -> &[String] {
+        &self.future
+    }
+
     /// `Up` or `Down` when every step goes that way; `None` for an empty or mixed plan.
     pub fn direction(&self) -> Option<Direction> {
         let first = self.steps.first()?.direction;
@@ -125,15 +134,46 @@ impl<'m> Plan<'m> {
 }
 
 /// The checks a plan applies to history.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Policy {
     pub(crate) allow_out_of_order: bool,
     pub(crate) allow_missing: bool,
     pub(crate) allow_divergent: bool,
+    /// Applied versions newer than the set's newest (left by a newer build) are tolerated.
+    pub(crate) allow_future: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            allow_out_of_order: false,
+            allow_missing: false,
+            allow_divergent: false,
+            allow_future: true,
+        }
+    }
 }
 
 fn parse_version(text: &str) -> Option<Version> {
     Version::parse_canonical(text)
+}
+
+/// The newest versioned migration of the set.
+pub(crate) fn newest(set: &Migrations) -> Option<Version> {
+    set.iter()
+        .filter(|m| m.kind == MigrationKind::Versioned)
+        .filter_map(|m| parse_version(m.version()))
+        .max()
+}
+
+/// Whether an applied version the set does not have is newer than everything in the set: left
+/// by a newer build (a deploy that was rolled back), not a gap.
+pub(crate) fn is_future(row: &HistoryRow, newest: Option<&Version>) -> bool {
+    match (parse_version(&row.version), newest) {
+        (Some(v), Some(n)) => &v > n,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
 }
 
 /// Plans the steps from `history` to `target`, checking every policy before anything runs.
@@ -156,11 +196,15 @@ pub(crate) fn plan<'m>(
             ),
         });
     }
+    let newest = newest(set);
+    let mut future = Vec::new();
     for row in history
         .iter()
         .filter(|r| r.kind == MigrationKind::Versioned && !known.contains_key(r.version.as_str()))
     {
-        if !policy.allow_missing {
+        if policy.allow_future && is_future(row, newest.as_ref()) {
+            future.push(row.version.clone());
+        } else if !policy.allow_missing {
             return Err(Error::Missing {
                 version: row.version.clone(),
                 name: row.name.clone(),
@@ -213,6 +257,7 @@ pub(crate) fn plan<'m>(
         .filter(|(v, _)| !wanted(v))
         .collect();
     applied.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut rollbacks = Vec::new();
     for (_, row) in applied {
         let Some(m) = known.get(row.version.as_str()) else {
             return Err(Error::NoRollback {
@@ -226,13 +271,41 @@ pub(crate) fn plan<'m>(
                 path: m.up.path().to_owned(),
             });
         }
-        steps.push(PlannedStep::new(
+        rollbacks.push(PlannedStep::new(
             m,
             Direction::Down,
             Reason::Rollback,
             Some(row.checksum),
         ));
     }
+    // A repeatable may depend on what the versioned rollbacks drop (a view on a table): before
+    // them, undo the applied repeatables that have an undo script, newest name first. Going
+    // back to the initial state undoes every repeatable, so each needs one.
+    if !rollbacks.is_empty() || *target == Target::Initial {
+        let mut undone: Vec<&Migration> = set
+            .iter()
+            .filter(|m| m.kind == MigrationKind::Repeatable && recorded.contains_key(m.version()))
+            .collect();
+        undone.reverse();
+        for m in undone {
+            match (&m.down, target) {
+                (Some(_), _) => steps.push(PlannedStep::new(
+                    m,
+                    Direction::Down,
+                    Reason::Rollback,
+                    recorded.get(m.version()).map(|r| r.checksum),
+                )),
+                (None, Target::Initial) => {
+                    return Err(Error::NoRollback {
+                        version: m.version().to_owned(),
+                        path: m.up.path().to_owned(),
+                    })
+                }
+                (None, _) => {}
+            }
+        }
+    }
+    steps.extend(rollbacks);
     for m in versioned.iter().copied() {
         let Some(v) = parse_version(m.version()) else {
             continue;
@@ -277,6 +350,7 @@ pub(crate) fn plan<'m>(
     Ok(Plan {
         steps,
         digest_before: applied_digest(history),
+        future,
     })
 }
 
@@ -364,8 +438,23 @@ mod tests {
         assert!(plan(&s, &[edited], &Target::Latest, allowed).is_ok());
 
         let mut unknown = applied(&s.items[0]);
+        unknown.version = "2.5".to_owned();
+        let err = plan_of(&s, &[unknown.clone()], Target::Latest).unwrap_err();
+        assert!(
+            matches!(err, Error::Missing { .. }),
+            "a gap inside the range: {err:?}"
+        );
         unknown.version = "9".to_owned();
-        let err = plan_of(&s, &[unknown], Target::Latest).unwrap_err();
+        let mut all: Vec<HistoryRow> = s.iter().map(applied).collect();
+        all.push(unknown);
+        let p = plan_of(&s, &all, Target::Latest).unwrap();
+        assert!(p.is_empty());
+        assert_eq!(p.future_versions(), ["9"], "newer than the set: tolerated");
+        let strict = Policy {
+            allow_future: false,
+            ..Policy::default()
+        };
+        let err = plan(&s, &all, &Target::Latest, strict).unwrap_err();
         assert!(matches!(err, Error::Missing { .. }), "{err:?}");
 
         let late = [applied(&s.items[0]), applied(&s.items[2])];

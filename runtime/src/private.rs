@@ -9,23 +9,31 @@ use std::borrow::Cow;
 pub const EMPTY: Migrations = Migrations {
     items: Cow::Borrowed(&[]),
     digest: [0; 32],
-    source_dir: None,
+    source: None,
 };
 
-/// A set built at compile time. `dir` is the folder's absolute path, given in debug builds only
-/// (for the stale-binary check), never in release builds.
+/// Where an embedded set was read from: given in debug builds only, for the check that the
+/// binary is not stale; release builds hold no build-machine path.
+#[derive(Clone, Copy, Debug)]
+pub struct Source {
+    /// The folder's absolute path at build time.
+    pub dir: &'static str,
+    /// The folder as written in the macro call.
+    pub shown: &'static str,
+    /// The macro's `ignore` list.
+    pub ignore: &'static [&'static str],
+}
+
+/// A set built at compile time.
 pub const fn migrations(
     items: &'static [Migration],
     digest: [u8; 32],
-    dir: Option<&'static str>,
+    source: Option<Source>,
 ) -> Migrations {
     Migrations {
         items: Cow::Borrowed(items),
         digest,
-        source_dir: match dir {
-            Some(d) => Some(Cow::Borrowed(d)),
-            None => None,
-        },
+        source,
     }
 }
 
@@ -92,7 +100,7 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
     Migrations {
         items: Cow::Owned(items),
         digest: set.digest,
-        source_dir: None,
+        source: None,
     }
 }
 

@@ -20,6 +20,9 @@ pub enum State {
     Divergent,
     /// Applied, but not in this set of migrations.
     Missing,
+    /// Applied, not in this set, and newer than all of it: left by a newer build (a deploy
+    /// that was rolled back). Tolerated unless `allow_future(false)`.
+    Future,
     /// A no-transaction migration that failed midway: blocks runs until `repair`.
     Failed,
 }
@@ -31,6 +34,7 @@ impl fmt::Display for State {
             Self::Pending => "pending",
             Self::Divergent => "divergent",
             Self::Missing => "missing",
+            Self::Future => "future",
             Self::Failed => "failed",
         })
     }
@@ -69,9 +73,12 @@ impl Status {
         self.entries.iter().filter(move |e| e.state == state)
     }
 
-    /// Whether every migration is applied and unchanged, and history holds nothing else.
+    /// Whether every migration is applied and unchanged, and history holds nothing else but
+    /// tolerated [future](State::Future) versions.
     pub fn is_up_to_date(&self) -> bool {
-        self.entries.iter().all(|e| e.state == State::Applied)
+        self.entries
+            .iter()
+            .all(|e| matches!(e.state, State::Applied | State::Future))
     }
 }
 
@@ -106,8 +113,9 @@ impl fmt::Display for Status {
     }
 }
 
-/// Builds the status of `set` against `history`.
-pub(crate) fn status(set: &Migrations, history: &[HistoryRow]) -> Status {
+/// Builds the status of `set` against `history`; with `allow_future`, applied versions newer
+/// than the whole set are [`State::Future`] rather than missing.
+pub(crate) fn status(set: &Migrations, history: &[HistoryRow], allow_future: bool) -> Status {
     let recorded: HashMap<&str, &HistoryRow> =
         history.iter().map(|r| (r.version.as_str(), r)).collect();
     let mut entries: Vec<(Option<Version>, StatusEntry)> = Vec::new();
@@ -126,14 +134,17 @@ pub(crate) fn status(set: &Migrations, history: &[HistoryRow]) -> Status {
         ));
     }
     let known: HashMap<&str, &Migration> = set.iter().map(|m| (m.version(), m)).collect();
+    let newest = crate::plan::newest(set);
     for r in history
         .iter()
         .filter(|r| !known.contains_key(r.version.as_str()))
     {
-        let state = if r.success {
-            State::Missing
-        } else {
+        let state = if !r.success {
             State::Failed
+        } else if allow_future && crate::plan::is_future(r, newest.as_ref()) {
+            State::Future
+        } else {
+            State::Missing
         };
         entries.push((
             Version::parse_canonical(&r.version),
@@ -191,7 +202,7 @@ mod tests {
         missing.version = "3".to_owned();
         missing.name = "gone".to_owned();
         let history = [applied(&s.items[0]), edited, missing, failed];
-        let st = status(&s, &history);
+        let st = status(&s, &history, true);
         let states: Vec<(&str, State)> = st
             .entries
             .iter()
@@ -223,6 +234,18 @@ mod tests {
     fn a_fully_applied_set_is_up_to_date() {
         let s = set(vec![versioned("1", "a", None), repeatable("v", "b")]);
         let history: Vec<HistoryRow> = s.iter().map(applied).collect();
-        assert!(status(&s, &history).is_up_to_date());
+        assert!(status(&s, &history, true).is_up_to_date());
+        let mut newer = applied(&s.items[0]);
+        newer.version = "7".to_owned();
+        let with_future = [history.clone(), vec![newer]].concat();
+        let st = status(&s, &with_future, true);
+        assert_eq!(st.entries[1].state, State::Future);
+        assert!(
+            st.is_up_to_date(),
+            "a future version does not make a set pending"
+        );
+        let strict = status(&s, &with_future, false);
+        assert_eq!(strict.entries[1].state, State::Missing);
+        assert!(!strict.is_up_to_date());
     }
 }

@@ -51,20 +51,23 @@ async fn an_applied_migration_unknown_to_the_set_is_missing_until_allowed() {
     let newer = set_of(&[
         ("V1__one.sql", "CREATE TABLE one (id int);"),
         ("V2__two.sql", "CREATE TABLE two (id int);"),
+        ("V3__three.sql", "CREATE TABLE three (id int);"),
     ]);
     newer.migrator().run(&db.pool).await.unwrap();
-    let older = set_of(&[
+    // Version 2 is gone from inside the set's range: a gap, not a newer build's work.
+    let gapped = set_of(&[
         ("V1__one.sql", "CREATE TABLE one (id int);"),
+        ("V3__three.sql", "CREATE TABLE three (id int);"),
         ("R__view.sql", "CREATE OR REPLACE VIEW v AS SELECT 1 AS x;"),
     ]);
-    let err = older.migrator().run(&db.pool).await.unwrap_err();
+    let err = gapped.migrator().run(&db.pool).await.unwrap_err();
     assert!(
         matches!(&err, Error::Missing { version, name } if version == "2" && name == "two"),
         "{err:?}"
     );
     assert_eq!(err.kind(), "missing");
     assert!(!db.table_exists("v").await);
-    let status = older.migrator().status(&db.pool).await.unwrap();
+    let status = gapped.migrator().status(&db.pool).await.unwrap();
     assert_eq!(
         status
             .in_state(State::Missing)
@@ -73,13 +76,88 @@ async fn an_applied_migration_unknown_to_the_set_is_missing_until_allowed() {
         ["2"]
     );
 
-    older
+    gapped
         .migrator()
         .allow_missing(true)
         .run(&db.pool)
         .await
         .unwrap();
     assert!(db.table_exists("v").await);
+}
+
+/// Collects the `versions` field of tidemark's "future" warnings.
+#[derive(Clone, Default)]
+struct Warnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+        m.target() == tidemark::events::FUTURE
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct V<'a>(&'a std::sync::Mutex<Vec<String>>);
+        impl tracing::field::Visit for V<'_> {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                if f.name() == "versions" {
+                    self.0.lock().unwrap().push(format!("{v:?}"));
+                }
+            }
+        }
+        event.record(&mut V(&self.0));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn an_older_build_starts_on_a_database_a_newer_build_migrated_with_a_warning() {
+    use tracing::instrument::WithSubscriber;
+    let db = fresh_db().await;
+    let newer = set_of(&[
+        ("V1__one.sql", "CREATE TABLE one (id int);"),
+        ("V2__two.sql", "CREATE TABLE two (id int);"),
+        ("V3__three.sql", "CREATE TABLE three (id int);"),
+    ]);
+    newer.migrator().run(&db.pool).await.unwrap();
+    let older = set_of(&[
+        ("V1__one.sql", "CREATE TABLE one (id int);"),
+        ("V2__two.sql", "CREATE TABLE two (id int);"),
+    ]);
+    let warnings = Warnings::default();
+    let report = older
+        .migrator()
+        .run(&db.pool)
+        .with_subscriber(warnings.clone())
+        .await
+        .expect("a rolled-back deploy starts");
+    assert!(report.is_noop());
+    assert_eq!(
+        *warnings.0.lock().unwrap(),
+        ["3"],
+        "one warning naming the future version"
+    );
+    assert!(
+        older.is_up_to_date(&db.pool).await.unwrap(),
+        "and it is ready"
+    );
+    let status = older.migrator().status(&db.pool).await.unwrap();
+    assert_eq!(status.entries[2].state, State::Future);
+    assert!(status.is_up_to_date());
+    let strict = older
+        .migrator()
+        .allow_future(false)
+        .run(&db.pool)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&strict, Error::Missing { version, .. } if version == "3"),
+        "{strict:?}"
+    );
+    assert_eq!(db.history().await.len(), 3, "history untouched");
 }
 
 #[tokio::test]

@@ -100,3 +100,38 @@ async fn applies_every_file_form() {
     assert_eq!(seeded, 0, "the ignored seed script is not a migration");
     assert_eq!(db.history().await.len(), MIXED.len());
 }
+
+#[tokio::test]
+async fn each_migration_of_a_batch_records_its_own_start_and_duration() {
+    // One message carries both; PostgreSQL's now() is the same for every transaction in it.
+    let db = crate::support::fresh_db().await;
+    let set = crate::support::set_of(&[
+        ("V1__slow.sql", "SELECT pg_sleep(0.3);"),
+        ("V2__instant.sql", "SELECT 1;"),
+    ]);
+    let report = set.migrator().run(&db.pool).await.unwrap();
+    let c = db.pool.get().await.unwrap();
+    let rows = c
+        .query(
+            "SELECT execution_ms, extract(epoch from applied_at)::float8 FROM tidemark_history \
+             ORDER BY version_key",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (slow_ms, slow_at): (i64, f64) = (rows[0].get(0), rows[0].get(1));
+    let (instant_ms, instant_at): (i64, f64) = (rows[1].get(0), rows[1].get(1));
+    assert!(slow_ms >= 300, "the sleep is recorded: {slow_ms} ms");
+    assert!(
+        instant_ms < 50,
+        "the instant migration is recorded with its own time, not the batch's: {instant_ms} ms"
+    );
+    assert!(
+        instant_at - slow_at >= 0.3,
+        "each migration has its own start: {slow_at} then {instant_at}"
+    );
+    assert!(report.steps[1].duration < std::time::Duration::from_millis(50));
+    let status = set.migrator().status(&db.pool).await.unwrap();
+    assert_eq!(status.entries[1].execution_ms, Some(instant_ms));
+    assert_ne!(status.entries[0].applied_at, status.entries[1].applied_at);
+}

@@ -138,3 +138,100 @@ async fn an_unknown_target_is_refused() {
     }
     assert!(!db.table_exists("one").await);
 }
+
+static EXAMPLE: Migrations = tidemark::embed_migrations!("examples/migrations");
+
+#[tokio::test]
+async fn the_example_folder_goes_to_initial_and_back_up() {
+    let db = fresh_db().await;
+    let empty = snapshot(&db.pool).await;
+    EXAMPLE.migrator().run(&db.pool).await.unwrap();
+    let full = snapshot(&db.pool).await;
+    // The repeatable view reads `posts`: its undo script runs before the versioned rollbacks.
+    let down = EXAMPLE
+        .migrator()
+        .target(Target::Initial)
+        .run(&db.pool)
+        .await
+        .unwrap();
+    let steps: Vec<(&str, Direction)> = down
+        .steps
+        .iter()
+        .map(|s| (s.version.as_str(), s.direction))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("R__post_counts", Direction::Down),
+            ("3", Direction::Down),
+            ("2", Direction::Down),
+            ("1", Direction::Down)
+        ]
+    );
+    assert!(versions(&db).await.is_empty());
+    let mut now: Vec<String> = snapshot(&db.pool).await;
+    now.retain(|l| !l.starts_with("public.tidemark_history"));
+    assert_eq!(now, empty, "nothing of the schema is left");
+    EXAMPLE.migrator().run(&db.pool).await.unwrap();
+    assert_eq!(snapshot(&db.pool).await.len(), full.len());
+    assert!(EXAMPLE.is_up_to_date(&db.pool).await.unwrap());
+
+    // Down two: the view is undone and left pending; `up` brings it back.
+    EXAMPLE
+        .migrator()
+        .target(Target::version(1))
+        .run(&db.pool)
+        .await
+        .unwrap();
+    assert!(!db.table_exists("post_counts").await && !db.table_exists("posts").await);
+    let status = EXAMPLE.migrator().status(&db.pool).await.unwrap();
+    assert_eq!(
+        status
+            .in_state(tidemark::State::Pending)
+            .map(|e| e.version.as_str())
+            .collect::<Vec<_>>(),
+        ["2", "3", "R__post_counts"]
+    );
+    EXAMPLE.migrator().run(&db.pool).await.unwrap();
+    assert!(db.table_exists("post_counts").await);
+}
+
+#[tokio::test]
+async fn a_dry_run_of_the_example_runs_what_it_can_and_says_what_it_did_not() {
+    let db = fresh_db().await;
+    let before = snapshot(&db.pool).await;
+    let report = EXAMPLE.migrator().dry_run(&db.pool).await.unwrap();
+    assert_eq!(report.versions(), ["1", "2"]);
+    let skipped: Vec<&str> = report.skipped.iter().map(|s| s.version.as_str()).collect();
+    assert_eq!(
+        skipped,
+        ["3", "R__post_counts"],
+        "the CONCURRENTLY index and what follows"
+    );
+    assert_eq!(snapshot(&db.pool).await, before);
+}
+
+#[tokio::test]
+async fn a_repeatable_without_an_undo_script_blocks_going_back_to_initial() {
+    let db = fresh_db().await;
+    let set = set_of(&[
+        ("V1__one.sql", "CREATE TABLE one (id int);"),
+        ("U1__one.sql", "DROP TABLE one;"),
+        (
+            "R__f.sql",
+            "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';",
+        ),
+    ]);
+    set.migrator().run(&db.pool).await.unwrap();
+    let err = set
+        .migrator()
+        .target(Target::Initial)
+        .run(&db.pool)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NoRollback { version, path } if version == "R__f" && path == "migrations/R__f.sql"),
+        "{err:?}"
+    );
+    assert!(db.table_exists("one").await, "nothing ran");
+}

@@ -1,7 +1,7 @@
 //! plan/execute, dry run, status, baseline, whole-run transactions and repeatables.
 
 use crate::support::{fresh_db, set_of, snapshot};
-use tidemark::{Direction, Error, Reason, State, Target, TransactionMode};
+use tidemark::{Direction, Error, Reason, SkipReason, State, Target, TransactionMode};
 
 #[tokio::test]
 async fn a_plan_is_inspectable_and_executes_as_planned() {
@@ -99,9 +99,29 @@ async fn a_dry_run_validates_for_real_and_changes_nothing() {
             "-- tidemark:no-transaction\nCREATE INDEX CONCURRENTLY i ON one (id);",
         ),
     ]);
-    let err = no_tx.migrator().dry_run(&db.pool).await.unwrap_err();
+    // What can be rolled back runs; the no-transaction step and what follows it do not.
+    let fresh = fresh_db().await;
+    let empty = snapshot(&fresh.pool).await;
+    let report = no_tx.migrator().dry_run(&fresh.pool).await.unwrap();
+    assert_eq!(report.versions(), ["1"]);
+    let skipped: Vec<(&str, SkipReason)> = report
+        .skipped
+        .iter()
+        .map(|s| (s.version.as_str(), s.reason))
+        .collect();
+    assert_eq!(skipped, [("2", SkipReason::NoTransaction)]);
+    assert!(report
+        .to_string()
+        .contains("not run: up 2 (migrations/V2__idx.sql): runs outside a transaction"));
+    assert_eq!(snapshot(&fresh.pool).await, empty, "nothing kept");
+    let err = no_tx
+        .migrator()
+        .transaction(TransactionMode::Single)
+        .run(&fresh.pool)
+        .await
+        .unwrap_err();
     assert!(
-        matches!(&err, Error::NoTransactionInSingleRun { version, dry_run: true, .. } if version == "2"),
+        matches!(&err, Error::NoTransactionInSingleRun { version, .. } if version == "2"),
         "{err:?}"
     );
     assert_eq!(err.kind(), "no_transaction_in_single_run");

@@ -1,81 +1,180 @@
-//! The command line of the database verbs (clap).
+//! The command line of the database verbs (clap). Each verb takes only the flags it uses.
 
-/// `migrate <verb>` with the run-time options.
+/// `migrate <verb>`: the database verbs of a self-migrating binary.
 #[derive(Debug, clap::Args)]
 pub struct MigrateArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: MigrateCommand,
-    /// How to connect and run.
-    #[command(flatten)]
-    pub options: Options,
 }
 
-/// Connection and run-time options shared by every database verb.
+/// Where the database is and where its history lives.
 #[derive(Debug, Clone, clap::Args)]
 #[non_exhaustive]
-pub struct Options {
-    /// Connection string (URL or `key=value` form); never printed.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+pub struct Database {
+    /// Connection string (URL or `key=value` form; `sslmode` and `sslrootcert` as libpq
+    /// reads them); never printed.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Schema of the history table.
-    #[arg(long, default_value = "public", global = true)]
+    #[arg(long, default_value = "public")]
     pub schema: String,
     /// Name of the history table.
-    #[arg(long, default_value = "tidemark_history", global = true)]
+    #[arg(long, default_value = "tidemark_history")]
     pub table: String,
+    /// Print JSON on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How long to wait for the migration lock.
+#[derive(Debug, Clone, clap::Args)]
+#[non_exhaustive]
+pub struct Lock {
     /// Seconds to wait for the migration lock.
-    #[arg(long, value_name = "SECONDS", default_value_t = 600, global = true)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub lock_timeout: u64,
-    /// Run everything in one transaction (all or nothing).
-    #[arg(long, global = true)]
-    pub single_transaction: bool,
+}
+
+/// What history may hold that is otherwise an error.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[non_exhaustive]
+pub struct Policies {
     /// Apply pending versions below the highest applied one.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub allow_out_of_order: bool,
     /// Accept applied versions unknown to the migrations.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub allow_missing: bool,
     /// Accept applied migrations whose file changed.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub allow_divergent: bool,
-    /// Print JSON on stdout instead of tables.
-    #[arg(long, global = true)]
-    pub json: bool,
+    /// Refuse applied versions newer than every migration (left by a newer build) instead of
+    /// tolerating them with a warning.
+    #[arg(long)]
+    pub refuse_future: bool,
+}
+
+/// The options of the verbs that run migrations.
+#[derive(Debug, Clone, clap::Args)]
+#[non_exhaustive]
+pub struct Apply {
+    /// Lock.
+    #[command(flatten)]
+    pub lock: Lock,
+    /// Policies.
+    #[command(flatten)]
+    pub policies: Policies,
+    /// Run everything in one transaction (all or nothing).
+    #[arg(long)]
+    pub single_transaction: bool,
 }
 
 /// The database verbs.
 #[derive(Debug, Clone, clap::Subcommand)]
 #[non_exhaustive]
 pub enum MigrateCommand {
-    /// Show every migration: applied (when, how long), pending, divergent, missing, failed.
+    /// Show every migration: applied (when, how long), pending, divergent, missing, future,
+    /// failed.
     Status {
         /// Exit with code 3 unless everything is applied and clean.
         #[arg(long)]
         exit_code: bool,
+        /// The database.
+        #[command(flatten)]
+        db: Database,
+        /// Refuse future versions (they then show as missing).
+        #[arg(long)]
+        refuse_future: bool,
     },
     /// Apply every pending migration.
-    Up,
+    Up {
+        /// The database.
+        #[command(flatten)]
+        db: Database,
+        /// How to run.
+        #[command(flatten)]
+        apply: Apply,
+    },
     /// Roll back the last N applied migrations.
     Down {
         /// How many.
         #[arg(default_value_t = 1)]
         n: usize,
+        /// The database.
+        #[command(flatten)]
+        db: Database,
+        /// How to run.
+        #[command(flatten)]
+        apply: Apply,
     },
     /// Move to version V, up or down, as history requires.
     To {
-        /// The target version (`0` style or `initial`).
+        /// The target version, or `initial`.
         version: String,
+        /// The database.
+        #[command(flatten)]
+        db: Database,
+        /// How to run.
+        #[command(flatten)]
+        apply: Apply,
     },
-    /// Run the pending migrations in a transaction that is rolled back.
-    DryRun,
+    /// Run the pending migrations in a transaction that is rolled back (exit code 6 when some
+    /// could not run: a no-transaction migration and what follows it).
+    DryRun {
+        /// The database.
+        #[command(flatten)]
+        db: Database,
+        /// Lock.
+        #[command(flatten)]
+        lock: Lock,
+        /// Policies.
+        #[command(flatten)]
+        policies: Policies,
+    },
     /// Record the versions up to V as applied without running them.
     Baseline {
         /// The last version the database already has.
         version: String,
+        /// The database.
+        #[command(flatten)]
+        db: Database,
+        /// Lock.
+        #[command(flatten)]
+        lock: Lock,
     },
     /// Clear failed rows and re-record the checksums of edited migrations.
-    Repair,
+    Repair {
+        /// The database.
+        #[command(flatten)]
+        db: Database,
+        /// Lock.
+        #[command(flatten)]
+        lock: Lock,
+    },
     /// Check history against the migrations without changing anything.
-    Validate,
+    Validate {
+        /// The database.
+        #[command(flatten)]
+        db: Database,
+        /// Policies.
+        #[command(flatten)]
+        policies: Policies,
+    },
+}
+
+impl MigrateCommand {
+    /// The database options of the verb.
+    pub fn database(&self) -> &Database {
+        match self {
+            Self::Status { db, .. }
+            | Self::Up { db, .. }
+            | Self::Down { db, .. }
+            | Self::To { db, .. }
+            | Self::DryRun { db, .. }
+            | Self::Baseline { db, .. }
+            | Self::Repair { db, .. }
+            | Self::Validate { db, .. } => db,
+        }
+    }
 }

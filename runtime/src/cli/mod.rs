@@ -2,7 +2,7 @@
 //! self-migrating programs: `myapp migrate status`.
 //!
 //! ```no_run
-//! use clap::Parser;
+//! use tidemark::cli::clap::{self, Parser};
 //!
 //! static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/migrations");
 //!
@@ -23,11 +23,16 @@
 //! ```
 //!
 //! Exit codes: see [`exit`].
+
 mod args;
+mod messages;
 mod output;
 mod progress;
 
-pub use args::{MigrateArgs, MigrateCommand, Options};
+pub use args::{Apply, Database, Lock, MigrateArgs, MigrateCommand, Policies};
+/// Re-exported so a binary can derive its own command line without a clap dependency of its
+/// own, at the version tidemark's arguments are built with.
+pub use clap;
 
 use crate::error::Error;
 use crate::migrations::Migrations;
@@ -42,7 +47,7 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// A migration, validation or check failed.
     pub const FAILURE: u8 = 1;
-    /// Bad command-line usage (clap's own code).
+    /// Bad command-line usage (clap's own code), or no database given.
     pub const USAGE: u8 = 2;
     /// `status --exit-code`: migrations are pending (or history is not clean).
     pub const PENDING: u8 = 3;
@@ -50,56 +55,85 @@ pub mod exit {
     pub const LOCK_TIMEOUT: u8 = 4;
     /// No connection to the database (unreachable, authentication, bad connection string).
     pub const CONNECTION: u8 = 5;
+    /// `dry-run` could not run everything: a no-transaction migration (which cannot be rolled
+    /// back) and what follows it were skipped.
+    pub const DRY_RUN_INCOMPLETE: u8 = 6;
 }
 
 /// Runs `migrate <verb>` against `set`; prints the outcome and returns the exit code.
 pub async fn run(set: &Migrations, args: &MigrateArgs) -> u8 {
-    execute(set, &args.command, &args.options).await
+    execute(set, &args.command).await
 }
 
 /// Runs one verb; prints the outcome and returns the exit code.
-pub async fn execute(set: &Migrations, command: &MigrateCommand, options: &Options) -> u8 {
-    let out = output::Output::new(options.json);
-    let Some(url) = options.database_url.as_deref() else {
+pub async fn execute(set: &Migrations, command: &MigrateCommand) -> u8 {
+    let db = command.database();
+    let out = output::Output::new(db.json);
+    let Some(url) = db.database_url.as_deref() else {
         out.error_text(
             "config",
             "no database: pass --database-url or set DATABASE_URL",
         );
         return exit::USAGE;
     };
-    let pool = match crate::connect::pool_from_url(url, 2) {
+    let (pool, target) = match crate::connect::pool_from_url(url, 2) {
         Ok(p) => p,
         Err(message) => {
             out.error_text("connection", &message);
             return exit::CONNECTION;
         }
     };
-    let m = migrator(set, options);
+    let m = migrator(set, command);
     let result = progress::with_progress(out.json(), dispatch(&m, command, &pool, &out)).await;
     pool.close();
     match result {
         Ok(code) => code,
         Err(e) => {
-            out.error(&e);
+            let message = messages::describe(&e, &target);
+            out.error(&e, &message);
             code_of(&e)
         }
     }
 }
 
-fn migrator<'m>(set: &'m Migrations, o: &Options) -> Migrator<'m> {
-    let mode = if o.single_transaction {
-        TransactionMode::Single
-    } else {
-        TransactionMode::PerMigration
+fn migrator<'m>(set: &'m Migrations, command: &MigrateCommand) -> Migrator<'m> {
+    let db = command.database();
+    let mut m = set
+        .migrator()
+        .schema(db.schema.clone())
+        .table(db.table.clone());
+    let (lock, policies, single) = match command {
+        MigrateCommand::Up { apply, .. }
+        | MigrateCommand::Down { apply, .. }
+        | MigrateCommand::To { apply, .. } => (
+            Some(&apply.lock),
+            Some(&apply.policies),
+            apply.single_transaction,
+        ),
+        MigrateCommand::DryRun { lock, policies, .. } => (Some(lock), Some(policies), false),
+        MigrateCommand::Baseline { lock, .. } | MigrateCommand::Repair { lock, .. } => {
+            (Some(lock), None, false)
+        }
+        MigrateCommand::Validate { policies, .. } => (None, Some(policies), false),
+        MigrateCommand::Status { refuse_future, .. } => {
+            m = m.allow_future(!refuse_future);
+            (None, None, false)
+        }
     };
-    set.migrator()
-        .schema(o.schema.clone())
-        .table(o.table.clone())
-        .lock_timeout(Duration::from_secs(o.lock_timeout))
-        .transaction(mode)
-        .allow_out_of_order(o.allow_out_of_order)
-        .allow_missing(o.allow_missing)
-        .allow_divergent(o.allow_divergent)
+    if let Some(l) = lock {
+        m = m.lock_timeout(Duration::from_secs(l.lock_timeout));
+    }
+    if let Some(p) = policies {
+        m = m
+            .allow_out_of_order(p.allow_out_of_order)
+            .allow_missing(p.allow_missing)
+            .allow_divergent(p.allow_divergent)
+            .allow_future(!p.refuse_future);
+    }
+    if single {
+        m = m.transaction(TransactionMode::Single);
+    }
+    m
 }
 
 fn code_of(e: &Error) -> u8 {
@@ -117,7 +151,7 @@ async fn dispatch(
     out: &output::Output,
 ) -> Result<u8, Error> {
     match command {
-        MigrateCommand::Status { exit_code } => {
+        MigrateCommand::Status { exit_code, .. } => {
             let status = m.status(pool).await?;
             out.status(&status);
             let clean = status.is_up_to_date();
@@ -127,20 +161,16 @@ async fn dispatch(
                 exit::OK
             })
         }
-        MigrateCommand::Up => report(
-            out,
-            &m.clone().target(Target::Latest).run(pool).await?,
-            false,
-        ),
-        MigrateCommand::To { version } => {
+        MigrateCommand::Up { .. } => move_to(m, Target::Latest, pool, out).await,
+        MigrateCommand::To { version, .. } => {
             let target = if version.eq_ignore_ascii_case("initial") {
                 Target::Initial
             } else {
                 Target::Version(version.clone())
             };
-            report(out, &m.clone().target(target).run(pool).await?, false)
+            move_to(m, target, pool, out).await
         }
-        MigrateCommand::Down { n } => {
+        MigrateCommand::Down { n, .. } => {
             let status = m.status(pool).await?;
             let applied: Vec<&str> = status
                 .entries
@@ -155,20 +185,28 @@ async fn dispatch(
                 Some(i) => Target::Version(applied[i].to_owned()),
                 None => Target::Initial,
             };
-            report(out, &m.clone().target(target).run(pool).await?, false)
+            move_to(m, target, pool, out).await
         }
-        MigrateCommand::DryRun => report(out, &m.dry_run(pool).await?, true),
-        MigrateCommand::Baseline { version } => {
+        MigrateCommand::DryRun { .. } => {
+            let report = m.dry_run(pool).await?;
+            out.report(&report, true, None);
+            Ok(if report.skipped.is_empty() {
+                exit::OK
+            } else {
+                exit::DRY_RUN_INCOMPLETE
+            })
+        }
+        MigrateCommand::Baseline { version, .. } => {
             let adopted = m.baseline(pool, version).await?;
-            out.list("baselined", "recorded as applied without running", &adopted);
+            out.baselined(&adopted);
             Ok(exit::OK)
         }
-        MigrateCommand::Repair => {
+        MigrateCommand::Repair { .. } => {
             let r = m.repair(pool).await?;
             out.repair(&r);
             Ok(exit::OK)
         }
-        MigrateCommand::Validate => {
+        MigrateCommand::Validate { .. } => {
             m.validate(pool).await?;
             out.valid();
             Ok(exit::OK)
@@ -176,7 +214,20 @@ async fn dispatch(
     }
 }
 
-fn report(out: &output::Output, report: &crate::Report, dry_run: bool) -> Result<u8, Error> {
-    out.report(report, dry_run);
+/// `up`, `down` and `to`: run and print the report (a failure prints what did commit, see
+/// `Output::error`).
+async fn move_to(
+    m: &Migrator<'_>,
+    target: Target,
+    pool: &deadpool_postgres::Pool,
+    out: &output::Output,
+) -> Result<u8, Error> {
+    let already = match &target {
+        Target::Version(v) => format!("already at version {v}"),
+        Target::Initial => "already at the initial state: no migration is applied".to_owned(),
+        _ => "nothing to do: the database is up to date".to_owned(),
+    };
+    let report = m.clone().target(target).run(pool).await?;
+    out.report(&report, false, Some(&already));
     Ok(exit::OK)
 }

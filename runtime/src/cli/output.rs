@@ -36,6 +36,28 @@ fn plain(text: &str) {
     out(Style::new(), text);
 }
 
+/// `1 migration`, `2 migrations`.
+pub(super) fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+fn steps_json(report: &Report) -> Vec<Value> {
+    report
+        .steps
+        .iter()
+        .map(|s| {
+            json!({
+                "version": s.version, "name": s.name, "direction": s.direction.to_string(),
+                "path": s.path, "duration_ms": s.duration.as_secs_f64() * 1000.0,
+            })
+        })
+        .collect()
+}
+
 impl Output {
     pub(super) fn new(json: bool) -> Self {
         Self { json }
@@ -63,12 +85,16 @@ impl Output {
             );
             return;
         }
+        if status.entries.is_empty() {
+            plain("no migrations, and nothing in history");
+            return;
+        }
         let table = status.to_string();
         for (i, line) in table.lines().enumerate() {
             let entry = i.checked_sub(1).and_then(|k| status.entries.get(k));
             let style = match entry.map(|e| e.state) {
                 Some(State::Applied) => GREEN,
-                Some(State::Pending) => YELLOW,
+                Some(State::Pending | State::Future) => YELLOW,
                 Some(_) => RED,
                 None => BOLD,
             };
@@ -76,39 +102,60 @@ impl Output {
         }
     }
 
-    pub(super) fn report(&self, report: &Report, dry_run: bool) {
+    /// A run's report; `noop` is what to say when nothing had to be done.
+    pub(super) fn report(&self, report: &Report, dry_run: bool, noop: Option<&str>) {
         if self.json {
-            let steps: Vec<Value> = report
-                .steps
+            let skipped: Vec<Value> = report
+                .skipped
                 .iter()
                 .map(|s| {
                     json!({
                         "version": s.version, "name": s.name, "direction": s.direction.to_string(),
-                        "path": s.path, "duration_ms": s.duration.as_secs_f64() * 1000.0,
+                        "path": s.path, "reason": s.reason.to_string(),
                     })
                 })
                 .collect();
             plain(
-                &json!({ "steps": steps, "noop": report.is_noop(), "dry_run": dry_run })
-                    .to_string(),
+                &json!({
+                    "steps": steps_json(report), "noop": report.is_noop(), "dry_run": dry_run,
+                    "skipped": skipped,
+                })
+                .to_string(),
             );
+            return;
+        }
+        if report.is_noop() {
+            plain(noop.unwrap_or("nothing to do: the database is up to date"));
             return;
         }
         for line in report.to_string().lines() {
             plain(line);
         }
-        if dry_run && !report.is_noop() {
+        if dry_run && !report.steps.is_empty() {
             out(YELLOW, "dry run: everything above was rolled back");
+        }
+        if dry_run && !report.skipped.is_empty() {
+            out(
+                YELLOW,
+                &format!(
+                    "dry run: {} not run (see above); a real `up` runs them",
+                    count(report.skipped.len(), "migration")
+                ),
+            );
         }
     }
 
-    pub(super) fn list(&self, key: &str, text: &str, items: &[String]) {
+    pub(super) fn baselined(&self, versions: &[String]) {
         if self.json {
-            plain(&json!({ key: items }).to_string());
-        } else if items.is_empty() {
-            plain(&format!("nothing {text}"));
+            plain(&json!({ "baselined": versions }).to_string());
+        } else if versions.is_empty() {
+            plain("nothing recorded");
         } else {
-            plain(&format!("{} {text}: {}", items.len(), items.join(", ")));
+            plain(&format!(
+                "recorded {} as applied without running: {}",
+                count(versions.len(), "migration"),
+                versions.join(", ")
+            ));
         }
     }
 
@@ -139,45 +186,66 @@ impl Output {
         }
     }
 
-    pub(super) fn error(&self, e: &Error) {
+    /// A failure, with `message` (the CLI's wording) and what the run committed before it.
+    pub(super) fn error(&self, e: &Error, message: &str) {
         let (path, line, column) = match e {
             Error::MigrationFailed(f) => (Some(f.path.as_str()), f.line, f.column),
             _ => (None, None, None),
         };
-        self.error_object(
-            e.kind(),
-            &e.to_string(),
-            e.migration(),
-            e.sqlstate(),
-            path,
-            line,
-            column,
-        );
+        let committed = e.partial_report();
+        if self.json {
+            let mut doc = error_json(
+                e.kind(),
+                message,
+                e.migration(),
+                e.sqlstate(),
+                path,
+                line,
+                column,
+            );
+            if let Some(r) = committed {
+                doc["committed"] = json!(steps_json(r));
+            }
+            plain(&doc.to_string());
+            return;
+        }
+        if let Some(r) = committed {
+            if r.steps.is_empty() {
+                plain("nothing was committed before the failure");
+            } else {
+                plain(&format!(
+                    "committed before the failure ({}):",
+                    count(r.steps.len(), "migration")
+                ));
+                for line in r.to_string().lines() {
+                    plain(line);
+                }
+            }
+        }
+        let _ = writeln!(anstream::stderr(), "{BOLD_RED}error:{BOLD_RED:#} {message}");
     }
 
     pub(super) fn error_text(&self, kind: &str, message: &str) {
-        self.error_object(kind, message, None, None, None, None, None);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn error_object(
-        &self,
-        kind: &str,
-        message: &str,
-        version: Option<&str>,
-        sqlstate: Option<&str>,
-        path: Option<&str>,
-        line: Option<usize>,
-        column: Option<usize>,
-    ) {
         if self.json {
-            let error = json!({
-                "kind": kind, "message": message, "version": version, "sqlstate": sqlstate,
-                "path": path, "line": line, "column": column,
-            });
-            plain(&json!({ "error": error }).to_string());
+            plain(&error_json(kind, message, None, None, None, None, None).to_string());
         } else {
             let _ = writeln!(anstream::stderr(), "{BOLD_RED}error:{BOLD_RED:#} {message}");
         }
     }
+}
+
+/// The JSON error document: every key always present, `null` when unknown.
+fn error_json(
+    kind: &str,
+    message: &str,
+    version: Option<&str>,
+    sqlstate: Option<&str>,
+    path: Option<&str>,
+    line: Option<usize>,
+    column: Option<usize>,
+) -> Value {
+    json!({ "error": {
+        "kind": kind, "message": message, "version": version, "sqlstate": sqlstate,
+        "path": path, "line": line, "column": column,
+    }})
 }

@@ -9,7 +9,7 @@ mod read;
 mod write;
 
 pub(crate) use read::Recorded;
-pub(crate) use write::{ELAPSED_MS, STEP_COLUMN};
+pub(crate) use write::{Timing, STEP_COLUMN, STEP_START_SQL};
 
 use crate::error::Error;
 use crate::migrations::MigrationKind;

@@ -18,9 +18,16 @@ impl Tables {
     /// Every history row, in version order then repeatables by name.
     pub(crate) fn read_sql(&self) -> String {
         format!(
+            "{} ORDER BY version_key NULLS LAST, version",
+            self.read_sql_unordered()
+        )
+    }
+
+    fn read_sql_unordered(&self) -> String {
+        format!(
             "SELECT version, name, kind, encode(checksum, 'hex'), success, \
              to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), execution_ms \
-             FROM {} ORDER BY version_key NULLS LAST, version",
+             FROM {}",
             self.history
         )
     }
@@ -33,16 +40,6 @@ impl Tables {
         )
     }
 
-    /// The fast path: the recorded digest of the applied set, in one round trip. `None` when
-    /// nothing is recorded yet (no table, no row).
-    pub(crate) async fn recorded_digest(&self, client: &Client) -> Result<Option<String>, Error> {
-        match client.simple_query(&self.digest_sql()).await {
-            Ok(msgs) => Ok(first_text(&msgs)),
-            Err(e) if is_undefined_table(&e) => Ok(None),
-            Err(e) => Err(Error::db("reading the migration state")(e)),
-        }
-    }
-
     /// Reads history without creating anything; no table means no history.
     pub(crate) async fn read_existing(&self, client: &Client) -> Result<Vec<HistoryRow>, Error> {
         match client.simple_query(&self.read_sql()).await {
@@ -50,6 +47,34 @@ impl Tables {
             Err(e) if is_undefined_table(&e) => Ok(Vec::new()),
             Err(e) => Err(Error::db("reading the history table")(e)),
         }
+    }
+
+    /// The fast path, in one round trip and creating nothing: the stored digest and, only when
+    /// it is not `expected`, history too. `None` when the stored digest is `expected`.
+    pub(crate) async fn check(
+        &self,
+        client: &Client,
+        expected: &[u8; 32],
+    ) -> Result<Option<Recorded>, Error> {
+        let sql = format!(
+            "{};\n{} WHERE NOT EXISTS (SELECT 1 FROM {} WHERE digest = {});",
+            self.digest_sql(),
+            self.read_sql_unordered(),
+            self.state,
+            crate::sql::bytea(expected)
+        );
+        let recorded = match client.simple_query(&sql).await {
+            Ok(msgs) => self.recorded(&msgs)?,
+            Err(e) if is_undefined_table(&e) => Recorded {
+                history: Vec::new(),
+                digest: None,
+            },
+            Err(e) => return Err(Error::db("reading the migration state")(e)),
+        };
+        if recorded.digest.as_deref() == Some(tidemark_core::to_hex(expected).as_str()) {
+            return Ok(None);
+        }
+        Ok(Some(recorded))
     }
 
     /// Creates the tables if needed and reads history and the stored digest, in one round trip.
@@ -64,11 +89,16 @@ impl Tables {
             .simple_query(&sql)
             .await
             .map_err(Error::db("creating or reading the history table"))?;
+        self.recorded(&msgs)
+    }
+
+    /// History rows and the digest row of one reply.
+    fn recorded(&self, msgs: &[SimpleQueryMessage]) -> Result<Recorded, Error> {
         let mut recorded = Recorded {
             history: Vec::new(),
             digest: None,
         };
-        for r in rows(&msgs) {
+        for r in rows(msgs) {
             if r.columns()
                 .first()
                 .is_some_and(|c| c.name() == DIGEST_COLUMN)
@@ -107,11 +137,6 @@ fn rows(msgs: &[SimpleQueryMessage]) -> impl Iterator<Item = &SimpleQueryRow> {
         SimpleQueryMessage::Row(r) => Some(r),
         _ => None,
     })
-}
-
-/// The first column of the first row.
-pub(crate) fn first_text(msgs: &[SimpleQueryMessage]) -> Option<String> {
-    rows(msgs).find_map(|r| r.get(0).map(str::to_owned))
 }
 
 fn from_hex(hex: &str) -> Option<[u8; 32]> {

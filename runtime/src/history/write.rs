@@ -10,18 +10,51 @@ use crate::sql::{bigint_array, bytea, literal};
 /// long each took (microseconds).
 pub(crate) const STEP_COLUMN: &str = "tidemark_step_us";
 
-/// Server-side time spent in the current transaction so far, in microseconds.
-const ELAPSED_US: &str = "(extract(epoch from clock_timestamp() - now()) * 1000000)::bigint";
+/// The server's clock now, in microseconds since the epoch. `clock_timestamp()`, because `now()`
+/// is the same for every transaction of a many-migration message.
+const CLOCK_US: &str = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
+/// When the current step started, as [`STEP_START_SQL`] recorded it.
+const START_US: &str = "current_setting('tidemark.step_start')::bigint";
 
-/// Server-side time spent in the current transaction, in milliseconds.
-pub(crate) const ELAPSED_MS: &str =
-    "(date_part('epoch', clock_timestamp() - now()) * 1000)::bigint";
+/// Sent just before each step's script: records the step's start in its transaction, so its
+/// history row gets its own `applied_at` and `execution_ms`.
+pub(crate) const STEP_START_SQL: &str = "SELECT set_config('tidemark.step_start', \
+     (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true);\n";
+
+/// How a forward step's row is timed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timing {
+    /// From [`STEP_START_SQL`] to the row's insert (a transactional step).
+    Step,
+    /// Starting now and not finished (a no-transaction step's first row), or not run at all
+    /// (`baseline`): zero milliseconds.
+    Now,
+}
+
+impl Timing {
+    /// `applied_at`, `execution_ms` and the step's microseconds, as SQL expressions.
+    fn columns(self) -> (String, String, String) {
+        match self {
+            Self::Step => (
+                format!("'epoch'::timestamptz + {START_US} * interval '1 microsecond'"),
+                format!("({CLOCK_US} - {START_US}) / 1000"),
+                format!("{CLOCK_US} - {START_US}"),
+            ),
+            Self::Now => (
+                "clock_timestamp()".to_owned(),
+                "0".to_owned(),
+                "0".to_owned(),
+            ),
+        }
+    }
+}
 
 impl Tables {
-    /// Records a forward step and returns its [`STEP_COLUMN`] row. A versioned migration gets a
-    /// plain insert (it cannot be there: history was read under the lock); a repeatable one
-    /// replaces its row. `elapsed_ms` is an SQL expression.
-    pub(crate) fn record_up_sql(&self, m: &Migration, success: bool, elapsed_ms: &str) -> String {
+    /// Records a forward step and returns its [`STEP_COLUMN`] row (the step's microseconds). A
+    /// versioned migration gets a plain insert (it cannot be there: history was read under the
+    /// lock); a repeatable one replaces its row.
+    pub(crate) fn record_up_sql(&self, m: &Migration, success: bool, timing: Timing) -> String {
+        let (applied_at, execution_ms, step_us) = timing.columns();
         let key = match m.kind {
             MigrationKind::Versioned => bigint_array(&m.version_parts),
             _ => "NULL".to_owned(),
@@ -30,14 +63,14 @@ impl Tables {
             MigrationKind::Versioned => "",
             _ => {
                 " ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum, \
-                 down_checksum = excluded.down_checksum, applied_at = now(), execution_ms = excluded.execution_ms, \
-                 applied_by = current_user, success = excluded.success"
+                 down_checksum = excluded.down_checksum, applied_at = excluded.applied_at, \
+                 execution_ms = excluded.execution_ms, applied_by = current_user, success = excluded.success"
             }
         };
         format!(
-            "INSERT INTO {h} AS h (version, version_key, name, kind, checksum, down_checksum, execution_ms, success) \
-             VALUES ({v}, {key}, {n}, '{k}', {c}, {down}, {elapsed_ms}, {success}){upsert} \
-             RETURNING {ELAPSED_US} AS {STEP_COLUMN};\n",
+            "INSERT INTO {h} AS h (version, version_key, name, kind, checksum, down_checksum, applied_at, execution_ms, success) \
+             VALUES ({v}, {key}, {n}, '{k}', {c}, {down}, {applied_at}, {execution_ms}, {success}){upsert} \
+             RETURNING {step_us} AS {STEP_COLUMN};\n",
             h = self.history,
             v = literal(&m.id),
             n = literal(&m.name),
@@ -50,7 +83,7 @@ impl Tables {
     /// Records a rollback step (removes the row) and returns its [`STEP_COLUMN`] row.
     pub(crate) fn record_down_sql(&self, m: &Migration) -> String {
         format!(
-            "DELETE FROM {} WHERE version = {} RETURNING {ELAPSED_US} AS {STEP_COLUMN};\n",
+            "DELETE FROM {} WHERE version = {} RETURNING {CLOCK_US} - {START_US} AS {STEP_COLUMN};\n",
             self.history,
             literal(&m.id)
         )
@@ -66,10 +99,11 @@ impl Tables {
         )
     }
 
-    /// Marks a no-transaction forward step as finished, with its duration.
+    /// Marks a no-transaction forward step as finished, with its duration (its `applied_at` is
+    /// when its first row was written, as it started).
     pub(crate) fn finish_up_sql(&self, m: &Migration, execution_ms: u128) -> String {
         format!(
-            "UPDATE {} SET success = true, execution_ms = {execution_ms}, applied_at = now() WHERE version = {};\n",
+            "UPDATE {} SET success = true, execution_ms = {execution_ms} WHERE version = {};\n",
             self.history,
             literal(&m.id)
         )
@@ -140,7 +174,7 @@ mod tests {
             UP,
             Some(DOWN),
         );
-        let sql = t.record_up_sql(&m, true, "0");
+        let sql = t.record_up_sql(&m, true, Timing::Now);
         assert!(
             sql.starts_with("INSERT INTO \"public\".\"h\" AS h "),
             "{sql}"
@@ -161,13 +195,13 @@ mod tests {
     fn a_repeatable_step_replaces_its_row() {
         let t = Tables::new("public", "h").unwrap();
         let m = migration("R__v", &[], "v", MigrationKind::Repeatable, UP, None);
-        let sql = t.record_up_sql(&m, false, ELAPSED_MS);
+        let sql = t.record_up_sql(&m, false, Timing::Step);
         assert!(
             sql.contains("VALUES ('R__v', NULL, 'v', 'repeatable'"),
             "{sql}"
         );
         assert!(
-            sql.contains(", NULL, (date_part("),
+            sql.contains("::bytea, NULL, 'epoch'::timestamptz + current_setting("),
             "no rollback checksum: {sql}"
         );
         assert!(
@@ -182,7 +216,7 @@ mod tests {
         let m = migration("3", &[3], "x", MigrationKind::Versioned, UP, None);
         assert_eq!(
             t.record_down_sql(&m),
-            format!("DELETE FROM \"s\".\"h\" WHERE version = '3' RETURNING {ELAPSED_US} AS {STEP_COLUMN};\n")
+            format!("DELETE FROM \"s\".\"h\" WHERE version = '3' RETURNING {CLOCK_US} - {START_US} AS {STEP_COLUMN};\n")
         );
         assert_eq!(
             t.remove_sql("3"),

@@ -55,7 +55,13 @@ impl TestDatabase {
     }
 
     /// A database at `target`.
+    ///
+    /// Fails when the test binary is stale (debug builds): its migration folder has files that
+    /// were added, changed or removed since the build, so the test would run an old set.
     pub async fn at(set: &Migrations, target: Target) -> Result<Self, TestError> {
+        if let Some(stale) = crate::stale::stale(set) {
+            return Err(TestError(stale.to_string()));
+        }
         let server = server()?;
         let admin = server.admin().await?;
         if !server.is_private() {
