@@ -2,7 +2,7 @@
 //! (`TestDatabase::new`) versus creating a database and running every migration (what
 //! `#[sqlx::test]` does), for generated folders of 10, 100 and 1,000 migrations.
 //!
-//! `cargo run --release --example bench_provision [runs]`. Uses DATABASE_URL or a throwaway
+//! `cargo run --release --example bench_provision [runs]`. Uses TIDEMARK_TEST_DATABASE_URL or a throwaway
 //! cluster (on /dev/shm). Prints a markdown table of medians with min–max. Both sides drop their
 //! database after each run, outside the timed part (the teardown column times the
 //! `TestDatabase` drop), so the cluster does not fill up, which slows clones down.

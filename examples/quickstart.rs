@@ -1,8 +1,8 @@
 //! The README's first command: `cargo run --example quickstart`.
 //!
-//! Uses the server in `DATABASE_URL`, or starts a throwaway PostgreSQL from the binaries on the
-//! machine; creates a fresh database, applies `examples/migrations` to it, runs again to show
-//! the one-round-trip no-op, and cleans up.
+//! Uses the server in `TIDEMARK_TEST_DATABASE_URL`, or starts a throwaway PostgreSQL from the
+//! binaries on the machine; creates a fresh database, applies `examples/migrations` to it, runs
+//! again to show the one-round-trip no-op, and cleans up.
 
 use std::time::Instant;
 use tidemark::testing::{server, TestDatabase};
@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if server.is_private() {
             "throwaway cluster, removed at exit"
         } else {
-            "DATABASE_URL"
+            tidemark::testing::URL_VARIABLE
         },
         started.elapsed()
     );

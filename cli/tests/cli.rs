@@ -403,3 +403,229 @@ async fn every_json_error_names_its_kind() {
         .unwrap();
     assert_eq!(error_kind(&p, &["status"]), (1, "database".to_owned()));
 }
+
+#[tokio::test]
+async fn a_failed_up_says_what_committed_in_words_and_in_json() {
+    let p = Project::new().await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write("V1__one.sql", "CREATE TABLE one (id int);\n");
+    p.write("V2__two.sql", "CREATE TABLE two (id int);\n");
+    p.write("V3__three.sql", "INSERT INTO nowhere VALUES (1);\n");
+    let out = p.tidemark(&["up"]).code(1);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("committed before the failure (2 migrations):\nversion  name  dir"),
+        "{text}"
+    );
+    assert!(text.contains("\n1        one   up "), "{text}");
+    assert!(text.contains("\n2        two   up "), "{text}");
+    assert!(
+        stderr(&out).contains("migrations/V3__three.sql:1:13: migration 3 (three) failed: relation \"nowhere\" does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    p.db.pool()
+        .get()
+        .await
+        .unwrap()
+        .batch_execute(
+            "DROP TABLE one, two; DELETE FROM tidemark_history; DELETE FROM tidemark_history_state",
+        )
+        .await
+        .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&p.tidemark(&["up", "--json"]).code(1))).unwrap();
+    assert_eq!(json["error"]["kind"], "migration_failed");
+    let committed: Vec<&str> = json["committed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(committed, ["1", "2"]);
+}
+
+/// The repository's example folder, run through the binary.
+fn example_dir() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/migrations")
+        .display()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_example_folder_goes_to_initial_and_back_and_dry_runs() {
+    let p = Project::new().await;
+    let dir = example_dir();
+    let dry = p.tidemark(&["--dir", &dir, "dry-run"]).code(6);
+    let text = stdout(&dry);
+    assert!(text.contains("\n1 "), "{text}");
+    assert!(text.contains("not run: up 3 ("), "{text}");
+    assert!(text.contains("not run: up R__post_counts ("), "{text}");
+    assert!(!p.exists("users").await);
+    p.tidemark(&["--dir", &dir, "up"]).success();
+    let down = p.tidemark(&["--dir", &dir, "to", "initial"]).success();
+    assert!(
+        stdout(&down).contains("R__post_counts  post_counts        down"),
+        "{}",
+        stdout(&down)
+    );
+    assert!(!p.exists("users").await && !p.exists("post_counts").await);
+    let again = p.tidemark(&["--dir", &dir, "to", "initial"]).success();
+    assert_eq!(
+        stdout(&again),
+        "already at the initial state: no migration is applied\n"
+    );
+    p.tidemark(&["--dir", &dir, "up"]).success();
+    assert!(p.exists("post_counts").await);
+    p.tidemark(&["--dir", &dir, "to", "2"]).success();
+    assert_eq!(
+        stdout(&p.tidemark(&["--dir", &dir, "to", "2"]).success()),
+        "already at version 2\n"
+    );
+}
+
+#[tokio::test]
+async fn the_small_things_of_the_command_line() {
+    let p = Project::new().await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write("V1__one.sql", "CREATE TABLE one (id int);\n");
+    // A subcommand takes only its own flags.
+    p.tidemark(&["new", "x", "--lock-timeout", "3"]).code(2);
+    p.tidemark(&["check", "--allow-divergent"]).code(2);
+    // A closed stdout is not a panic.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tidemark"))
+        .current_dir(&p.dir)
+        .env("DATABASE_URL", &p.url)
+        .arg("status")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // `.SQL` is never skipped silently.
+    std::fs::write(p.dir.join("migrations/V2__loud.SQL"), "SELECT 1;").unwrap();
+    let check = p.tidemark(&["check"]).code(1);
+    assert!(
+        stderr(&check)
+            .contains("migrations/V2__loud.SQL: `V2__loud.SQL` ends in `.SQL`, not `.sql`"),
+        "{}",
+        stderr(&check)
+    );
+    assert!(
+        stderr(&check).contains("or pass `--ignore V2__loud.SQL` if it is not a migration"),
+        "CLI words, not the macro's: {}",
+        stderr(&check)
+    );
+    assert!(
+        stderr(&check).ends_with("checked 1 migration: 1 error, 0 warnings\n"),
+        "the misnamed file is reported, not counted as a migration: {}",
+        stderr(&check)
+    );
+    std::fs::remove_file(p.dir.join("migrations/V2__loud.SQL")).unwrap();
+    // A --dir that is a file.
+    let file = p
+        .tidemark(&["--dir", "migrations/V1__one.sql", "status"])
+        .code(2);
+    assert!(
+        stderr(&file).contains("--dir migrations/V1__one.sql is a file, not a migration folder")
+    );
+    // check says when the server parsed too, and counts in words.
+    let checked = p.tidemark(&["check"]).success();
+    assert!(
+        stderr(&checked).contains("parsed 1 script (--database-url or DATABASE_URL; nothing ran)"),
+        "{}",
+        stderr(&checked)
+    );
+    assert_eq!(
+        stdout(&checked),
+        "checked 1 migration: 0 errors, 0 warnings\n"
+    );
+    // A bad connection string and an unreachable server name what is wrong, never the password.
+    let bad = p
+        .tidemark(&["status", "--database-url", "postgres://u:hunter2@[::1"])
+        .code(5);
+    assert!(
+        stderr(&bad).contains("the connection string is not valid"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(!stderr(&bad).contains("hunter2"));
+    let gone = p
+        .tidemark(&[
+            "status",
+            "--database-url",
+            "postgresql://u:hunter2@localhost:1/db",
+        ])
+        .code(5);
+    assert!(
+        stderr(&gone).contains(
+            "cannot connect to localhost:1 (database db, user u): error connecting to server"
+        ),
+        "{}",
+        stderr(&gone)
+    );
+    assert!(!stderr(&gone).contains("hunter2"));
+    // `.env` is read like sqlx-cli and diesel do.
+    std::fs::write(
+        p.dir.join(".env"),
+        format!("DATABASE_URL=\"{}\"\n", p.url.replace('"', "\\\"")),
+    )
+    .unwrap();
+    let from_env = Command::cargo_bin("tidemark")
+        .unwrap()
+        .current_dir(&p.dir)
+        .env_remove("DATABASE_URL")
+        .args(["status", "--json"])
+        .assert()
+        .success();
+    assert!(
+        stdout(&from_env).contains("\"up_to_date\":false"),
+        "{}",
+        stdout(&from_env)
+    );
+}
+
+#[tokio::test]
+async fn new_never_makes_a_version_that_exists() {
+    let p = Project::new().await;
+    let d = p.dir.join("diesel");
+    std::fs::create_dir_all(d.join("2024-01-31-120000_first")).unwrap();
+    std::fs::write(d.join("2024-01-31-120000_first/up.sql"), "SELECT 1;").unwrap();
+    for name in ["a", "b", "c"] {
+        p.tidemark(&["new", name, "--dir", "diesel"]).success();
+    }
+    let mut versions: Vec<String> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .split('_')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    versions.sort();
+    let before = versions.len();
+    versions.dedup();
+    assert_eq!((before, versions.len()), (4, 4), "{versions:?}");
+}
+
+#[tokio::test]
+async fn a_long_run_in_a_log_says_it_is_still_going() {
+    let p = Project::new().await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write("V1__slow.sql", "SELECT pg_sleep(5.5);\n");
+    let out = p.tidemark(&["up"]).success();
+    assert!(
+        stderr(&out).contains("  still running after 5.0 s: 0 migrations done"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -4,6 +4,7 @@
 
 mod conn;
 mod roundtrips;
+pub mod scratch;
 mod servers;
 
 pub use conn::connection_string;

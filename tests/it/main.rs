@@ -1,4 +1,4 @@
-//! Integration tests against a real PostgreSQL: `DATABASE_URL`, or a throwaway cluster the
+//! Integration tests against a real PostgreSQL: `TIDEMARK_TEST_DATABASE_URL`, or a throwaway cluster the
 //! harness starts itself. One binary, one module per behaviour.
 
 mod concurrency;
@@ -11,6 +11,7 @@ mod policies;
 mod roundtrips;
 mod run;
 mod self_migrating;
+mod stale;
 mod support;
 mod targets;
 mod testing_kit;

@@ -114,7 +114,49 @@ async fn at_version_then_migrate_forward_transforms_the_data() {
 
 #[tokio::test]
 async fn the_example_folder_is_reversible() {
-    tidemark::testing::assert_reversible(&MIGRATIONS).await;
+    let checked = tidemark::testing::assert_all_reversible(&MIGRATIONS).await;
+    assert_eq!(checked.checked, ["1", "2", "3"]);
+    assert!(checked.without_rollback.is_empty());
+    assert_eq!(
+        checked.to_string(),
+        "checked the rollbacks of 3 of 3 versioned migrations"
+    );
+}
+
+fn panic_text(e: tokio::task::JoinError) -> String {
+    let payload = e.into_panic();
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn assert_reversible_fails_when_it_would_check_nothing_and_names_the_test_line() {
+    let none = set_of(&[("V1__a.sql", "CREATE TABLE a (id int);")]);
+    let line = line!() + 1;
+    let vacuous = tidemark::testing::assert_reversible(none);
+    let text = panic_text(tokio::spawn(vacuous).await.unwrap_err());
+    assert!(text.contains("checked nothing"), "{text}");
+    assert!(
+        text.contains(&format!("tests/it/testing_kit.rs:{line}:")),
+        "points at the test: {text}"
+    );
+
+    let partly = set_of(&[
+        ("V1__a.sql", "CREATE TABLE a (id int);"),
+        ("U1__a.sql", "DROP TABLE a;"),
+        ("V2__b.sql", "CREATE TABLE b (id int);"),
+    ]);
+    let checked = tidemark::testing::assert_reversible(partly).await;
+    assert_eq!(
+        (checked.checked, checked.without_rollback),
+        (vec!["1".to_owned()], vec!["2".to_owned()])
+    );
+    let strict = tidemark::testing::assert_all_reversible(partly);
+    let text = panic_text(tokio::spawn(strict).await.unwrap_err());
+    assert!(text.contains("these have no rollback script: 2"), "{text}");
 }
 
 async fn irreversible(up: &str, down: &str) -> tidemark::testing::Irreversible {
@@ -204,8 +246,19 @@ const CHILD_ENV: &str = "TIDEMARK_IT_LEFTOVER_CHILD";
 #[tokio::test]
 #[ignore = "helper run in a child process by a_test_process_leaves_no_database_behind"]
 async fn leftover_child() {
-    if std::env::var_os(CHILD_ENV).is_none() {
-        return;
+    match std::env::var(CHILD_ENV).as_deref() {
+        Ok("hold") => {
+            let db = TestDatabase::empty().await.unwrap();
+            println!("HOLDING {}", db.name());
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            return;
+        }
+        Ok("sweep") => {
+            TestDatabase::empty().await.unwrap().close().await.unwrap();
+            return;
+        }
+        Ok(_) => {}
+        Err(_) => return,
     }
     let closed = TestDatabase::new(&MIGRATIONS).await.unwrap();
     closed.close().await.unwrap();
@@ -219,24 +272,95 @@ async fn leftover_child() {
     println!("CHILD PID {}", std::process::id());
 }
 
+/// The test binary, re-run as a child in `mode` on this process's server.
+fn child(mode: &str) -> std::process::Command {
+    let server = server().unwrap();
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "testing_kit::leftover_child",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+    ])
+    .env(CHILD_ENV, mode)
+    .env(
+        tidemark::testing::URL_VARIABLE,
+        tidemark_rig::connection_string(&server.config(server.admin_database())),
+    );
+    cmd
+}
+
+async fn databases_like(pattern: &str) -> Vec<String> {
+    let server = server().unwrap();
+    let admin = server.connect(server.admin_database()).await.unwrap();
+    admin
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE $1",
+            &[&pattern],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_test_process_is_swept_by_the_next_one() {
+    use std::io::BufRead;
+    let mut holder = child("hold")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(holder.stdout.take().unwrap()).lines();
+    let name = lines
+        .find_map(|l| l.ok()?.strip_prefix("HOLDING ").map(str::to_owned))
+        .expect("the child reports its database");
+    holder.kill().unwrap(); // SIGKILL: no Drop runs
+    holder.wait().unwrap();
+    assert_eq!(
+        databases_like(&name).await,
+        [name.clone()],
+        "left behind by the kill"
+    );
+    // The server notices the dead client's sessions within milliseconds.
+    let server = server().unwrap();
+    let admin = server.connect(server.admin_database()).await.unwrap();
+    let token = name
+        .trim_start_matches("tm_t_")
+        .rsplit_once('_')
+        .unwrap()
+        .0
+        .to_owned();
+    for _ in 0..500 {
+        let alive: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                &[&format!("tidemark-kit {token}")],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if alive == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let out = child("sweep").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        databases_like(&name).await.is_empty(),
+        "the next test process swept it"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_process_leaves_no_database_behind() {
-    let server = server().unwrap();
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .args([
-            "testing_kit::leftover_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env(CHILD_ENV, "1")
-        .env(
-            "DATABASE_URL",
-            tidemark_rig::connection_string(&server.config(server.admin_database())),
-        )
-        .output()
-        .unwrap();
+    let out = child("1").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -247,16 +371,6 @@ async fn a_test_process_leaves_no_database_behind() {
         .lines()
         .find_map(|l| l.strip_prefix("CHILD PID "))
         .unwrap_or_else(|| panic!("the child reports its pid: {stdout}"));
-    let admin = server.connect(server.admin_database()).await.unwrap();
-    let left: Vec<String> = admin
-        .query(
-            "SELECT datname::text FROM pg_database WHERE datname LIKE $1",
-            &[&format!("tm\\_t\\_{pid}\\_%")],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let left = databases_like(&format!("tm\\_t\\_{pid}\\_%")).await;
     assert!(left.is_empty(), "databases left behind: {left:?}");
 }

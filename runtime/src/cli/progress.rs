@@ -4,20 +4,54 @@
 use crate::events;
 use std::future::Future;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use tracing::field::{Field, Visit};
 use tracing::instrument::WithSubscriber;
 
+/// How often a run that is not watched on a terminal says it is still going.
+const TICK: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs `fut`, printing a line to stderr as each migration completes when a person is watching
-/// (stderr is a terminal and the output is not JSON).
+/// (stderr is a terminal), or, in a log (stderr is not a terminal), a line every few seconds
+/// while a long run goes on. Nothing with `--json`.
 pub(super) async fn with_progress<F: Future>(json: bool, fut: F) -> F::Output {
-    if json || !std::io::stderr().is_terminal() {
+    if json {
         return fut.await;
     }
-    fut.with_subscriber(Progress).await
+    let done = Arc::new(AtomicUsize::new(0));
+    let progress = Progress {
+        lines: std::io::stderr().is_terminal(),
+        done: done.clone(),
+    };
+    if progress.lines {
+        return fut.with_subscriber(progress).await;
+    }
+    let fut = fut.with_subscriber(progress);
+    tokio::pin!(fut);
+    let started = std::time::Instant::now();
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
+    loop {
+        tokio::select! {
+            out = &mut fut => return out,
+            _ = tick.tick() => super::output::err(
+                anstyle::Style::new(),
+                &format!(
+                    "  still running after {}: {} done",
+                    crate::report::human(started.elapsed()),
+                    super::output::count(done.load(Ordering::Relaxed), "migration")
+                ),
+            ),
+        }
+    }
 }
 
-/// A tracing subscriber that turns tidemark's events into progress lines.
-struct Progress;
+/// A tracing subscriber that counts finished steps and, on a terminal, turns tidemark's events
+/// into progress lines.
+struct Progress {
+    lines: bool,
+    done: Arc<AtomicUsize>,
+}
 
 #[derive(Default)]
 struct Fields(Vec<(&'static str, String)>);
@@ -53,6 +87,12 @@ impl tracing::Subscriber for Progress {
     fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
     fn event(&self, event: &tracing::Event<'_>) {
+        if event.metadata().target() == events::STEP {
+            self.done.fetch_add(1, Ordering::Relaxed);
+        }
+        if !self.lines {
+            return;
+        }
         let mut f = Fields::default();
         event.record(&mut f);
         let line = match event.metadata().target() {

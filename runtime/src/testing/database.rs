@@ -20,10 +20,10 @@ const PREFIX: &str = "tm_t_";
 /// A `TestDatabase` drops its database when it is dropped or [closed](Self::close), and the
 /// drop waits until the database is gone, so nothing is left when a test process ends
 /// (measured besides: clones get 2-3x slower as finished test databases pile up in a cluster).
-/// On a `DATABASE_URL` server, databases left by killed runs are removed the next time a test
-/// process starts (those whose process is gone, or older than an hour); templates
-/// (`tm_tmpl_…`) are kept for the next run, drop them whenever you like. The private
-/// throwaway cluster goes away whole at exit.
+/// On a `TIDEMARK_TEST_DATABASE_URL` server, databases left by killed runs are removed the next
+/// time a test process starts (those whose owning process has no session on the server any
+/// more); templates (`tm_tmpl_…`) are kept for the next run, drop them whenever you like. The
+/// private throwaway cluster goes away whole at exit.
 pub struct TestDatabase {
     name: String,
     pool: Pool,
@@ -64,9 +64,7 @@ impl TestDatabase {
         }
         let server = server()?;
         let admin = server.admin().await?;
-        if !server.is_private() {
-            sweep_stale(&admin).await;
-        }
+        sweep_stale(server, &admin).await;
         let tmpl = template::ensure(server, &admin, set, &target).await?;
         let name = unique_name();
         template::clone(&admin, &tmpl, &name).await?;
@@ -82,6 +80,7 @@ impl TestDatabase {
     pub async fn empty() -> Result<Self, TestError> {
         let server = server()?;
         let admin = server.admin().await?;
+        sweep_stale(server, &admin).await;
         let name = unique_name();
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
@@ -173,52 +172,52 @@ impl Drop for TestDatabase {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// This process's mark: in the name of every test database it creates, and in the
+/// `application_name` of its admin session, so another process can tell whether the owner of a
+/// test database is still alive (its admin session is connected) from the server alone, across
+/// machines.
+pub(crate) fn owner_token() -> &'static str {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN.get_or_init(|| {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        format!("{}_{secs}", std::process::id())
+    })
+}
+
+/// The `application_name` of the kit's admin session.
+pub(crate) fn owner_application_name() -> String {
+    format!("tidemark-kit {}", owner_token())
 }
 
 fn unique_name() -> String {
     format!(
-        "{PREFIX}{}_{}_{}",
-        std::process::id(),
-        now(),
+        "{PREFIX}{}_{}",
+        owner_token(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
 
-/// Drops test databases left by killed runs: their process is gone (checked through /proc, so
-/// only for runs on this machine) or they are older than an hour.
-async fn sweep_stale(admin: &tokio_postgres::Client) {
-    if SWEPT.swap(true, Ordering::SeqCst) {
-        return; // once per process
+/// Drops test databases whose owner is gone (a killed test process): their owner token is in
+/// no connected session's `application_name`. Runs once per process, on servers that outlive
+/// it (`TIDEMARK_TEST_DATABASE_URL`).
+async fn sweep_stale(server: &TestServer, admin: &tokio_postgres::Client) {
+    if server.is_private() || SWEPT.swap(true, Ordering::SeqCst) {
+        return; // a private cluster dies with its process; and once per process
     }
-    let Ok(rows) = admin
-        .query(
-            "SELECT datname::text FROM pg_database WHERE datname LIKE 'tm\\_t\\_%'",
-            &[],
-        )
-        .await
-    else {
+    let sql = "SELECT d.datname::text FROM pg_database d \
+               WHERE d.datname LIKE 'tm\\_t\\_%' AND NOT EXISTS ( \
+                 SELECT 1 FROM pg_stat_activity a \
+                 WHERE a.application_name LIKE 'tidemark-kit %' \
+                   AND d.datname LIKE 'tm\\_t\\_' || substr(a.application_name, 14) || '\\_%')";
+    let Ok(rows) = admin.query(sql, &[]).await else {
         return;
     };
     for row in rows {
         let name: String = row.get(0);
-        let mut parts = name[PREFIX.len()..].split('_');
-        let (Some(Ok(pid)), Some(Ok(born))) = (
-            parts.next().map(str::parse::<u32>),
-            parts.next().map(str::parse::<u64>),
-        ) else {
-            continue;
-        };
-        let age = now().saturating_sub(born);
-        let gone = !std::path::Path::new(&format!("/proc/{pid}")).exists()
-            && std::path::Path::new("/proc/self").exists();
-        if pid != std::process::id() && (age > 3600 || (gone && age > 60)) {
-            let _ = admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await;
-        }
+        let _ = admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await;
     }
 }

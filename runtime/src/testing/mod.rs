@@ -19,8 +19,10 @@ mod snapshot;
 mod template;
 
 pub use database::TestDatabase;
-pub use reversible::{assert_reversible, check_reversible, Irreversible};
-pub use server::{server, ServerError, TestServer};
+pub use reversible::{
+    assert_all_reversible, assert_reversible, check_reversible, Irreversible, Reversibility,
+};
+pub use server::{server, ServerError, TestServer, URL_VARIABLE};
 pub use snapshot::snapshot;
 
 #[doc(hidden)]

@@ -50,21 +50,91 @@ impl fmt::Display for Irreversible {
 
 impl std::error::Error for Irreversible {}
 
-/// Panics, naming the migration and the differing objects, unless every rollback restores the
-/// schema its forward script started from and the forward script then applies again.
-pub async fn assert_reversible(set: &Migrations) {
-    if let Err(e) = check_reversible(set).await {
-        panic!("{e}");
+/// What [`check_reversible`] checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reversibility {
+    /// Versioned migrations whose rollback was checked (up, down, schema equal, up again).
+    pub checked: Vec<String>,
+    /// Versioned migrations without a rollback script, so not checked.
+    pub without_rollback: Vec<String>,
+}
+
+impl fmt::Display for Reversibility {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let total = self.checked.len() + self.without_rollback.len();
+        write!(
+            f,
+            "checked the rollbacks of {} of {total} versioned migrations",
+            self.checked.len()
+        )?;
+        if !self.without_rollback.is_empty() {
+            write!(
+                f,
+                "; without a rollback script: {}",
+                self.without_rollback.join(", ")
+            )?;
+        }
+        Ok(())
     }
 }
 
+/// Panics unless every rollback restores the schema its forward script started from and the
+/// forward script then applies again, naming the migration and the differing objects; also
+/// when no migration has a rollback at all (nothing would be checked). Prints what it checked
+/// (the test harness shows it with `--nocapture` or on failure).
+///
+/// A failure names the line of the test that called it (`#[track_caller]`).
+#[track_caller]
+pub fn assert_reversible(
+    set: &Migrations,
+) -> impl std::future::Future<Output = Reversibility> + '_ {
+    let caller = std::panic::Location::caller();
+    async move { assert_checked(set, caller, false).await }
+}
+
+/// Like [`assert_reversible`], and also panics when any versioned migration has no rollback
+/// script: for a set whose every migration must be reversible.
+#[track_caller]
+pub fn assert_all_reversible(
+    set: &Migrations,
+) -> impl std::future::Future<Output = Reversibility> + '_ {
+    let caller = std::panic::Location::caller();
+    async move { assert_checked(set, caller, true).await }
+}
+
+#[allow(clippy::print_stderr)] // the test harness captures it
+async fn assert_checked(
+    set: &Migrations,
+    caller: &'static std::panic::Location<'static>,
+    all: bool,
+) -> Reversibility {
+    let checked = match check_reversible(set).await {
+        Ok(c) => c,
+        Err(e) => panic!("{e}\n  (assert_reversible at {caller})"),
+    };
+    if checked.checked.is_empty() {
+        panic!("no migration has a rollback script, so assert_reversible checked nothing (at {caller})");
+    }
+    if all && !checked.without_rollback.is_empty() {
+        panic!(
+            "every migration must be reversible, but these have no rollback script: {} (assert_all_reversible at {caller})",
+            checked.without_rollback.join(", ")
+        );
+    }
+    eprintln!("assert_reversible: {checked}");
+    checked
+}
+
 /// Walks the set in a fresh database: for each versioned migration with a rollback, snapshot,
-/// up, down, snapshot (must be equal), up again. Returns the first migration that fails.
+/// up, down, snapshot (must be equal), up again. Returns what it checked, or the first
+/// migration that fails.
 ///
 /// # Panics
 ///
 /// When no test database can be had, or a forward script fails on its first application.
-pub async fn check_reversible(set: &Migrations) -> Result<(), Irreversible> {
+pub async fn check_reversible(set: &Migrations) -> Result<Reversibility, Irreversible> {
+    let mut seen = Reversibility::default();
     let db = TestDatabase::empty()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -104,8 +174,11 @@ pub async fn check_reversible(set: &Migrations) -> Result<(), Irreversible> {
             if let Err(e) = db.migrate(set, here.clone()).await {
                 return Err(irreversible(Vec::new(), Vec::new(), Some(e.to_string())));
             }
+            seen.checked.push(m.version().to_owned());
+        } else {
+            seen.without_rollback.push(m.version().to_owned());
         }
         previous = here;
     }
-    Ok(())
+    Ok(seen)
 }

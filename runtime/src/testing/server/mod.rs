@@ -1,4 +1,4 @@
-//! Where test databases come from: `DATABASE_URL`, or a private throwaway cluster.
+//! Where test databases come from: `TIDEMARK_TEST_DATABASE_URL`, or a private throwaway cluster.
 
 mod bindir;
 #[doc(hidden)]
@@ -32,8 +32,11 @@ impl ServerError {
     }
 }
 
-/// A PostgreSQL server for tests: the one `DATABASE_URL` names, or a private cluster started on
-/// first use and shared by every test of the process.
+/// A PostgreSQL server for tests: the one `TIDEMARK_TEST_DATABASE_URL` names, or a private
+/// cluster started on first use and shared by every test of the process.
+///
+/// It is not `DATABASE_URL`, so that an application's exported database never becomes the test
+/// server by surprise (the kit creates and drops databases on it).
 ///
 /// The private cluster runs as an unprivileged user when the process is root, keeps its data on
 /// `/dev/shm` where it can (`PGTEST_TMPDIR` overrides), listens on a unix socket only, runs with
@@ -56,6 +59,9 @@ impl fmt::Debug for TestServer {
 }
 
 static SERVER: OnceLock<Result<TestServer, ServerError>> = OnceLock::new();
+
+/// The variable that names an existing server for tests.
+pub const URL_VARIABLE: &str = "TIDEMARK_TEST_DATABASE_URL";
 static BACKGROUND: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 
 /// The runtime that drives every connection the kit opens, so that a test database's pool
@@ -82,10 +88,10 @@ pub fn server() -> Result<&'static TestServer, ServerError> {
 
 impl TestServer {
     fn start() -> Result<Self, ServerError> {
-        if let Ok(url) = std::env::var("DATABASE_URL") {
+        if let Ok(url) = std::env::var(URL_VARIABLE) {
             let admin: Config = url.parse().map_err(|e| {
                 ServerError(format!(
-                    "DATABASE_URL is not a valid connection string: {e}"
+                    "{URL_VARIABLE} is not a valid connection string: {e}"
                 ))
             })?;
             return Ok(Self {
@@ -109,7 +115,8 @@ impl TestServer {
         c
     }
 
-    /// The database named in `DATABASE_URL` (or `postgres` for the private cluster).
+    /// The database named in `TIDEMARK_TEST_DATABASE_URL` (or `postgres` for the private
+    /// cluster).
     pub fn admin_database(&self) -> &str {
         self.admin.get_dbname().unwrap_or("postgres")
     }
@@ -122,11 +129,11 @@ impl TestServer {
                 c.socket_dir().display().to_string().replace('/', "%2F"),
                 c.port()
             ),
-            None => format!("(the server from DATABASE_URL), database {dbname}"),
+            None => format!("(the server from {URL_VARIABLE}), database {dbname}"),
         }
     }
 
-    /// Whether this is a private throwaway cluster (not `DATABASE_URL`).
+    /// Whether this is a private throwaway cluster (not `TIDEMARK_TEST_DATABASE_URL`).
     pub fn is_private(&self) -> bool {
         self.cluster.is_some()
     }
@@ -166,7 +173,10 @@ impl TestServer {
                 return Ok(c);
             }
         }
-        let client = Arc::new(self.connect(self.admin_database()).await?);
+        // Its application_name tells other test processes that this one is alive.
+        let mut config = self.config(self.admin_database());
+        config.application_name(&super::database::owner_application_name());
+        let client = Arc::new(Background.connect(&config).await?.0);
         if let Ok(mut g) = self.admin_client.lock() {
             *g = Some(client.clone());
         }
