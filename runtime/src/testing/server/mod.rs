@@ -175,7 +175,7 @@ impl TestServer {
         }
         // Its application_name tells other test processes that this one is alive.
         let mut config = self.config(self.admin_database());
-        config.application_name(&super::database::owner_application_name());
+        config.application_name(super::database::owner_application_name());
         let client = Arc::new(Background.connect(&config).await?.0);
         if let Ok(mut g) = self.admin_client.lock() {
             *g = Some(client.clone());
