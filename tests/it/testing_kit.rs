@@ -320,7 +320,7 @@ async fn a_killed_test_process_is_swept_by_the_next_one() {
     holder.wait().unwrap();
     assert_eq!(
         databases_like(&name).await,
-        [name.clone()],
+        std::slice::from_ref(&name),
         "left behind by the kill"
     );
     // The server notices the dead client's sessions within milliseconds.
