@@ -109,11 +109,13 @@ async fn server_parse(
     migrations: &[tidemark_core::ScannedMigration],
     known: &[Diagnostic],
 ) -> Result<(Vec<Diagnostic>, String, usize), String> {
-    let (pool, target) = tidemark::__private::pool_from_url(url, 1)?;
+    let connect = tidemark::connect::ConnectOptions::parse(url).map_err(|e| e.to_string())?;
+    let target = connect.target();
+    let pool = connect.pool(1).map_err(|e| e.to_string())?;
     let client = pool
         .get()
         .await
-        .map_err(|e| format!("cannot connect to {target}: {}", tidemark::Error::from(e)))?;
+        .map_err(|e| tidemark::cli::describe_error(&tidemark::Error::from(e), &target))?;
     let mut parsed = 0;
     let mut found = Vec::new();
     let scripts = migrations

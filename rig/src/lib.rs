@@ -9,7 +9,7 @@ mod servers;
 
 pub use conn::connection_string;
 pub use roundtrips::{RoundTripCounter, Seen};
-pub use servers::{password_server, PasswordServer};
+pub use servers::{password_server, plain_tcp_server, tls_server, PasswordServer, TlsServer};
 
 use tidemark::testing::TestServer;
 

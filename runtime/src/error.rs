@@ -156,6 +156,12 @@ pub enum Error {
         /// What is open.
         message: String,
     },
+    /// A connection string cannot be used (its syntax, its `sslmode`, its root certificate).
+    #[error("the connection string cannot be used: {reason}")]
+    ConnectionString {
+        /// What is wrong; never the string itself.
+        reason: String,
+    },
     /// A schema or table name cannot be used.
     #[error("the history {what} name {name:?} cannot be used: {reason}")]
     InvalidName {
@@ -192,6 +198,7 @@ impl Error {
             Self::CorruptHistory { .. } => "corrupt_history",
             Self::NoTransactionInSingleRun { .. } => "no_transaction_in_single_run",
             Self::InvalidScript { .. } => "invalid_script",
+            Self::ConnectionString { .. } => "connection_string",
             Self::InvalidName { .. } => "invalid_name",
         }
     }

@@ -4,7 +4,7 @@
 #![allow(clippy::needless_doctest_main)]
 
 mod batch;
-mod connect;
+pub mod connect;
 mod db;
 mod error;
 pub mod events;

@@ -104,5 +104,4 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
     }
 }
 
-pub use crate::connect::pool_from_url;
 pub use crate::locate::script_offset;

@@ -15,4 +15,5 @@ mod stale;
 mod support;
 mod targets;
 mod testing_kit;
+mod tls;
 mod verbs;

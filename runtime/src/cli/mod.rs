@@ -60,6 +60,13 @@ pub mod exit {
     pub const DRY_RUN_INCOMPLETE: u8 = 6;
 }
 
+/// The CLI's wording of an error (flags, not API options; where the connection went). Not
+/// public API: the `tidemark` binary's `check` uses it.
+#[doc(hidden)]
+pub fn describe_error(e: &Error, target: &str) -> String {
+    messages::describe(e, target)
+}
+
 /// Runs `migrate <verb>` against `set`; prints the outcome and returns the exit code.
 pub async fn run(set: &Migrations, args: &MigrateArgs) -> u8 {
     execute(set, &args.command).await
@@ -76,10 +83,11 @@ pub async fn execute(set: &Migrations, command: &MigrateCommand) -> u8 {
         );
         return exit::USAGE;
     };
-    let (pool, target) = match crate::connect::pool_from_url(url, 2) {
+    let connect = crate::connect::ConnectOptions::parse(url);
+    let (pool, target) = match connect.and_then(|c| Ok((c.pool(2)?, c.target()))) {
         Ok(p) => p,
-        Err(message) => {
-            out.error_text("connection", &message);
+        Err(e) => {
+            out.error(&e, &e.to_string());
             return exit::CONNECTION;
         }
     };
@@ -139,7 +147,7 @@ fn migrator<'m>(set: &'m Migrations, command: &MigrateCommand) -> Migrator<'m> {
 fn code_of(e: &Error) -> u8 {
     match e {
         Error::LockTimeout { .. } => exit::LOCK_TIMEOUT,
-        Error::Pool(_) => exit::CONNECTION,
+        Error::Pool(_) | Error::ConnectionString { .. } => exit::CONNECTION,
         _ => exit::FAILURE,
     }
 }

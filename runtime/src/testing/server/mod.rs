@@ -1,4 +1,6 @@
 //! Where test databases come from: `TIDEMARK_TEST_DATABASE_URL`, or a private throwaway cluster.
+// Without the `tls` feature the connector is `NoTls`, which is `Copy`.
+#![cfg_attr(not(feature = "tls"), allow(clippy::clone_on_copy))]
 
 mod bindir;
 #[doc(hidden)]
@@ -10,7 +12,7 @@ use futures_util::future::BoxFuture;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::task::JoinHandle;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config};
 
 /// Why no server could be had.
 #[derive(Debug, Clone)]
@@ -44,6 +46,7 @@ impl ServerError {
 /// killed.
 pub struct TestServer {
     admin: Config,
+    tls: crate::connect::Tls,
     admin_client: Mutex<Option<Arc<Client>>>,
     cluster: Option<Cluster>,
 }
@@ -89,20 +92,24 @@ pub fn server() -> Result<&'static TestServer, ServerError> {
 impl TestServer {
     fn start() -> Result<Self, ServerError> {
         if let Ok(url) = std::env::var(URL_VARIABLE) {
-            let admin: Config = url.parse().map_err(|e| {
-                ServerError(format!(
-                    "{URL_VARIABLE} is not a valid connection string: {e}"
-                ))
-            })?;
+            let options = crate::connect::ConnectOptions::parse(&url)
+                .map_err(|e| ServerError(format!("{URL_VARIABLE}: {e}")))?;
             return Ok(Self {
-                admin,
+                tls: options
+                    .tls()
+                    .map_err(|e| ServerError(format!("{URL_VARIABLE}: {e}")))?,
+                admin: options.config().clone(),
                 admin_client: Mutex::new(None),
                 cluster: None,
             });
         }
         let cluster = Cluster::start(&ClusterOptions::default())?;
+        let plain = crate::connect::ConnectOptions::parse("sslmode=disable")
+            .and_then(|o| o.tls())
+            .map_err(|e| ServerError(e.to_string()))?;
         Ok(Self {
             admin: cluster.config("postgres"),
+            tls: plain,
             admin_client: Mutex::new(None),
             cluster: Some(cluster),
         })
@@ -149,7 +156,7 @@ impl TestServer {
     pub fn pool(&self, dbname: &str, max_size: usize) -> Pool {
         let manager = Manager::from_connect(
             self.config(dbname),
-            Background,
+            Background(self.tls.clone()),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -162,7 +169,10 @@ impl TestServer {
 
     /// Opens one connection to `dbname`, driven by the kit's background runtime.
     pub async fn connect(&self, dbname: &str) -> Result<Client, tokio_postgres::Error> {
-        Ok(Background.connect(&self.config(dbname)).await?.0)
+        Ok(Background(self.tls.clone())
+            .connect(&self.config(dbname))
+            .await?
+            .0)
     }
 
     /// A connection to the admin database shared by every test of the process, whatever tokio
@@ -176,7 +186,7 @@ impl TestServer {
         // Its application_name tells other test processes that this one is alive.
         let mut config = self.config(self.admin_database());
         config.application_name(super::database::owner_application_name());
-        let client = Arc::new(Background.connect(&config).await?.0);
+        let client = Arc::new(Background(self.tls.clone()).connect(&config).await?.0);
         if let Ok(mut g) = self.admin_client.lock() {
             *g = Some(client.clone());
         }
@@ -184,8 +194,8 @@ impl TestServer {
     }
 }
 
-/// Connects and drives the connection on the background runtime.
-struct Background;
+/// Connects (with the server's TLS) and drives the connection on the background runtime.
+struct Background(crate::connect::Tls);
 
 impl Connect for Background {
     fn connect(
@@ -193,11 +203,12 @@ impl Connect for Background {
         config: &Config,
     ) -> BoxFuture<'_, Result<(Client, JoinHandle<()>), tokio_postgres::Error>> {
         let config = config.clone();
+        let tls = self.0.clone();
         Box::pin(async move {
             let rt = background();
             let connected = rt
                 .spawn(async move {
-                    let (client, connection) = config.connect(NoTls).await?;
+                    let (client, connection) = config.connect(tls).await?;
                     let task = tokio::spawn(async move {
                         let _ = connection.await;
                     });

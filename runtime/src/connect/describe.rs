@@ -1,26 +1,7 @@
-//! Connecting from a connection string.
+//! Where a connection goes, for messages.
 
 use tokio_postgres::config::Host;
 use tokio_postgres::Config;
-
-/// A pool for a connection string (URL or `key=value`), and a description of where it
-/// connects for messages; neither the messages nor the description repeat the string or a
-/// password.
-pub fn pool_from_url(
-    url: &str,
-    max_size: usize,
-) -> Result<(deadpool_postgres::Pool, String), String> {
-    let config: Config = url
-        .parse()
-        .map_err(|e| format!("the connection string is not valid: {e}"))?;
-    let target = describe(&config);
-    let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
-    let pool = deadpool_postgres::Pool::builder(manager)
-        .max_size(max_size)
-        .build()
-        .map_err(|e| format!("cannot set up the connection pool: {e}"))?;
-    Ok((pool, target))
-}
 
 /// Where `config` connects, for people: `localhost:5432 (database app, user postgres)` or
 /// `socket /run/pg/.s.PGSQL.5432 (…)`. Never holds a password.
