@@ -550,7 +550,7 @@ async fn the_small_things_of_the_command_line() {
         .tidemark(&["status", "--database-url", "postgres://u:hunter2@[::1"])
         .code(5);
     assert!(
-        stderr(&bad).contains("the connection string is not valid"),
+        stderr(&bad).contains("the connection string cannot be used: invalid connection string"),
         "{}",
         stderr(&bad)
     );

@@ -156,6 +156,16 @@ pub enum Error {
         /// What is open.
         message: String,
     },
+    /// The role lacks a privilege that tidemark's bookkeeping needs.
+    #[error("{doing}: {message}; the role needs {needed}")]
+    MissingPrivilege {
+        /// What tidemark was doing.
+        doing: &'static str,
+        /// The privilege and the object it is on.
+        needed: String,
+        /// The server's words.
+        message: String,
+    },
     /// A connection string cannot be used (its syntax, its `sslmode`, its root certificate).
     #[error("the connection string cannot be used: {reason}")]
     ConnectionString {
@@ -199,6 +209,7 @@ impl Error {
             Self::NoTransactionInSingleRun { .. } => "no_transaction_in_single_run",
             Self::InvalidScript { .. } => "invalid_script",
             Self::ConnectionString { .. } => "connection_string",
+            Self::MissingPrivilege { .. } => "missing_privilege",
             Self::InvalidName { .. } => "invalid_name",
         }
     }

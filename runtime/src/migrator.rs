@@ -210,8 +210,10 @@ impl<'m> Migrator<'m> {
                         return Ok(Report::default());
                     }
                 }
+                // A new database: create the tables under the lock without trying to read them.
+                return self.apply(db, None, recorded.missing).await;
             }
-            self.apply(db, None).await
+            self.apply(db, None, false).await
         }
         .instrument(span)
         .await
@@ -234,7 +236,7 @@ impl<'m> Migrator<'m> {
         db: impl Into<Db<'a>>,
         plan: &Plan<'m>,
     ) -> Result<Report, Error> {
-        self.apply(db.into(), Some(plan)).await
+        self.apply(db.into(), Some(plan), false).await
     }
 
     /// Executes the plan inside one transaction and rolls it back: the scripts really run
@@ -242,7 +244,7 @@ impl<'m> Migrator<'m> {
     /// history tables. A no-transaction migration cannot be rolled back, so it is not run, nor
     /// is anything after it: the report lists them as [skipped](Report::skipped).
     pub async fn dry_run<'a>(&self, db: impl Into<Db<'a>>) -> Result<Report, Error> {
-        self.locked(db.into(), true, async |client, tables, recorded| {
+        self.locked(db.into(), false, true, async |client, tables, recorded| {
             let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
             Executor::run(client, tables, &plan, RunMode::DryRun).await
         })
@@ -279,7 +281,7 @@ impl<'m> Migrator<'m> {
         db: impl Into<Db<'a>>,
         version: &str,
     ) -> Result<Vec<String>, Error> {
-        self.locked(db.into(), false, async |client, tables, recorded| {
+        self.locked(db.into(), false, false, async |client, tables, recorded| {
             let (sql, adopted) =
                 maintenance::baseline(self.set, tables, &recorded.history, version)?;
             client
@@ -294,7 +296,7 @@ impl<'m> Migrator<'m> {
     /// Repairs history after a deliberate change: removes failed rows (fix the database by
     /// hand first) and re-records the checksums of applied migrations whose files were edited.
     pub async fn repair<'a>(&self, db: impl Into<Db<'a>>) -> Result<RepairReport, Error> {
-        self.locked(db.into(), false, async |client, tables, recorded| {
+        self.locked(db.into(), false, false, async |client, tables, recorded| {
             let (sql, report) = maintenance::repair(self.set, tables, &recorded.history);
             client
                 .batch_execute(&sql)
@@ -306,8 +308,13 @@ impl<'m> Migrator<'m> {
     }
 
     /// Plans under the lock (or checks that `given` still holds) and executes.
-    async fn apply(&self, db: Db<'_>, given: Option<&Plan<'m>>) -> Result<Report, Error> {
-        self.locked(db, false, async |client, tables, recorded| {
+    async fn apply(
+        &self,
+        db: Db<'_>,
+        given: Option<&Plan<'m>>,
+        missing: bool,
+    ) -> Result<Report, Error> {
+        self.locked(db, missing, false, async |client, tables, recorded| {
             let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
             warn_future(&fresh);
             let plan = match given {
@@ -333,10 +340,12 @@ impl<'m> Migrator<'m> {
 
     /// The frame of every verb that changes history: takes the lock on a dedicated session,
     /// (for a dry run, opens the transaction that will be rolled back,) creates the tables if
-    /// missing and reads what is recorded, runs `work`, and releases the lock on every path.
+    /// `missing` (or they turn out to be) and reads what is recorded, runs `work`, and releases
+    /// the lock on every path.
     async fn locked<T>(
         &self,
         db: Db<'_>,
+        missing: bool,
         dry_run: bool,
         work: impl AsyncFnOnce(&Client, &Tables, Recorded) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -355,7 +364,13 @@ impl<'m> Migrator<'m> {
                     .await
                     .map_err(Error::db("starting the dry run"))?;
             }
-            let recorded = tables.ensure_and_read(client).await?;
+            let recorded = if dry_run || missing {
+                // Inside the dry run's transaction a failed read would abort it; and the fast
+                // path already saw that the tables are missing.
+                tables.ensure_and_read(client).await?
+            } else {
+                tables.read_or_create(client).await?
+            };
             work(client, &tables, recorded).await
         }
         .await;

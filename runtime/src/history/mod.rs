@@ -19,6 +19,7 @@ use crate::sql::ident;
 #[derive(Clone, Debug)]
 pub(crate) struct Tables {
     schema: String,
+    table: String,
     history: String,
     state: String,
 }
@@ -26,17 +27,36 @@ pub(crate) struct Tables {
 impl Tables {
     /// The tables `schema.table` and `schema.{table}_state`.
     pub(crate) fn new(schema: &str, table: &str) -> Result<Self, Error> {
-        for (what, name) in [("schema", schema), ("table", table)] {
-            if name.is_empty() {
+        // PostgreSQL keeps 63 bytes of a name and silently cuts the rest: `{table}_state`
+        // (and `{table}_guard`) must fit, or the state table would land on the history table.
+        for (what, name, room) in [
+            ("schema", schema, 63),
+            ("table", table, 63 - "_state".len()),
+        ] {
+            let reason = if name.is_empty() {
+                Some("it is empty")
+            } else if name.len() > room {
+                Some(if what == "table" {
+                    "it is longer than 57 bytes, and PostgreSQL would cut `{table}_state` to 63"
+                } else {
+                    "it is longer than the 63 bytes PostgreSQL keeps"
+                })
+            } else if name.contains('\0') {
+                Some("it holds a NUL character")
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
                 return Err(Error::InvalidName {
                     what,
                     name: name.to_owned(),
-                    reason: "it is empty",
+                    reason,
                 });
             }
         }
         Ok(Self {
             schema: schema.to_owned(),
+            table: table.to_owned(),
             history: format!("{}.{}", ident(schema), ident(table)),
             state: format!("{}.{}", ident(schema), ident(&format!("{table}_state"))),
         })

@@ -12,6 +12,8 @@ pub(crate) const DIGEST_COLUMN: &str = "tidemark_digest";
 pub(crate) struct Recorded {
     pub(crate) history: Vec<HistoryRow>,
     pub(crate) digest: Option<String>,
+    /// The bookkeeping tables do not exist (yet).
+    pub(crate) missing: bool,
 }
 
 impl Tables {
@@ -45,7 +47,11 @@ impl Tables {
         match client.simple_query(&self.read_sql()).await {
             Ok(msgs) => rows(&msgs).map(|r| self.parse(r)).collect(),
             Err(e) if is_undefined_table(&e) => Ok(Vec::new()),
-            Err(e) => Err(Error::db("reading the history table")(e)),
+            Err(e) => Err(privilege_or(
+                "reading the history table",
+                format!("SELECT on {}", self.history),
+                e,
+            )),
         }
     }
 
@@ -68,6 +74,7 @@ impl Tables {
             Err(e) if is_undefined_table(&e) => Recorded {
                 history: Vec::new(),
                 digest: None,
+                missing: true,
             },
             Err(e) => return Err(Error::db("reading the migration state")(e)),
         };
@@ -77,7 +84,39 @@ impl Tables {
         Ok(Some(recorded))
     }
 
-    /// Creates the tables if needed and reads history and the stored digest, in one round trip.
+    /// Reads history and the stored digest under the lock, creating what is missing: in one
+    /// round trip when the tables exist (the common case: no DDL, so no CREATE privilege
+    /// needed), else the lookup-and-create block and the read again.
+    pub(crate) async fn read_or_create(&self, client: &Client) -> Result<Recorded, Error> {
+        let sql = format!(
+            "{};\n{};\n{};",
+            self.read_sql(),
+            self.digest_sql(),
+            self.guard_exists_sql()
+        );
+        match client.simple_query(&sql).await {
+            Ok(msgs) => {
+                let guarded = msgs.iter().any(|m| {
+                    matches!(m, SimpleQueryMessage::Row(r)
+                        if r.columns().first().is_some_and(|c| c.name() == "tidemark_guard")
+                            && r.get(0) != Some("0"))
+                });
+                if guarded {
+                    return self.recorded(&msgs);
+                }
+                // A history table from an earlier tidemark, or one an administrator made.
+                self.ensure_and_read(client).await
+            }
+            Err(e) if is_undefined_table(&e) => self.ensure_and_read(client).await,
+            Err(e) => Err(privilege_or(
+                "reading the history table",
+                format!("SELECT on {} and {}", self.history, self.state),
+                e,
+            )),
+        }
+    }
+
+    /// Creates what is missing and reads history and the stored digest, in one round trip.
     pub(crate) async fn ensure_and_read(&self, client: &Client) -> Result<Recorded, Error> {
         let sql = format!(
             "{}{};\n{};",
@@ -85,10 +124,17 @@ impl Tables {
             self.read_sql(),
             self.digest_sql()
         );
-        let msgs = client
-            .simple_query(&sql)
-            .await
-            .map_err(Error::db("creating or reading the history table"))?;
+        let msgs = client.simple_query(&sql).await.map_err(|e| {
+            privilege_or(
+                "creating the history tables",
+                format!(
+                    "CREATE on schema {} (on the database too if the schema does not exist), \
+                     or an administrator creates the history tables once",
+                    crate::sql::ident(&self.schema)
+                ),
+                e,
+            )
+        })?;
         self.recorded(&msgs)
     }
 
@@ -97,15 +143,13 @@ impl Tables {
         let mut recorded = Recorded {
             history: Vec::new(),
             digest: None,
+            missing: false,
         };
         for r in rows(msgs) {
-            if r.columns()
-                .first()
-                .is_some_and(|c| c.name() == DIGEST_COLUMN)
-            {
-                recorded.digest = r.get(0).map(str::to_owned);
-            } else {
-                recorded.history.push(self.parse(r)?);
+            match r.columns().first().map(|c| c.name()) {
+                Some(DIGEST_COLUMN) => recorded.digest = r.get(0).map(str::to_owned),
+                Some("tidemark_guard") => {}
+                _ => recorded.history.push(self.parse(r)?),
             }
         }
         Ok(recorded)
@@ -148,6 +192,19 @@ fn from_hex(hex: &str) -> Option<[u8; 32]> {
         *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
     }
     Some(out)
+}
+
+/// A missing privilege as [`Error::MissingPrivilege`] (naming what is `needed`), else a
+/// bookkeeping [`Error::Database`].
+pub(crate) fn privilege_or(doing: &'static str, needed: String, e: tokio_postgres::Error) -> Error {
+    if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+        return Error::MissingPrivilege {
+            doing,
+            needed,
+            message: crate::error::driver_text(&e),
+        };
+    }
+    Error::db(doing)(e)
 }
 
 fn is_undefined_table(e: &tokio_postgres::Error) -> bool {

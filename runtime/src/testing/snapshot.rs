@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 /// One line per schema object: schemas, tables, columns (type, nullability, default),
 /// constraints, indexes, sequences, views, functions, triggers, enums, domains and composite
-/// types, extensions, policies and comments. tidemark's own history tables are left out.
+/// types, extensions, policies and comments. tidemark's own history tables (and their guard
+/// trigger and function) are left out.
 const SNAPSHOT_SQL: &str = r#"
 WITH ns AS (
   SELECT oid, nspname FROM pg_namespace
@@ -41,7 +42,8 @@ FROM pg_constraint c JOIN rel r ON r.oid = c.conrelid
 UNION ALL
 SELECT 'function ' || n.nspname || '.' || p.proname || '('
        || pg_get_function_identity_arguments(p.oid) || '): ' || md5(pg_get_functiondef(p.oid))
-FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace WHERE p.prokind <> 'a'
+FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
+WHERE p.prokind <> 'a' AND p.proname <> 'tidemark_history_guard'
 UNION ALL
 SELECT 'trigger ' || r.nspname || '.' || r.relname || '.' || t.tgname || ': ' || pg_get_triggerdef(t.oid)
 FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid WHERE NOT t.tgisinternal
