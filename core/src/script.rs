@@ -43,9 +43,12 @@ pub(crate) fn analyze(
     let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if let Some(nul) = body.find('\0') {
         out.push(
-            Diagnostic::error(path, "a NUL character, which PostgreSQL cannot take in a query")
-                .at(body, nul)
-                .help("remove it (a file saved as UTF-16 is full of them: save it as UTF-8)"),
+            Diagnostic::error(
+                path,
+                "a NUL character, which PostgreSQL cannot take in a query",
+            )
+            .at(body, nul)
+            .help("remove it (a file saved as UTF-16 is full of them: save it as UTF-8)"),
         );
         return None;
     }

@@ -3,11 +3,13 @@
 //! strings for child processes, and servers set up in special ways.
 
 mod conn;
+mod pgbouncer;
 mod roundtrips;
 pub mod scratch;
 mod servers;
 
 pub use conn::connection_string;
+pub use pgbouncer::PgBouncer;
 pub use roundtrips::{RoundTripCounter, Seen};
 pub use servers::{password_server, plain_tcp_server, tls_server, PasswordServer, TlsServer};
 

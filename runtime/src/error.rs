@@ -166,6 +166,17 @@ pub enum Error {
         /// The server's words.
         message: String,
     },
+    /// The run was stopped on request ([`Migrator::stop_on`](crate::Migrator::stop_on)): the
+    /// statement running was cancelled (its transaction rolled back) and nothing after it ran.
+    #[error(
+        "stopped on request: {} committed before; the migration that was running did not \
+         (a no-transaction one may have left a failed row: see `status`)",
+        count(applied.steps.len())
+    )]
+    Interrupted {
+        /// What committed before the stop.
+        applied: Report,
+    },
     /// A connection string cannot be used (its syntax, its `sslmode`, its root certificate).
     #[error("the connection string cannot be used: {reason}")]
     ConnectionString {
@@ -209,6 +220,7 @@ impl Error {
             Self::NoTransactionInSingleRun { .. } => "no_transaction_in_single_run",
             Self::InvalidScript { .. } => "invalid_script",
             Self::ConnectionString { .. } => "connection_string",
+            Self::Interrupted { .. } => "interrupted",
             Self::MissingPrivilege { .. } => "missing_privilege",
             Self::InvalidName { .. } => "invalid_name",
         }
@@ -241,8 +253,25 @@ impl Error {
     pub fn partial_report(&self) -> Option<&Report> {
         match self {
             Self::MigrationFailed(f) => Some(&f.applied),
+            Self::Interrupted { applied } => Some(applied),
             _ => None,
         }
+    }
+
+    /// Whether the connection to the server was lost (closed, a broken socket, the backend
+    /// terminated, the server shutting down): what the CLI reports with exit code 5.
+    pub fn is_connection_lost(&self) -> bool {
+        if matches!(self, Self::Pool(_) | Self::ConnectionString { .. }) {
+            return true;
+        }
+        let Some(e) = self.driver_error() else {
+            return false;
+        };
+        let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+        let code = e.code().map(|c| c.code());
+        e.is_closed()
+            || io
+            || code.is_some_and(|c| c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03"))
     }
 
     /// The tokio-postgres error behind this error, if there is one.
@@ -286,6 +315,14 @@ pub(crate) fn driver_text(e: &tokio_postgres::Error) -> String {
         cause = c.source();
     }
     text
+}
+
+pub(crate) fn count(n: usize) -> String {
+    if n == 1 {
+        "1 migration".to_owned()
+    } else {
+        format!("{n} migrations")
+    }
 }
 
 pub(crate) fn pool_text(e: &deadpool_postgres::PoolError) -> String {

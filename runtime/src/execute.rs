@@ -4,12 +4,14 @@
 use crate::batch::{Batch, Wrap};
 use crate::error::{Error, MigrationFailed};
 use crate::events;
-use crate::history::{Tables, Timing, STEP_COLUMN};
+use crate::history::{Tables, Timing, PID_COLUMN, STEP_COLUMN};
 use crate::locate::{query_char, script_offset};
 use crate::plan::{Plan, PlannedStep};
 use crate::report::{Direction, Report, SkipReason, SkippedStep, StepReport};
+use crate::stop::Watch;
 use crate::target::TransactionMode;
 use futures_util::{pin_mut, StreamExt};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
@@ -54,6 +56,7 @@ pub(crate) struct Executor<'a> {
     tables: &'a Tables,
     digest: [u8; 32],
     report: Report,
+    watch: &'a Watch,
 }
 
 impl<'a> Executor<'a> {
@@ -63,12 +66,14 @@ impl<'a> Executor<'a> {
         tables: &'a Tables,
         plan: &Plan<'_>,
         mode: RunMode,
+        watch: &'a Watch,
     ) -> Result<Report, Error> {
         let mut ex = Executor {
             client,
             tables,
             digest: plan.digest_before,
             report: Report::default(),
+            watch,
         };
         let mut steps = plan.steps();
         let first_no_tx = steps.iter().position(|s| s.script().no_transaction());
@@ -120,7 +125,18 @@ impl<'a> Executor<'a> {
         Ok(ex.report)
     }
 
+    /// Stops between steps once the run was asked to stop.
+    fn check_stop(&self) -> Result<(), Error> {
+        if self.watch.is_stopped() {
+            return Err(Error::Interrupted {
+                applied: self.report.clone(),
+            });
+        }
+        Ok(())
+    }
+
     async fn run_batch(&mut self, steps: &[PlannedStep<'_>], wrap: Wrap) -> Result<(), Error> {
+        self.check_stop()?;
         let Err(f) = self.send(steps, wrap).await else {
             return Ok(());
         };
@@ -163,6 +179,15 @@ impl<'a> Executor<'a> {
                                 }
                             }
                             done += 1;
+                        }
+                        Some(Ok(SimpleQueryMessage::Row(row)))
+                            if row
+                                .columns()
+                                .first()
+                                .is_some_and(|c| c.name() == PID_COLUMN) =>
+                        {
+                            let pid = row.get(0).and_then(|v| v.parse().ok()).unwrap_or(0);
+                            self.watch.pid.store(pid, Ordering::SeqCst);
                         }
                         Some(Ok(_)) => {}
                         Some(Err(e)) => break e,
@@ -208,18 +233,32 @@ impl<'a> Executor<'a> {
                 message: e.describe(),
             }
         })?;
+        self.check_stop()?;
         let without = step.digest_without(self.digest);
         let after = step.digest_after(self.digest);
         let mark = match step.direction() {
             Direction::Up => self.tables.record_up_sql(m, false, Timing::Now),
             Direction::Down => self.tables.mark_down_started_sql(m),
-        } + &self.tables.store_digest_sql(&without);
-        self.client.simple_query(&mark).await.map_err(Error::db(
+        } + &self.tables.store_digest_sql(&without)
+            + &format!("SELECT pg_backend_pid() AS {PID_COLUMN};");
+        let marked = self.client.simple_query(&mark).await.map_err(Error::db(
             "recording the start of a no-transaction migration",
         ))?;
+        if let Some(pid) = marked.iter().find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0)?.parse().ok(),
+            _ => None,
+        }) {
+            self.watch.pid.store(pid, Ordering::SeqCst);
+        }
         self.digest = without;
         let started = Instant::now();
         for s in statements.iter().filter(|s| s.has_code()) {
+            if self.watch.is_stopped() {
+                // The failed row stays: the statements before this one ran.
+                return Err(Error::Interrupted {
+                    applied: self.report.clone(),
+                });
+            }
             let code = s.code(sql);
             if let Err(error) = self.client.simple_query(code).await {
                 let base = s.code_start.unwrap_or_default();

@@ -22,6 +22,7 @@ mod report;
 mod sql;
 mod stale;
 mod status;
+mod stop;
 mod table;
 mod target;
 
@@ -38,6 +39,7 @@ pub use migrator::Migrator;
 pub use plan::{Plan, PlannedStep, Reason};
 pub use report::{Direction, Report, SkipReason, SkippedStep, StepReport};
 pub use status::{State, Status, StatusEntry};
+pub use stop::Stop;
 pub use target::{Target, TransactionMode};
 
 /// Embeds a folder of migrations at compile time.

@@ -1,8 +1,21 @@
-//! The advisory lock that serialises migrators, held on a dedicated session.
+//! The advisory lock that serialises migrators.
+//!
+//! With a pool, the lock is taken inside a transaction on a pooled session and released in the
+//! same transaction (`pg_advisory_unlock`, then `COMMIT`): a transaction pins its server
+//! connection even behind a transaction-mode pooler (PgBouncer, Neon's pooled endpoint), so the
+//! lock can never stay behind on a server connection that another client gets. The session runs
+//! nothing but tidemark's own statements and goes back to the pool afterwards; if the lock is
+//! dropped still held (a panic), the session is closed instead. Waiters never wait inside a
+//! transaction or a statement (a session blocked in `pg_advisory_lock` holds an open statement,
+//! which deadlocks with `CREATE INDEX CONCURRENTLY` run by the holder): they poll
+//! `pg_try_advisory_lock` with backoff and jitter, and reconnect when their session is lost.
+//!
+//! With a client, the lock is a plain session lock on that client's session.
 
-use crate::db::Conn;
+use crate::db::{Conn, Db};
 use crate::error::Error;
 use crate::events;
+use crate::stop::{self, Stop};
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
@@ -12,46 +25,60 @@ const FIRST_DELAY: Duration = Duration::from_millis(5);
 const MAX_DELAY: Duration = Duration::from_millis(250);
 const LOG_EVERY: Duration = Duration::from_secs(10);
 
-/// A held advisory lock. [`Lock::release`] unlocks it; if the lock is dropped instead (an error
-/// or a panic on the way), its detached connection is closed and the server releases the lock.
+/// A held advisory lock; [`Lock::release`] releases it.
 pub(crate) struct Lock<'a> {
-    conn: Conn<'a>,
+    conn: Option<Conn<'a>>,
     key: i64,
-    held: bool,
+    /// Held inside a transaction on a pooled session (rather than on the caller's client).
+    pooled: bool,
 }
 
 impl<'a> Lock<'a> {
-    /// Polls `pg_try_advisory_lock` with backoff and jitter until it is granted or `timeout`
-    /// passes. It never waits inside `pg_advisory_lock`: a session blocked there holds an open
-    /// statement, which deadlocks with `CREATE INDEX CONCURRENTLY` run by the lock holder.
+    /// Polls for the lock until it is granted, `timeout` passes or `stop` is stopped.
     pub(crate) async fn acquire(
-        conn: Conn<'a>,
+        db: Db<'a>,
         key: i64,
         timeout: Duration,
+        stop: Option<&Stop>,
     ) -> Result<Self, Error> {
+        let pooled = matches!(db, Db::Pool(_));
         let start = Instant::now();
         let mut delay = FIRST_DELAY;
         let mut next_log = Duration::ZERO;
         let jitter = RandomState::new();
+        let mut conn = db.shared().await?;
         for attempt in 0u64.. {
-            if first_value(&conn, &format!("SELECT pg_try_advisory_lock({key})"))
-                .await?
-                .as_deref()
-                == Some("t")
-            {
-                if attempt > 0 {
-                    tracing::info!(
-                        target: events::LOCK_ACQUIRED,
-                        key,
-                        waited_ms = elapsed_ms(start),
-                        "acquired the migration lock"
-                    );
-                }
-                return Ok(Self {
-                    conn,
-                    key,
-                    held: true,
+            if stop::is_stopped(stop) {
+                return Err(Error::Interrupted {
+                    applied: crate::Report::default(),
                 });
+            }
+            match try_lock(&conn, key, pooled).await {
+                Ok(true) => {
+                    if attempt > 0 {
+                        tracing::info!(
+                            target: events::LOCK_ACQUIRED,
+                            key,
+                            waited_ms = elapsed_ms(start),
+                            "acquired the migration lock"
+                        );
+                    }
+                    return Ok(Self {
+                        conn: Some(conn),
+                        key,
+                        pooled,
+                    });
+                }
+                Ok(false) => {}
+                // The session was lost while waiting (a restart, a terminated backend): a waiter
+                // with a pool reconnects while its timeout lasts.
+                Err(e) if pooled && start.elapsed() < timeout => {
+                    tracing::info!(target: events::LOCK_WAIT, key, error = %e, "lost the session while waiting for the migration lock; reconnecting");
+                    discard(conn);
+                    conn = reconnect(db, start, timeout).await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
             }
             let waited = start.elapsed();
             if waited >= timeout {
@@ -76,7 +103,10 @@ impl<'a> Lock<'a> {
             // Sleep between half and all of `delay`, never past the deadline.
             let spread = u64::try_from(delay.as_micros() / 2).unwrap_or(1).max(1);
             let sleep = delay / 2 + Duration::from_micros(jitter.hash_one(attempt) % spread);
-            tokio::time::sleep(sleep.min(timeout - waited)).await;
+            tokio::select! {
+                () = tokio::time::sleep(sleep.min(timeout - waited)) => {}
+                () = stop::stopped(stop) => {}
+            }
             delay = (delay * 2).min(MAX_DELAY);
         }
         unreachable!("the attempt counter does not run out")
@@ -84,33 +114,82 @@ impl<'a> Lock<'a> {
 
     /// The session holding the lock.
     pub(crate) fn client(&self) -> &tokio_postgres::Client {
-        &self.conn
+        self.conn.as_ref().expect("a held lock has its session")
     }
 
-    /// Unlocks explicitly, so the lock is free the moment this returns.
+    /// Whether the lock is held in a transaction on a pooled session of its own (so the caller
+    /// works on another session).
+    pub(crate) fn is_pooled(&self) -> bool {
+        self.pooled
+    }
+
+    /// Unlocks explicitly, so the lock is free the moment this returns; a pooled session goes
+    /// back to the pool.
     pub(crate) async fn release(mut self) -> Result<(), Error> {
-        let unlocked = first_value(
-            &self.conn,
-            &format!("SELECT pg_advisory_unlock({})", self.key),
-        )
-        .await;
-        self.held = false;
-        unlocked.map(drop)
+        let conn = self.conn.take().expect("a held lock has its session");
+        let sql = if self.pooled {
+            format!("SELECT pg_advisory_unlock({}); COMMIT", self.key)
+        } else {
+            format!("SELECT pg_advisory_unlock({})", self.key)
+        };
+        match conn.simple_query(&sql).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                discard(conn);
+                Err(Error::db("releasing the migration lock")(e))
+            }
+        }
     }
 }
 
 impl Drop for Lock<'_> {
     fn drop(&mut self) {
-        if self.held {
-            if let Conn::Borrowed(_) = self.conn {
-                tracing::warn!(
-                    key = self.key,
-                    "migration lock left held on the caller's session"
-                );
-            }
-            // A detached connection is closed as it drops here, which releases the lock.
+        match self.conn.take() {
+            Some(Conn::Borrowed(_)) => tracing::warn!(
+                key = self.key,
+                "migration lock left held on the caller's session"
+            ),
+            // Never back to the pool with the lock held: closing the session releases it.
+            Some(conn) => discard(conn),
+            None => {}
         }
     }
+}
+
+/// Closes a pooled session instead of returning it to the pool.
+fn discard(conn: Conn<'_>) {
+    if let Conn::Pooled(o) = conn {
+        drop(deadpool_postgres::Object::take(o));
+    }
+}
+
+async fn reconnect<'a>(db: Db<'a>, start: Instant, timeout: Duration) -> Result<Conn<'a>, Error> {
+    loop {
+        match db.shared().await {
+            Ok(c) => return Ok(c),
+            Err(e) if start.elapsed() >= timeout => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// One attempt. Pooled: the lock is taken in a transaction that stays open while it is held
+/// (with no idle-in-transaction timeout for it), and rolled back when it is not granted.
+async fn try_lock(conn: &Conn<'_>, key: i64, pooled: bool) -> Result<bool, Error> {
+    let sql = if pooled {
+        format!(
+            "BEGIN; SET LOCAL idle_in_transaction_session_timeout = 0; SELECT pg_try_advisory_lock({key})"
+        )
+    } else {
+        format!("SELECT pg_try_advisory_lock({key})")
+    };
+    let granted = first_value(conn, &sql).await?.as_deref() == Some("t");
+    if pooled && !granted {
+        conn.simple_query("ROLLBACK")
+            .await
+            .map_err(Error::db("taking the migration lock"))?;
+    }
+    Ok(granted)
 }
 
 fn elapsed_ms(start: Instant) -> u64 {

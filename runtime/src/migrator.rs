@@ -11,7 +11,9 @@ use crate::migrations::Migrations;
 use crate::plan::{self, Plan, Policy};
 use crate::report::Report;
 use crate::status::{self, Status};
+use crate::stop::{self, Stop, Watch};
 use crate::target::{Target, TransactionMode};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio_postgres::Client;
 use tracing::Instrument;
@@ -64,6 +66,7 @@ pub struct Migrator<'m> {
     target: Target,
     mode: TransactionMode,
     policy: Policy,
+    stop: Option<Stop>,
 }
 
 impl<'m> Migrator<'m> {
@@ -78,6 +81,7 @@ impl<'m> Migrator<'m> {
             target: Target::Latest,
             mode: TransactionMode::PerMigration,
             policy: Policy::default(),
+            stop: None,
         }
     }
 
@@ -147,6 +151,14 @@ impl<'m> Migrator<'m> {
     /// set's range is still [`Error::Missing`]. `false` makes them missing too.
     pub fn allow_future(mut self, allow: bool) -> Self {
         self.policy.allow_future = allow;
+        self
+    }
+
+    /// Stops the run when `stop` is stopped (from a signal handler, say): the running statement
+    /// is cancelled on the server, nothing after it starts, the lock is released, and the verb
+    /// returns [`Error::Interrupted`] with what committed before.
+    pub fn stop_on(mut self, stop: Stop) -> Self {
+        self.stop = Some(stop);
         self
     }
 
@@ -244,10 +256,15 @@ impl<'m> Migrator<'m> {
     /// history tables. A no-transaction migration cannot be rolled back, so it is not run, nor
     /// is anything after it: the report lists them as [skipped](Report::skipped).
     pub async fn dry_run<'a>(&self, db: impl Into<Db<'a>>) -> Result<Report, Error> {
-        self.locked(db.into(), false, true, async |client, tables, recorded| {
-            let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
-            Executor::run(client, tables, &plan, RunMode::DryRun).await
-        })
+        self.locked(
+            db.into(),
+            false,
+            true,
+            async |client, tables, recorded, watch| {
+                let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
+                Executor::run(client, tables, &plan, RunMode::DryRun, watch).await
+            },
+        )
         .await
     }
 
@@ -281,29 +298,39 @@ impl<'m> Migrator<'m> {
         db: impl Into<Db<'a>>,
         version: &str,
     ) -> Result<Vec<String>, Error> {
-        self.locked(db.into(), false, false, async |client, tables, recorded| {
-            let (sql, adopted) =
-                maintenance::baseline(self.set, tables, &recorded.history, version)?;
-            client
-                .batch_execute(&sql)
-                .await
-                .map_err(Error::db("recording the baseline"))?;
-            Ok(adopted)
-        })
+        self.locked(
+            db.into(),
+            false,
+            false,
+            async |client, tables, recorded, _| {
+                let (sql, adopted) =
+                    maintenance::baseline(self.set, tables, &recorded.history, version)?;
+                client
+                    .batch_execute(&sql)
+                    .await
+                    .map_err(Error::db("recording the baseline"))?;
+                Ok(adopted)
+            },
+        )
         .await
     }
 
     /// Repairs history after a deliberate change: removes failed rows (fix the database by
     /// hand first) and re-records the checksums of applied migrations whose files were edited.
     pub async fn repair<'a>(&self, db: impl Into<Db<'a>>) -> Result<RepairReport, Error> {
-        self.locked(db.into(), false, false, async |client, tables, recorded| {
-            let (sql, report) = maintenance::repair(self.set, tables, &recorded.history);
-            client
-                .batch_execute(&sql)
-                .await
-                .map_err(Error::db("repairing history"))?;
-            Ok(report)
-        })
+        self.locked(
+            db.into(),
+            false,
+            false,
+            async |client, tables, recorded, _| {
+                let (sql, report) = maintenance::repair(self.set, tables, &recorded.history);
+                client
+                    .batch_execute(&sql)
+                    .await
+                    .map_err(Error::db("repairing history"))?;
+                Ok(report)
+            },
+        )
         .await
     }
 
@@ -314,71 +341,115 @@ impl<'m> Migrator<'m> {
         given: Option<&Plan<'m>>,
         missing: bool,
     ) -> Result<Report, Error> {
-        self.locked(db, missing, false, async |client, tables, recorded| {
-            let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
-            warn_future(&fresh);
-            let plan = match given {
-                Some(p) if p.digest_before != fresh.digest_before => return Err(Error::StalePlan),
-                Some(p) => p,
-                None => &fresh,
-            };
-            if plan.is_empty() {
-                // Nothing to do: make sure the fast path will say so next time.
-                let digest = tidemark_core::to_hex(&plan.digest_before);
-                if recorded.digest.as_deref() != Some(digest.as_str()) {
-                    client
-                        .batch_execute(&tables.store_digest_sql(&plan.digest_before))
-                        .await
-                        .map_err(Error::db("recording the migration state"))?;
+        self.locked(
+            db,
+            missing,
+            false,
+            async |client, tables, recorded, watch| {
+                let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
+                warn_future(&fresh);
+                let plan = match given {
+                    Some(p) if p.digest_before != fresh.digest_before => {
+                        return Err(Error::StalePlan)
+                    }
+                    Some(p) => p,
+                    None => &fresh,
+                };
+                if plan.is_empty() {
+                    // Nothing to do: make sure the fast path will say so next time.
+                    let digest = tidemark_core::to_hex(&plan.digest_before);
+                    if recorded.digest.as_deref() != Some(digest.as_str()) {
+                        client
+                            .batch_execute(&tables.store_digest_sql(&plan.digest_before))
+                            .await
+                            .map_err(Error::db("recording the migration state"))?;
+                    }
+                    return Ok(Report::default());
                 }
-                return Ok(Report::default());
-            }
-            Executor::run(client, tables, plan, self.mode.into()).await
-        })
+                Executor::run(client, tables, plan, self.mode.into(), watch).await
+            },
+        )
         .await
     }
 
-    /// The frame of every verb that changes history: takes the lock on a dedicated session,
+    /// The frame of every verb that changes history: takes the lock, gets the session to work
+    /// on (with a pool another one than the lock's: the lock's stays in its transaction),
     /// (for a dry run, opens the transaction that will be rolled back,) creates the tables if
-    /// `missing` (or they turn out to be) and reads what is recorded, runs `work`, and releases
-    /// the lock on every path.
+    /// `missing` (or they turn out to be) and reads what is recorded, runs `work` while watching
+    /// the stop switch, and releases the lock on every path.
     async fn locked<T>(
         &self,
         db: Db<'_>,
         missing: bool,
         dry_run: bool,
-        work: impl AsyncFnOnce(&Client, &Tables, Recorded) -> Result<T, Error>,
+        work: impl AsyncFnOnce(&Client, &Tables, Recorded, &Watch) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let tables = self.tables()?;
         let lock = Lock::acquire(
-            db.dedicated().await?,
+            db,
             self.effective_lock_key(),
             self.lock_timeout,
+            self.stop.as_ref(),
         )
         .await?;
-        let client = lock.client();
-        let result = async {
-            if dry_run {
-                client
-                    .batch_execute("BEGIN")
-                    .await
-                    .map_err(Error::db("starting the dry run"))?;
+        let own = if lock.is_pooled() {
+            match db.dedicated().await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    let _ = lock.release().await;
+                    return Err(e);
+                }
             }
-            let recorded = if dry_run || missing {
-                // Inside the dry run's transaction a failed read would abort it; and the fast
-                // path already saw that the tables are missing.
-                tables.ensure_and_read(client).await?
-            } else {
-                tables.read_or_create(client).await?
+        } else {
+            None
+        };
+        let watch = Watch {
+            stop: self.stop.clone(),
+            ..Watch::default()
+        };
+        let result = {
+            let client: &Client = own.as_deref().unwrap_or_else(|| lock.client());
+            let run = async {
+                if dry_run {
+                    client
+                        .batch_execute("BEGIN")
+                        .await
+                        .map_err(Error::db("starting the dry run"))?;
+                }
+                let recorded = if dry_run || missing {
+                    // Inside the dry run's transaction a failed read would abort it; and the fast
+                    // path already saw that the tables are missing.
+                    tables.ensure_and_read(client).await?
+                } else {
+                    tables.read_or_create(client).await?
+                };
+                work(client, &tables, recorded, &watch).await
             };
-            work(client, &tables, recorded).await
-        }
-        .await;
-        if dry_run {
-            // Whatever ran is undone, also when nothing ran at all (the batch ends in its own
-            // ROLLBACK; one more outside a transaction is only a server warning).
-            let _ = client.batch_execute("ROLLBACK").await;
-        }
+            tokio::pin!(run);
+            let mut cancelled = false;
+            let result = loop {
+                tokio::select! {
+                    r = &mut run => break r,
+                    () = stop::stopped(self.stop.as_ref()), if !cancelled => {
+                        cancelled = true;
+                        cancel_running(&lock, client, watch.pid.load(Ordering::SeqCst)).await;
+                    }
+                }
+            };
+            if dry_run {
+                // Whatever ran is undone, also when nothing ran at all (the batch ends in its own
+                // ROLLBACK; one more outside a transaction is only a server warning).
+                let _ = client.batch_execute("ROLLBACK").await;
+            }
+            result
+        };
+        let result = match result {
+            Err(e) if watch.is_stopped() => Err(Error::Interrupted {
+                applied: e.partial_report().cloned().unwrap_or_default(),
+            }),
+            other => other,
+        };
+        drop(own);
         let released = lock.release().await;
         let value = result?;
         released?;
@@ -396,5 +467,23 @@ fn warn_future(plan: &Plan<'_>) {
             "the database has versions newer than this build's migrations (left by a newer \
              build); they are tolerated and left alone"
         );
+    }
+}
+
+/// Cancels the statement the migrating session runs: from the lock's own session (which stays
+/// usable in its transaction), or, on a caller's single client, through its cancel token.
+async fn cancel_running(lock: &Lock<'_>, work: &Client, pid: i32) {
+    if lock.is_pooled() {
+        if pid != 0 {
+            let _ = lock
+                .client()
+                .simple_query(&format!("SELECT pg_cancel_backend({pid})"))
+                .await;
+        }
+    } else {
+        let _ = work
+            .cancel_token()
+            .cancel_query(tokio_postgres::NoTls)
+            .await;
     }
 }

@@ -8,6 +8,7 @@ mod failure;
 mod lock;
 mod no_transaction;
 mod policies;
+mod privileges;
 mod roundtrips;
 mod run;
 mod self_migrating;

@@ -28,6 +28,11 @@ impl TestDb {
         self.db.server().pool(&self.name, size)
     }
 
+    /// The connection config of this database.
+    pub(crate) fn config(&self) -> tidemark::tokio_postgres::Config {
+        self.db.config()
+    }
+
     /// A libpq-style connection string for child processes (not for printing).
     pub(crate) fn conn_string(&self) -> String {
         tidemark_rig::connection_string(&self.db.config())

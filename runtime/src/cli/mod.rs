@@ -58,6 +58,10 @@ pub mod exit {
     /// `dry-run` could not run everything: a no-transaction migration (which cannot be rolled
     /// back) and what follows it were skipped.
     pub const DRY_RUN_INCOMPLETE: u8 = 6;
+    /// Stopped by SIGINT (Ctrl-C): the running statement was cancelled, the lock released.
+    pub const INTERRUPTED: u8 = 130;
+    /// Stopped by SIGTERM: the running statement was cancelled, the lock released.
+    pub const TERMINATED: u8 = 143;
 }
 
 /// The CLI's wording of an error (flags, not API options; where the connection went). Not
@@ -91,15 +95,26 @@ pub async fn execute(set: &Migrations, command: &MigrateCommand) -> u8 {
             return exit::CONNECTION;
         }
     };
-    let m = migrator(set, command);
+    // SIGINT and SIGTERM stop the run: the statement running is cancelled on the server, the
+    // lock is released, and what committed is said.
+    let stop = crate::Stop::new();
+    let signal = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
+    let listener = tokio::spawn(watch_signals(stop.clone(), signal.clone()));
+    let m = migrator(set, command).stop_on(stop);
     let result = progress::with_progress(out.json(), dispatch(&m, command, &pool, &out)).await;
+    listener.abort();
     pool.close();
+    let by_signal = signal.load(std::sync::atomic::Ordering::SeqCst);
     match result {
         Ok(code) => code,
         Err(e) => {
             let message = messages::describe(&e, &target);
             out.error(&e, &message);
-            code_of(&e)
+            if by_signal != 0 {
+                by_signal
+            } else {
+                code_of(&e)
+            }
         }
     }
 }
@@ -144,10 +159,27 @@ fn migrator<'m>(set: &'m Migrations, command: &MigrateCommand) -> Migrator<'m> {
     m
 }
 
+/// Stops `stop` at the first SIGINT or SIGTERM, noting which (as its exit code).
+async fn watch_signals(stop: crate::Stop, which: std::sync::Arc<std::sync::atomic::AtomicU8>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    let code = tokio::select! {
+        _ = int.recv() => exit::INTERRUPTED,
+        _ = term.recv() => exit::TERMINATED,
+    };
+    which.store(code, std::sync::atomic::Ordering::SeqCst);
+    stop.stop();
+}
+
 fn code_of(e: &Error) -> u8 {
     match e {
         Error::LockTimeout { .. } => exit::LOCK_TIMEOUT,
-        Error::Pool(_) | Error::ConnectionString { .. } => exit::CONNECTION,
+        e if e.is_connection_lost() => exit::CONNECTION,
         _ => exit::FAILURE,
     }
 }

@@ -9,7 +9,7 @@ mod read;
 mod write;
 
 pub(crate) use read::Recorded;
-pub(crate) use write::{Timing, STEP_COLUMN, STEP_START_SQL};
+pub(crate) use write::{Timing, PID_COLUMN, STEP_COLUMN, STEP_START_SQL};
 
 use crate::error::Error;
 use crate::migrations::MigrationKind;

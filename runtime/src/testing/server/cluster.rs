@@ -103,6 +103,40 @@ impl Cluster {
     pub fn data_dir(&self) -> PathBuf {
         self.dir.join("data")
     }
+
+    /// Restarts the server (a fast shutdown, then a start on the same data), waiting until it
+    /// is ready again: what a server restart in the middle of a run looks like to clients.
+    pub fn restart(&self) -> Result<(), ServerError> {
+        let data = self.data_dir();
+        let pid_file = data.join("postmaster.pid");
+        let pid = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
+            .ok_or_else(|| ServerError("the server has no postmaster.pid".to_owned()))?;
+        let log_from = std::fs::metadata(self.dir.join("server.log"))
+            .map_or(0, |m| usize::try_from(m.len()).unwrap_or(0));
+        write_owned(&self.dir.join("restart"), b"", None)?;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .map_err(|e| ServerError(format!("cannot stop the server: {e}")))?;
+        let start = Instant::now();
+        while std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
+            == Some(pid)
+        {
+            if start.elapsed() > READY_TIMEOUT {
+                return Err(ServerError("the server did not stop".to_owned()));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Only what the new server wrote: the old one's shutdown logs FATALs of its sessions.
+        let log_from = std::fs::metadata(self.dir.join("server.log"))
+            .map_or(log_from, |m| usize::try_from(m.len()).unwrap_or(log_from));
+        wait_ready(&data, &self.dir, log_from)
+    }
 }
 
 fn start_in(
@@ -179,8 +213,12 @@ fn start_in(
     .collect();
     settings.extend(options.settings.iter().cloned());
     // The watchdog starts the server and, when our end of its stdin closes (this process exits,
-    // however it exits), stops the server and deletes the cluster directory.
-    let script = r#"dir=$1; shift; "$@" >"$dir/server.log" 2>&1 & pid=$!; read _; kill -INT $pid; wait $pid; rm -rf "$dir""#;
+    // however it exits), stops the server and deletes the cluster directory. A server that
+    // stops while a `restart` file is there is started again (`Cluster::restart`).
+    let script = r#"dir=$1; shift
+( while :; do "$@" >>"$dir/server.log" 2>&1; [ -e "$dir/restart" ] || break; rm -f "$dir/restart"; done ) &
+loop=$!; read _; touch "$dir/stopping"; rm -f "$dir/restart"
+kill -INT "$(head -1 "$dir/data/postmaster.pid" 2>/dev/null)" 2>/dev/null; wait $loop; rm -rf "$dir""#;
     let mut watchdog = Command::new("sh");
     watchdog
         .args(["-c", script, "sh"])
@@ -209,15 +247,18 @@ fn start_in(
         .take()
         .ok_or_else(|| ServerError("no pipe to the watchdog".to_owned()))?;
     // On failure `stdin` drops here, and the watchdog cleans up.
-    wait_ready(&data, dir)?;
+    wait_ready(&data, dir, 0)?;
     Ok((port, stdin))
 }
 
 /// Waits until `postmaster.pid` says `ready`, as `pg_ctl -w` does; fails early when the log
 /// shows the server gave up.
-fn wait_ready(data: &Path, dir: &Path) -> Result<(), ServerError> {
+fn wait_ready(data: &Path, dir: &Path, log_from: usize) -> Result<(), ServerError> {
     let start = Instant::now();
-    let log = || std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+    let log = || {
+        let text = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+        text.get(log_from..).unwrap_or_default().to_owned()
+    };
     while start.elapsed() < READY_TIMEOUT {
         if let Ok(pid_file) = std::fs::read_to_string(data.join("postmaster.pid")) {
             if pid_file.lines().nth(7).is_some_and(|l| l.trim() == "ready") {
