@@ -423,6 +423,7 @@ impl<'m> Migrator<'m> {
                 } else {
                     tables.read_or_create(client).await?
                 };
+                watch.pid.store(recorded.pid.unwrap_or(0), Ordering::SeqCst);
                 work(client, &tables, recorded, &watch).await
             };
             tokio::pin!(run);

@@ -39,6 +39,9 @@ impl Stop {
     pub(crate) async fn stopped(&self) {
         loop {
             let notified = self.0.notify.notified();
+            tokio::pin!(notified);
+            // Registered before the flag is read, so a stop in between is not missed.
+            notified.as_mut().enable();
             if self.is_stopped() {
                 return;
             }

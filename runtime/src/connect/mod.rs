@@ -199,11 +199,11 @@ impl ConnectOptions {
 #[cfg(feature = "tls")]
 pub use tls::MakeTls;
 
-/// The TLS connector type of this build.
-#[cfg(feature = "tls")]
+/// The TLS connector type of this build (the testing kit's connections use it).
+#[cfg(all(feature = "testing", feature = "tls"))]
 pub(crate) type Tls = tls::MakeTls;
-/// The TLS connector type of this build.
-#[cfg(not(feature = "tls"))]
+/// The TLS connector type of this build (the testing kit's connections use it).
+#[cfg(all(feature = "testing", not(feature = "tls")))]
 pub(crate) type Tls = tokio_postgres::NoTls;
 
 /// A deadpool pool for a connection string, with TLS as its `sslmode` and `sslrootcert` say

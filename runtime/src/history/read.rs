@@ -5,6 +5,9 @@ use crate::error::Error;
 use crate::migrations::MigrationKind;
 use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 
+/// The backend's pid, in the reads under the lock.
+const PID_SQL: &str = "SELECT pg_backend_pid() AS tidemark_pid";
+
 /// The column name that tells the digest row apart from history rows in one reply.
 pub(crate) const DIGEST_COLUMN: &str = "tidemark_digest";
 
@@ -14,6 +17,8 @@ pub(crate) struct Recorded {
     pub(crate) digest: Option<String>,
     /// The bookkeeping tables do not exist (yet).
     pub(crate) missing: bool,
+    /// The backend that answered (read under the lock: the one that runs the migrations).
+    pub(crate) pid: Option<i32>,
 }
 
 impl Tables {
@@ -75,6 +80,7 @@ impl Tables {
                 history: Vec::new(),
                 digest: None,
                 missing: true,
+                pid: None,
             },
             Err(e) => return Err(Error::db("reading the migration state")(e)),
         };
@@ -89,7 +95,7 @@ impl Tables {
     /// needed), else the lookup-and-create block and the read again.
     pub(crate) async fn read_or_create(&self, client: &Client) -> Result<Recorded, Error> {
         let sql = format!(
-            "{};\n{};\n{};",
+            "{};\n{};\n{};\n{PID_SQL};",
             self.read_sql(),
             self.digest_sql(),
             self.guard_exists_sql()
@@ -119,7 +125,7 @@ impl Tables {
     /// Creates what is missing and reads history and the stored digest, in one round trip.
     pub(crate) async fn ensure_and_read(&self, client: &Client) -> Result<Recorded, Error> {
         let sql = format!(
-            "{}{};\n{};",
+            "{}{};\n{};\n{PID_SQL};",
             self.ensure_sql(),
             self.read_sql(),
             self.digest_sql()
@@ -144,11 +150,15 @@ impl Tables {
             history: Vec::new(),
             digest: None,
             missing: false,
+            pid: None,
         };
         for r in rows(msgs) {
             match r.columns().first().map(|c| c.name()) {
                 Some(DIGEST_COLUMN) => recorded.digest = r.get(0).map(str::to_owned),
                 Some("tidemark_guard") => {}
+                Some(crate::history::PID_COLUMN) => {
+                    recorded.pid = r.get(0).and_then(|p| p.parse().ok());
+                }
                 _ => recorded.history.push(self.parse(r)?),
             }
         }

@@ -16,18 +16,18 @@ const CLOCK_US: &str = "(extract(epoch from clock_timestamp()) * 1000000)::bigin
 /// When the current step started, as [`STEP_START_SQL`] recorded it.
 const START_US: &str = "current_setting('tidemark.step_start')::bigint";
 
-/// The column of the row that names the backend running a batch (so a stop can cancel it).
+/// The column of the row that names the backend that runs the migrations (so a stop can
+/// cancel its statement). It comes with replies that end before anything long runs: the
+/// server holds back the rows of a message until the message ends.
 pub(crate) const PID_COLUMN: &str = "tidemark_pid";
 
-/// Sent just before each step's script, returning the backend's pid and setting in its
-/// transaction: the step's start, so its
+/// Sent just before each step's script, setting in its transaction: the step's start, so its
 /// history row gets its own `applied_at` and `execution_ms`; the bookkeeping flag, so the guard
 /// trigger lets tidemark's own writes be; and, on PostgreSQL 14+,
 /// `client_connection_check_interval`, so the server stops a migration soon after its client
 /// dies instead of running it to the end (all transaction-local: nothing leaks into a pooled
 /// session).
-pub(crate) const STEP_START_SQL: &str = "SELECT pg_backend_pid() AS tidemark_pid, \
-     set_config('tidemark.step_start', \
+pub(crate) const STEP_START_SQL: &str = "SELECT set_config('tidemark.step_start', \
      (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
      set_config('tidemark.bookkeeping', 'on', true), \
      CASE WHEN current_setting('server_version_num')::int >= 140000 \
