@@ -32,4 +32,6 @@ pub use model::{MigrationSet, ScannedMigration, Script};
 pub use name::{parse_diesel_dir, parse_file_name, Form, ParsedName, Role};
 pub use rerun::{is_watched, rerun_if_changed};
 pub use scan::{check, scan, Audience, Checked, ScanOptions};
+#[doc(hidden)]
+pub use script::check_script_bytes;
 pub use version::{Version, MAX_PART};

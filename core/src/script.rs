@@ -122,3 +122,20 @@ pub(crate) fn analyze(
 fn statements_ok(statements: &[crate::lexer::Statement], body: &str) -> bool {
     !statements.is_empty() || body.is_empty()
 }
+
+/// Every check of one script, on its bytes as a file would hold them: what the fuzzers and the
+/// property tests drive (encoding, directives, the lexer, transaction safety, the checksum).
+/// Not public API.
+#[doc(hidden)]
+pub fn check_script_bytes(bytes: &[u8], diesel: bool) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let src = ScriptSource {
+        path: "migrations/V1__fuzz.sql".to_owned(),
+        abs_path: PathBuf::from("/nonexistent/V1__fuzz.sql"),
+        metadata_no_transaction: false,
+        diesel,
+        forward: true,
+    };
+    analyze(src, bytes.to_vec(), &mut out);
+    out
+}
