@@ -8,8 +8,8 @@
 //!
 //! With no DATABASE_URL, `serve` starts a throwaway PostgreSQL like the quickstart does.
 
-use clap::Parser;
 use std::process::ExitCode;
+use tidemark::cli::clap::{self, Parser};
 
 static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/migrations");
 
@@ -43,15 +43,8 @@ async fn serve(url: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
     // Without DATABASE_URL: a throwaway database on the testing kit's server, for the demo.
     let mut demo = None;
     let pool = match url {
-        Some(url) => {
-            let manager = tidemark::deadpool_postgres::Manager::new(
-                url.parse()?,
-                tidemark::tokio_postgres::NoTls,
-            );
-            tidemark::deadpool_postgres::Pool::builder(manager)
-                .max_size(8)
-                .build()?
-        }
+        // TLS as the URL's sslmode and sslrootcert say.
+        Some(url) => tidemark::connect::pool(&url)?,
         None => demo
             .insert(tidemark::testing::TestDatabase::empty().await?)
             .pool()

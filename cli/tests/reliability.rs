@@ -515,3 +515,36 @@ async fn a_password_in_the_url_never_shows_in_any_output() {
         assert!(!t.contains("s3cr3t"), "{args:?} leaked the password: {t}");
     }
 }
+
+/// The long one, for `scripts/reliability` (not CI): a 10,000-migration folder through the
+/// binary — apply, a no-op `up`, `status`.
+#[tokio::test]
+#[ignore = "long: run by scripts/reliability"]
+async fn ten_thousand_migrations_through_the_binary() {
+    let db = TestDatabase::empty().await.unwrap();
+    let url = tidemark_rig::connection_string(&db.config());
+    let folder = tempfile::tempdir().unwrap();
+    for i in 1..=10_000 {
+        std::fs::write(
+            folder.path().join(format!("V{i}__t{i}.sql")),
+            format!("CREATE TABLE t{i} (id int PRIMARY KEY, name text);\n"),
+        )
+        .unwrap();
+    }
+    let dir = folder.path().display().to_string();
+    let timed = |args: &[&str]| {
+        let start = Instant::now();
+        let out = tidemark(&dir, &url, args).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        start.elapsed()
+    };
+    let apply = timed(&["up", "--json"]);
+    let noop = timed(&["up"]);
+    let status = timed(&["status", "--json"]);
+    let c = db.pool().get().await.unwrap();
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM tidemark_history").await,
+        10_000
+    );
+    eprintln!("FIGURE 10,000 migrations: apply {apply:?}, no-op up {noop:?}, status {status:?} (debug binary, whole process)");
+}

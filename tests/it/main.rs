@@ -9,6 +9,7 @@ mod lock;
 mod no_transaction;
 mod policies;
 mod privileges;
+mod readme;
 mod roundtrips;
 mod run;
 mod self_migrating;
