@@ -64,13 +64,16 @@ pub(crate) async fn run(dir: &Path, ignore: &[String], args: &CheckArgs) -> u8 {
 /// Prints diagnostics like rustc does (`error: path:line:col: …`), or as JSON.
 pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], migrations: usize, json: bool) {
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    let warnings = diagnostics.len() - errors;
+    let warnings = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
     if json {
         let items: Vec<_> = diagnostics
             .iter()
             .map(|d| {
                 json!({
-                    "severity": if d.is_error() { "error" } else { "warning" },
+                    "severity": label(d),
                     "path": d.path, "line": d.line, "column": d.column,
                     "message": d.message, "help": d.help,
                 })
@@ -83,12 +86,7 @@ pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], migrations: usize, j
         return;
     }
     for d in diagnostics {
-        let label = if d.severity == Severity::Error {
-            "error"
-        } else {
-            "warning"
-        };
-        say::err(&format!("{label}: {d}\n"));
+        say::err(&format!("{}: {d}\n", label(d)));
     }
     let summary = format!(
         "checked {}: {}, {}",
@@ -144,4 +142,12 @@ async fn server_parse(
         found.push(d);
     }
     Ok((found, target, parsed))
+}
+
+fn label(d: &Diagnostic) -> &'static str {
+    match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        _ => "note",
+    }
 }

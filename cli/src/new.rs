@@ -71,7 +71,7 @@ pub(crate) fn run(dir: &Path, args: &NewArgs) -> u8 {
     let highest = versioned
         .iter()
         .filter_map(|m| m.version.as_ref())
-        .map(|v| v.parts()[0])
+        .filter_map(|v| v.parts().map(|p| p[0]))
         .max()
         .unwrap_or(0);
     let files = paths(dir, &style, highest, &name, args.reversible);

@@ -183,14 +183,14 @@ async fn a_bad_folder_gives_compiler_style_diagnostics_and_exit_1() {
     p.write("V1__dup.sql", "CREATE TABLE u (id int);\n");
     p.write(
         "V2__index.sql",
-        "-- oops\nCREATE INDEX CONCURRENTLY i ON t (id);\n",
+        "-- oops\nCREATE TABLE u (id int);\nCREATE INDEX CONCURRENTLY i ON t (id);\n",
     );
     let check = p.tidemark(&["check"]).code(1);
     let err = stderr(&check);
     assert!(err.contains("error: migrations/V1__ok.sql: duplicate version 1: `migrations/V1__dup.sql` has it too"), "{err}");
-    assert!(err.contains("error: migrations/V2__index.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block"), "{err}");
+    assert!(err.contains("error: migrations/V2__index.sql:3:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and this file's statement at line 2 must run in one"), "{err}");
     assert!(
-        err.contains("  help: add `-- tidemark:no-transaction`"),
+        err.contains("  help: move it to a migration of its own"),
         "{err}"
     );
     assert!(
@@ -200,7 +200,7 @@ async fn a_bad_folder_gives_compiler_style_diagnostics_and_exit_1() {
     let json: serde_json::Value =
         serde_json::from_str(&stdout(&p.tidemark(&["check", "--json"]).code(1))).unwrap();
     assert_eq!(json["errors"], 2);
-    assert_eq!(json["diagnostics"][1]["line"], 2);
+    assert_eq!(json["diagnostics"][1]["line"], 3);
     // The database verbs refuse the folder the same way, before connecting.
     let up = p.tidemark(&["up"]).code(1);
     assert!(stderr(&up).contains("duplicate version 1"));
@@ -363,7 +363,7 @@ async fn every_json_error_names_its_kind() {
     assert_eq!((code, kind.as_str()), (1, "migration_failed"));
     std::fs::write(
         p.dir.join("migrations/V3__fails.sql"),
-        "CREATE INDEX CONCURRENTLY one_id ON one (id);\n",
+        "CREATE TABLE two (id int);\nCREATE INDEX CONCURRENTLY one_id ON one (id);\n",
     )
     .unwrap();
     assert!(p.tidemark(&["check"]).get_output().status.code() == Some(1));

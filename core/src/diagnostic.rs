@@ -9,6 +9,9 @@ pub enum Severity {
     Error,
     /// Reported by `tidemark check`; the build stays silent.
     Warning,
+    /// Something `tidemark check` says so it is not a surprise (a file that runs outside a
+    /// transaction without saying so).
+    Note,
 }
 
 /// One problem, with where it is and what to do about it.
@@ -45,6 +48,14 @@ impl Diagnostic {
     pub fn warning(path: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Warning,
+            ..Self::error(path, message)
+        }
+    }
+
+    /// A note about a whole file.
+    pub fn note(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Note,
             ..Self::error(path, message)
         }
     }

@@ -34,4 +34,4 @@ pub use rerun::{is_watched, rerun_if_changed};
 pub use scan::{check, scan, Audience, Checked, ScanOptions};
 #[doc(hidden)]
 pub use script::check_script_bytes;
-pub use version::{Version, MAX_PART};
+pub use version::{Order, Version, MAX_PART};

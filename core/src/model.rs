@@ -5,7 +5,7 @@ use crate::checksum::Checksum;
 use crate::diagnostic::Diagnostic;
 use crate::kind::Kind;
 use crate::name::{Form, Role};
-use crate::version::Version;
+use crate::version::{Order, Version};
 use std::path::PathBuf;
 
 /// One SQL script (a forward or a rollback).
@@ -58,6 +58,8 @@ pub struct MigrationSet {
     pub migrations: Vec<ScannedMigration>,
     /// The set digest (see [`set_digest`](crate::set_digest)).
     pub digest: Checksum,
+    /// How its versions are ordered: diesel's string order for a diesel folder, else numeric.
+    pub order: Order,
     /// Problems that do not stop the build, such as an empty forward script.
     pub warnings: Vec<Diagnostic>,
 }

@@ -96,9 +96,11 @@ pub fn parse_file_name(file: &str) -> Result<Option<ParsedName>, String> {
     Err(format!("`{file}` matches no migration file form"))
 }
 
-/// Parses a diesel migration directory name `{version}_{name}`; `None` when it is not one.
+/// Parses a diesel migration directory name as diesel does: the version is the name up to the
+/// first `_` (the whole name when there is none, which is then also the name); `None` when it
+/// is not one (it must start with a digit, and a `_` must be followed by a name).
 pub fn parse_diesel_dir(dir: &str) -> Option<(Version, String)> {
-    let (ver, name) = dir.split_once('_')?;
+    let (ver, name) = dir.split_once('_').unwrap_or((dir, dir));
     if name.is_empty() {
         return None;
     }
@@ -182,8 +184,17 @@ mod tests {
         let (v, n) = parse_diesel_dir("2024-01-31-120000-0000_add_x").unwrap();
         assert_eq!(
             (v.to_string().as_str(), n.as_str()),
-            ("20240131120000.0", "add_x")
+            ("202401311200000000", "add_x")
         );
         assert!(parse_diesel_dir("fixtures").is_none());
+        // diesel takes a name without `_` whole, as the version.
+        let (v, n) =
+            parse_diesel_dir("2023-05-23-1715-update-subgraph-deployment-assignment").unwrap();
+        assert_eq!(
+            v.to_string(),
+            "202305231715updatesubgraphdeploymentassignment"
+        );
+        assert_eq!(n, "2023-05-23-1715-update-subgraph-deployment-assignment");
+        assert!(parse_diesel_dir("2024_").is_none());
     }
 }

@@ -5,6 +5,7 @@ use crate::model::{Found, MigrationSet, ScannedMigration, Script};
 use crate::name::{parse_diesel_dir, parse_file_name, Form, Role};
 use crate::pair::assemble;
 use crate::script::{analyze, ScriptSource};
+use crate::version::Order;
 use std::fs;
 use std::path::Path;
 
@@ -40,6 +41,8 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// How many migrations the folder's file names name, also those whose files have errors.
     pub read: usize,
+    /// How the versions are ordered (the migrations are in this order).
+    pub order: crate::version::Order,
 }
 
 impl Checked {
@@ -74,6 +77,7 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Result<MigrationSet, Vec<Diagn
     Ok(MigrationSet {
         migrations: checked.migrations,
         digest,
+        order: checked.order,
         warnings: checked.diagnostics,
     })
 }
@@ -133,13 +137,35 @@ pub fn check(dir: &Path, options: &ScanOptions) -> Checked {
     identities.sort();
     identities.dedup();
     let read = identities.len();
-    let migrations = assemble(found, &mut out);
+    let mut migrations = assemble(found, &mut out);
+    let order = order_of(&mut migrations, &mut out);
     diagnostic::sort(&mut out);
     Checked {
         migrations,
         diagnostics: out,
         read,
+        order,
     }
+}
+
+/// The order of the owning tool: diesel's string order when every versioned migration is a
+/// diesel directory (sorting them so), the numeric order otherwise — a folder that mixes forms is
+/// no one tool's, and its diesel versions must then be numbers.
+fn order_of(migrations: &mut [ScannedMigration], out: &mut Vec<Diagnostic>) -> Order {
+    let versioned = || migrations.iter().filter(|m| m.version.is_some());
+    let diesel_only = versioned().count() > 0 && versioned().all(|m| m.form == Form::Diesel);
+    if diesel_only {
+        let count = versioned().count();
+        migrations[..count].sort_by(|a, b| Order::Text.compare(&a.id(), &b.id()));
+        return Order::Text;
+    }
+    for m in versioned().filter(|m| m.version.as_ref().is_some_and(|v| v.parts().is_none())) {
+        out.push(
+            Diagnostic::error(&m.up.path, format!("diesel version `{}` is not a number, and this folder mixes diesel directories with other forms", m.id()))
+                .help("diesel orders versions as strings, other tools as numbers: keep diesel directories in a folder of their own, or give this one a numeric version"),
+        );
+    }
+    Order::Numeric
 }
 
 fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(String, std::path::PathBuf)>> {

@@ -67,7 +67,33 @@ pub(crate) fn analyze(
     };
     let first_code = statements.iter().find_map(|s| s.code_start);
     let directive = directive::no_transaction(path, body, first_code.unwrap_or(body.len()), out);
-    let no_transaction = directive || src.metadata_no_transaction;
+    let mut no_transaction = directive || src.metadata_no_transaction;
+    let code: Vec<&crate::lexer::Statement> = statements.iter().filter(|s| s.has_code()).collect();
+    let outside: Vec<(&crate::lexer::Statement, &str)> = code
+        .iter()
+        .filter_map(|s| nontx::needs_no_transaction(s).map(|what| (*s, what)))
+        .collect();
+    // As Flyway does: a file whose every statement cannot run in a transaction runs outside one
+    // (it can only turn a certain failure into success); said as a note.
+    if !no_transaction && !outside.is_empty() && outside.len() == code.len() {
+        no_transaction = true;
+        out.push(
+            Diagnostic::note(
+                path,
+                format!(
+                    "runs outside a transaction, statement by statement: every statement in it must ({})",
+                    outside[0].1
+                ),
+            )
+            .at(body, outside[0].0.code_start.unwrap_or_default())
+            .help("add `-- tidemark:no-transaction` as the file's first line to say so"),
+        );
+    }
+    // The first statement that must run in a transaction, for a message about a mixed file.
+    let inside = code
+        .iter()
+        .find(|s| nontx::needs_no_transaction(s).is_none())
+        .map(|s| crate::position::line_col(body, s.code_start.unwrap_or_default()).0);
     if first_code.is_none() && src.forward && statements_ok(&statements, body) {
         out.push(
             Diagnostic::warning(path, "the forward script is empty")
@@ -85,14 +111,18 @@ pub(crate) fn analyze(
     {
         let at = s.code_start.unwrap_or_default();
         if let Some(what) = nontx::needs_no_transaction(s) {
+            let others = inside.map_or_else(String::new, |line| {
+                format!(", and this file's statement at line {line} must run in one")
+            });
             out.push(
                 Diagnostic::error(
                     path,
-                    format!("{what} cannot run inside a transaction block"),
+                    format!("{what} cannot run inside a transaction block{others}"),
                 )
                 .at(body, at)
                 .help(format!(
-                    "{opt_out} so this file runs outside a transaction, statement by statement"
+                    "move it to a migration of its own (which then runs outside a transaction by \
+                     itself), or {opt_out} so this file runs outside a transaction, statement by statement"
                 )),
             );
         } else if let Some(kw) = nontx::transaction_control(s) {

@@ -64,9 +64,15 @@ fn cratesio_diesel_folder() {
     );
     assert_eq!(
         c.migrations[0].id(),
-        "0",
-        "diesel's initial setup is version 0"
+        "00000000000000",
+        "diesel's initial setup, as diesel names its version"
     );
+    assert_eq!(
+        c.migrations[0].version.as_ref().unwrap().legacy_text(),
+        Some("0"),
+        "what an earlier tidemark recorded for it"
+    );
+    assert_eq!(c.order, tidemark_core::Order::Text);
     let no_tx = c.migrations.iter().filter(|m| m.up.no_transaction).count();
     assert_eq!(
         no_tx, 7,
@@ -76,8 +82,8 @@ fn cratesio_diesel_folder() {
     assert_eq!(
         findings(&c, Severity::Error),
         [
-            format!("{down}:4: CREATE INDEX CONCURRENTLY cannot run inside a transaction block"),
-            format!("{down}:7: CREATE INDEX CONCURRENTLY cannot run inside a transaction block"),
+            format!("{down}:4: CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and this file's statement at line 1 must run in one"),
+            format!("{down}:7: CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and this file's statement at line 1 must run in one"),
         ]
     );
     assert!(findings(&c, Severity::Warning).is_empty());

@@ -2,7 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use tidemark_core::{Kind, MigrationSet, ScannedMigration, Script};
+use tidemark_core::{Kind, MigrationSet, Order, ScannedMigration, Script};
 
 /// Where the set came from, for the debug-build check that the binary is not stale.
 pub(crate) struct Source {
@@ -18,7 +18,13 @@ pub(crate) fn migrations(
     source: &Source,
     warnings: &[TokenStream],
 ) -> TokenStream {
-    let items = set.migrations.iter().map(migration);
+    // A diesel folder's order is its version text: no numeric sort key.
+    let numeric = set.order == Order::Numeric;
+    let items = set.migrations.iter().map(|m| migration(m, numeric));
+    let order = match set.order {
+        Order::Text => quote!(p::TEXT),
+        _ => quote!(p::NUMERIC),
+    };
     let digest = bytes32(&set.digest);
     // The folder's absolute path only in debug builds of the calling crate, where the runtime
     // compares the folder with what was embedded; a release binary holds no build-machine path.
@@ -29,30 +35,39 @@ pub(crate) fn migrations(
     let dir = dir.to_string_lossy();
     let shown = &source.shown;
     let ignore = &source.ignore;
+    // Short paths through one `use`: 1,000 migrations are tens of thousands of tokens.
     quote!({
         #(#warnings)*
+        use ::tidemark::__private as p;
         const MIGRATIONS: &[::tidemark::Migration] = &[#(#items),*];
         #[cfg(debug_assertions)]
-        const SOURCE: ::core::option::Option<::tidemark::__private::Source> = ::core::option::Option::Some(
-            ::tidemark::__private::Source { dir: #dir, shown: #shown, ignore: &[#(#ignore),*] },
+        const SOURCE: ::core::option::Option<p::Source> = ::core::option::Option::Some(
+            p::Source { dir: #dir, shown: #shown, ignore: &[#(#ignore),*] },
         );
         #[cfg(not(debug_assertions))]
-        const SOURCE: ::core::option::Option<::tidemark::__private::Source> = ::core::option::Option::None;
-        ::tidemark::__private::migrations(MIGRATIONS, #digest, SOURCE)
+        const SOURCE: ::core::option::Option<p::Source> = ::core::option::Option::None;
+        p::migrations(MIGRATIONS, #digest, SOURCE, #order)
     })
 }
 
-fn migration(m: &ScannedMigration) -> TokenStream {
+fn migration(m: &ScannedMigration, numeric: bool) -> TokenStream {
     let id = m.id();
     let parts = m
         .version
         .as_ref()
-        .map(|v| v.parts().to_vec())
+        .and_then(|v| v.parts())
+        .filter(|_| numeric)
+        .map(<[u64]>::to_vec)
+        .unwrap_or_default();
+    let legacy = m
+        .version
+        .as_ref()
+        .and_then(|v| v.legacy_text())
         .unwrap_or_default();
     let name = &m.name;
     let kind = match m.kind {
-        Kind::Versioned => quote!(Versioned),
-        Kind::Repeatable => quote!(Repeatable),
+        Kind::Versioned => quote!(p::VERSIONED),
+        Kind::Repeatable => quote!(p::REPEATABLE),
         _ => quote!(::core::compile_error!(
             "tidemark-macros does not know this migration kind"
         )),
@@ -61,11 +76,11 @@ fn migration(m: &ScannedMigration) -> TokenStream {
     let down = match &m.down {
         Some(d) => {
             let d = script(d);
-            quote!(::core::option::Option::Some(#d))
+            quote!(p::down(#d))
         }
-        None => quote!(::core::option::Option::None),
+        None => quote!(p::NO_DOWN),
     };
-    quote!(::tidemark::__private::migration(#id, &[#(#parts),*], #name, ::tidemark::MigrationKind::#kind, #up, #down))
+    quote!(p::migration(#id, &[#(#parts),*], #name, #kind, #legacy, #up, #down))
 }
 
 fn script(s: &Script) -> TokenStream {
@@ -73,7 +88,7 @@ fn script(s: &Script) -> TokenStream {
     let path = &s.path;
     let sum = bytes32(&s.checksum);
     let no_tx = s.no_transaction;
-    quote!(::tidemark::__private::script(::core::include_str!(#abs), #path, #sum, #no_tx))
+    quote!(p::script(::core::include_str!(#abs), #path, #sum, #no_tx))
 }
 
 /// A `[u8; 32]` as one byte-string token (`*b"…"`) rather than 32 integer tokens: 1,000

@@ -119,6 +119,7 @@ mod tests {
                 &[1],
                 "a",
                 MigrationKind::Versioned,
+                "",
                 script("CREATE TABLE a ();", "m/V1__a.sql", [1; 32], false),
                 None,
             ),
@@ -127,6 +128,7 @@ mod tests {
                 &[2],
                 "b",
                 MigrationKind::Versioned,
+                "",
                 script(
                     "-- größe\nCREATE TABLE b ();",
                     "m/V2__b.sql",

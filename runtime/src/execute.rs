@@ -4,7 +4,7 @@
 use crate::batch::{Batch, Wrap};
 use crate::error::{Error, MigrationFailed};
 use crate::events;
-use crate::history::{Tables, Timing, PID_COLUMN, STEP_COLUMN};
+use crate::history::{Tables, Timing, PID_COLUMN, START_COLUMN, STEP_COLUMN};
 use crate::locate::{query_char, script_offset};
 use crate::plan::{Plan, PlannedStep};
 use crate::report::{Direction, Report, SkipReason, SkippedStep, StepReport};
@@ -156,6 +156,9 @@ impl<'a> Executor<'a> {
     async fn send(&mut self, steps: &[PlannedStep<'_>], wrap: Wrap) -> Result<(), Failure> {
         let batch = Batch::build(self.tables, steps, self.digest, wrap);
         let mut done = 0;
+        // Where the message is, for an error without a position: each step announces its start
+        // (a row), and every statement after that start's own completes once.
+        let (mut started, mut completed, mut own) = (0usize, 0usize, false);
         let error = match self.client.simple_query_raw(&batch.sql).await {
             Err(e) => e,
             Ok(stream) => {
@@ -184,11 +187,12 @@ impl<'a> Executor<'a> {
                             if row
                                 .columns()
                                 .first()
-                                .is_some_and(|c| c.name() == PID_COLUMN) =>
+                                .is_some_and(|c| c.name() == START_COLUMN) =>
                         {
-                            let pid = row.get(0).and_then(|v| v.parse().ok()).unwrap_or(0);
-                            self.watch.pid.store(pid, Ordering::SeqCst);
+                            (started, completed, own) = (started + 1, 0, true);
                         }
+                        Some(Ok(SimpleQueryMessage::CommandComplete(_))) if own => own = false,
+                        Some(Ok(SimpleQueryMessage::CommandComplete(_))) => completed += 1,
                         Some(Ok(_)) => {}
                         Some(Err(e)) => break e,
                     }
@@ -197,7 +201,9 @@ impl<'a> Executor<'a> {
         };
         let _ = self.client.batch_execute("ROLLBACK").await;
         let committed = if wrap == Wrap::PerStep { done } else { 0 };
-        let fallback = done.min(steps.len() - 1);
+        // The step that was running, and the start of its statement that failed.
+        let running = started.saturating_sub(1).min(steps.len() - 1);
+        let statement_start = || nth_statement(steps[running].script().sql(), completed);
         let located = error.as_db_error().and_then(|db| match query_char(db) {
             // A position in the message: the step whose script holds it.
             Some(c) => {
@@ -206,11 +212,11 @@ impl<'a> Executor<'a> {
             }
             // A position inside a body, or none: the step that was running.
             None => Some((
-                fallback,
-                script_offset(db, steps[fallback].script().sql(), 0),
+                running,
+                script_offset(db, steps[running].script().sql(), 0).or_else(statement_start),
             )),
         });
-        let (failing, byte) = located.unwrap_or((fallback, None));
+        let (failing, byte) = located.unwrap_or_else(|| (running, statement_start()));
         Err(Failure {
             failing,
             done: committed,
@@ -358,6 +364,17 @@ fn step_report(step: &PlannedStep<'_>, duration: Duration) -> StepReport {
         direction: step.direction(),
         duration,
     }
+}
+
+/// Where the `n`th statement (0-based, statements with code only) of a script starts; `None`
+/// past its last (the failure was in tidemark's own bookkeeping after it).
+fn nth_statement(sql: &str, n: usize) -> Option<usize> {
+    tidemark_core::lexer::split(sql)
+        .ok()?
+        .iter()
+        .filter(|s| s.has_code())
+        .nth(n)?
+        .code_start
 }
 
 /// The first line of the statement holding byte `b`.

@@ -18,12 +18,14 @@ pub(crate) fn versioned(version: &str, up: &str, down: Option<&str>) -> Migratio
     let parts = tidemark_core::Version::parse_canonical(version)
         .expect("a canonical test version")
         .parts()
+        .expect("numeric")
         .to_vec();
     Migration {
         id: Cow::Owned(version.to_owned()),
         version_parts: Cow::Owned(parts),
         name: Cow::Borrowed("m"),
         kind: MigrationKind::Versioned,
+        legacy: None,
         up: script(up, format!("migrations/V{version}__m.sql"), false),
         down: down.map(|d| script(d, format!("migrations/U{version}__m.sql"), false)),
     }
@@ -36,6 +38,7 @@ pub(crate) fn repeatable(name: &str, sql: &str) -> Migration {
         version_parts: Cow::Borrowed(&[]),
         name: Cow::Owned(name.to_owned()),
         kind: MigrationKind::Repeatable,
+        legacy: None,
         up: script(sql, format!("migrations/R__{name}.sql"), false),
         down: None,
     }
@@ -49,6 +52,7 @@ pub(crate) fn set(items: Vec<Migration>) -> Migrations {
         items: Cow::Owned(items),
         digest,
         source: None,
+        order: tidemark_core::Order::Numeric,
     }
 }
 

@@ -5,7 +5,6 @@
 use crate::error::Error;
 use crate::history::{applied_digest, HistoryRow, Tables, Timing};
 use crate::migrations::{MigrationKind, Migrations};
-use tidemark_core::Version;
 
 /// What [`Migrator::repair`](crate::Migrator::repair) changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -29,10 +28,11 @@ pub(crate) fn baseline(
     let unknown = || Error::UnknownTarget {
         version: version.to_owned(),
     };
-    let bound = Version::parse_canonical(version.trim()).ok_or_else(unknown)?;
-    if set.get(&bound.to_string()).is_none() {
-        return Err(unknown());
-    }
+    let bound = set
+        .order
+        .canonical(version)
+        .filter(|b| set.get(b).is_some())
+        .ok_or_else(unknown)?;
     if !history.is_empty() {
         return Err(Error::HistoryNotEmpty {
             rows: history.len(),
@@ -42,7 +42,7 @@ pub(crate) fn baseline(
     let mut adopted = Vec::new();
     let mut digest = [0; 32];
     for m in set.iter().filter(|m| m.kind == MigrationKind::Versioned) {
-        if Version::parse_canonical(m.version()).is_some_and(|v| v <= bound) {
+        if set.order.compare(m.version(), &bound) != std::cmp::Ordering::Greater {
             sql.push_str(&tables.record_up_sql(m, true, Timing::Now));
             tidemark_core::digest_update(&mut digest, &m.entry_digest(), true);
             adopted.push(m.version().to_owned());

@@ -57,6 +57,8 @@ pub struct Migration {
     pub(crate) version_parts: Cow<'static, [u64]>,
     pub(crate) name: Cow<'static, str>,
     pub(crate) kind: MigrationKind,
+    /// The version text an earlier tidemark recorded for this (diesel) migration.
+    pub(crate) legacy: Option<Cow<'static, str>>,
     pub(crate) up: Script,
     pub(crate) down: Option<Script>,
 }
@@ -68,7 +70,8 @@ impl Migration {
         &self.id
     }
 
-    /// The version's parts (empty for a repeatable migration).
+    /// The version's numeric parts (empty for a repeatable migration, and in a diesel folder,
+    /// whose versions order as strings).
     pub fn version_parts(&self) -> &[u64] {
         &self.version_parts
     }
@@ -107,6 +110,8 @@ pub struct Migrations {
     pub(crate) digest: [u8; 32],
     /// Where the folder was at build time (debug builds only), for the stale-binary check.
     pub(crate) source: Option<crate::__private::Source>,
+    /// How versions compare: diesel's string order for a diesel folder, else numeric.
+    pub(crate) order: tidemark_core::Order,
 }
 
 impl Migrations {

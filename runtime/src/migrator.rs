@@ -4,7 +4,7 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::events;
 use crate::execute::{Executor, RunMode};
-use crate::history::{Recorded, Tables};
+use crate::history::{translate, Recorded, Tables};
 use crate::lock::Lock;
 use crate::maintenance::{self, RepairReport};
 use crate::migrations::Migrations;
@@ -185,9 +185,10 @@ impl<'m> Migrator<'m> {
     pub async fn is_up_to_date<'a>(&self, db: impl Into<Db<'a>>) -> Result<bool, Error> {
         let tables = self.tables()?;
         let conn = db.into().shared().await?;
-        let Some(recorded) = tables.check(&conn, self.set.digest()).await? else {
+        let Some(mut recorded) = tables.check(&conn, self.set.digest()).await? else {
             return Ok(true);
         };
+        translate(self.set, &mut recorded.history);
         Ok(
             plan::plan(self.set, &recorded.history, &Target::Latest, self.policy)
                 .is_ok_and(|p| p.is_empty()),
@@ -204,7 +205,7 @@ impl<'m> Migrator<'m> {
             if self.target == Target::Latest {
                 let tables = self.tables()?;
                 let conn = db.shared().await?;
-                let Some(recorded) = tables.check(&conn, self.set.digest()).await? else {
+                let Some(mut recorded) = tables.check(&conn, self.set.digest()).await? else {
                     tracing::debug!("up to date (fast path)");
                     return Ok(Report {
                         fast_path: true,
@@ -212,12 +213,17 @@ impl<'m> Migrator<'m> {
                     });
                 };
                 drop(conn);
+                // An earlier tidemark's text for a version is renamed under the lock.
+                let renamed = !translate(self.set, &mut recorded.history).is_empty();
                 // The same round trip brought history: a database where a newer build applied
                 // more (a rolled-back deploy) has nothing to do for this set, and the replicas
                 // of the older build need not queue for the lock to learn that.
                 if let Ok(p) = plan::plan(self.set, &recorded.history, &self.target, self.policy) {
                     let stored = tidemark_core::to_hex(&p.digest_before);
-                    if p.is_empty() && recorded.digest.as_deref() == Some(stored.as_str()) {
+                    if p.is_empty()
+                        && !renamed
+                        && recorded.digest.as_deref() == Some(stored.as_str())
+                    {
                         warn_future(&p);
                         return Ok(Report::default());
                     }
@@ -236,7 +242,8 @@ impl<'m> Migrator<'m> {
     pub async fn plan<'a>(&self, db: impl Into<Db<'a>>) -> Result<Plan<'m>, Error> {
         let tables = self.tables()?;
         let conn = db.into().shared().await?;
-        let history = tables.ensure_and_read(&conn).await?.history;
+        let mut history = tables.ensure_and_read(&conn).await?.history;
+        translate(self.set, &mut history);
         plan::plan(self.set, &history, &self.target, self.policy)
     }
 
@@ -273,11 +280,9 @@ impl<'m> Migrator<'m> {
     pub async fn status<'a>(&self, db: impl Into<Db<'a>>) -> Result<Status, Error> {
         let tables = self.tables()?;
         let conn = db.into().shared().await?;
-        Ok(status::status(
-            self.set,
-            &tables.read_existing(&conn).await?,
-            self.policy.allow_future,
-        ))
+        let mut history = tables.read_existing(&conn).await?;
+        translate(self.set, &mut history);
+        Ok(status::status(self.set, &history, self.policy.allow_future))
     }
 
     /// Checks history against the set without changing anything: a failed row, a divergent
@@ -286,7 +291,8 @@ impl<'m> Migrator<'m> {
     pub async fn validate<'a>(&self, db: impl Into<Db<'a>>) -> Result<(), Error> {
         let tables = self.tables()?;
         let conn = db.into().shared().await?;
-        let history = tables.read_existing(&conn).await?;
+        let mut history = tables.read_existing(&conn).await?;
+        translate(self.set, &mut history);
         plan::plan(self.set, &history, &Target::Latest, self.policy).map(drop)
     }
 
@@ -424,6 +430,16 @@ impl<'m> Migrator<'m> {
                     tables.read_or_create(client).await?
                 };
                 watch.pid.store(recorded.pid.unwrap_or(0), Ordering::SeqCst);
+                let mut recorded = recorded;
+                let renames = translate(self.set, &mut recorded.history);
+                if !renames.is_empty() {
+                    client
+                        .batch_execute(&tables.rename_sql(&renames))
+                        .await
+                        .map_err(Error::db(
+                            "renaming history rows of an earlier version text",
+                        ))?;
+                }
                 work(client, &tables, recorded, &watch).await
             };
             tokio::pin!(run);

@@ -5,8 +5,9 @@ use crate::history::{applied_digest, HistoryRow};
 use crate::migrations::{Migration, MigrationKind, Migrations, Script};
 use crate::report::Direction;
 use crate::target::Target;
+use std::cmp::Ordering;
 use std::collections::HashMap;
-use tidemark_core::{digest_update, Version};
+use tidemark_core::digest_update;
 
 /// Why a step is in a plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,26 +155,18 @@ impl Default for Policy {
     }
 }
 
-fn parse_version(text: &str) -> Option<Version> {
-    Version::parse_canonical(text)
-}
-
-/// The newest versioned migration of the set.
-pub(crate) fn newest(set: &Migrations) -> Option<Version> {
+/// The newest versioned migration of the set (the set is in run order).
+pub(crate) fn newest(set: &Migrations) -> Option<&str> {
     set.iter()
         .filter(|m| m.kind == MigrationKind::Versioned)
-        .filter_map(|m| parse_version(m.version()))
-        .max()
+        .map(Migration::version)
+        .max_by(|a, b| set.order.compare(a, b))
 }
 
 /// Whether an applied version the set does not have is newer than everything in the set: left
 /// by a newer build (a deploy that was rolled back), not a gap.
-pub(crate) fn is_future(row: &HistoryRow, newest: Option<&Version>) -> bool {
-    match (parse_version(&row.version), newest) {
-        (Some(v), Some(n)) => &v > n,
-        (Some(_), None) => true,
-        (None, _) => false,
-    }
+pub(crate) fn is_future(set: &Migrations, row: &HistoryRow, newest: Option<&str>) -> bool {
+    newest.is_none_or(|n| set.order.compare(&row.version, n) == Ordering::Greater)
 }
 
 /// Plans the steps from `history` to `target`, checking every policy before anything runs.
@@ -202,7 +195,7 @@ pub(crate) fn plan<'m>(
         .iter()
         .filter(|r| r.kind == MigrationKind::Versioned && !known.contains_key(r.version.as_str()))
     {
-        if policy.allow_future && is_future(row, newest.as_ref()) {
+        if policy.allow_future && is_future(set, row, newest) {
             future.push(row.version.clone());
         } else if !policy.allow_missing {
             return Err(Error::Missing {
@@ -230,35 +223,34 @@ pub(crate) fn plan<'m>(
         Target::Latest => Bound::All,
         Target::Initial => Bound::Nothing,
         Target::Version(v) => {
-            let parsed = parse_version(v.trim())
+            let canonical = set
+                .order
+                .canonical(v)
+                .filter(|c| known.contains_key(c.as_str()))
                 .ok_or_else(|| Error::UnknownTarget { version: v.clone() })?;
-            if !known.contains_key(parsed.to_string().as_str()) {
-                return Err(Error::UnknownTarget { version: v.clone() });
-            }
-            Bound::UpTo(parsed)
+            Bound::UpTo(canonical)
         }
     };
-    let wanted = |v: &Version| match &bound {
+    let order = set.order;
+    let wanted = |v: &str| match &bound {
         Bound::All => true,
         Bound::Nothing => false,
-        Bound::UpTo(b) => v <= b,
+        Bound::UpTo(b) => order.compare(v, b) != Ordering::Greater,
     };
     let highest_applied = history
         .iter()
         .filter(|r| r.kind == MigrationKind::Versioned)
-        .filter_map(|r| parse_version(&r.version))
-        .max();
+        .map(|r| r.version.as_str())
+        .max_by(|a, b| order.compare(a, b));
     let mut steps = Vec::new();
     // Rollbacks first, newest first: every applied version above the target.
-    let mut applied: Vec<(Version, &HistoryRow)> = history
+    let mut applied: Vec<&HistoryRow> = history
         .iter()
-        .filter(|r| r.kind == MigrationKind::Versioned)
-        .filter_map(|r| Some((parse_version(&r.version)?, r)))
-        .filter(|(v, _)| !wanted(v))
+        .filter(|r| r.kind == MigrationKind::Versioned && !wanted(&r.version))
         .collect();
-    applied.sort_by(|a, b| b.0.cmp(&a.0));
+    applied.sort_by(|a, b| order.compare(&b.version, &a.version));
     let mut rollbacks = Vec::new();
-    for (_, row) in applied {
+    for row in applied {
         let Some(m) = known.get(row.version.as_str()) else {
             return Err(Error::NoRollback {
                 version: row.version.clone(),
@@ -307,18 +299,16 @@ pub(crate) fn plan<'m>(
     }
     steps.extend(rollbacks);
     for m in versioned.iter().copied() {
-        let Some(v) = parse_version(m.version()) else {
-            continue;
-        };
-        if recorded.contains_key(m.version()) || !wanted(&v) {
+        let v = m.version();
+        if recorded.contains_key(v) || !wanted(v) {
             continue;
         }
-        let late = highest_applied.as_ref().is_some_and(|h| &v < h);
+        let late = highest_applied.is_some_and(|h| order.compare(v, h) == Ordering::Less);
         if late && !policy.allow_out_of_order {
             return Err(Error::OutOfOrder {
-                version: m.version().to_owned(),
+                version: v.to_owned(),
                 path: m.up.path().to_owned(),
-                highest: highest_applied.map(|h| h.to_string()).unwrap_or_default(),
+                highest: highest_applied.unwrap_or_default().to_owned(),
             });
         }
         let reason = if late {
@@ -357,7 +347,7 @@ pub(crate) fn plan<'m>(
 enum Bound {
     All,
     Nothing,
-    UpTo(Version),
+    UpTo(String),
 }
 
 #[cfg(test)]

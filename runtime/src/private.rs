@@ -4,13 +4,31 @@
 
 use crate::migrations::{Migration, MigrationKind, Migrations, Script};
 use std::borrow::Cow;
+use tidemark_core::Order;
 
 /// The set a failing `embed_migrations!` expands to, so the error is the only one shown.
 pub const EMPTY: Migrations = Migrations {
     items: Cow::Borrowed(&[]),
     digest: [0; 32],
     source: None,
+    order: Order::Numeric,
 };
+
+/// The kinds and orders, short for the generated code.
+pub const VERSIONED: MigrationKind = MigrationKind::Versioned;
+/// See [`VERSIONED`].
+pub const REPEATABLE: MigrationKind = MigrationKind::Repeatable;
+/// Versions ordered numerically.
+pub const NUMERIC: Order = Order::Numeric;
+/// Versions ordered as strings (a diesel folder).
+pub const TEXT: Order = Order::Text;
+/// A migration without a rollback script.
+pub const NO_DOWN: Option<Script> = None;
+
+/// A rollback script.
+pub const fn down(script: Script) -> Option<Script> {
+    Some(script)
+}
 
 /// Where an embedded set was read from: given in debug builds only, for the check that the
 /// binary is not stale; release builds hold no build-machine path.
@@ -29,20 +47,24 @@ pub const fn migrations(
     items: &'static [Migration],
     digest: [u8; 32],
     source: Option<Source>,
+    order: Order,
 ) -> Migrations {
     Migrations {
         items: Cow::Borrowed(items),
         digest,
         source,
+        order,
     }
 }
 
-/// One migration built at compile time.
+/// One migration built at compile time; `legacy` is what an earlier tidemark recorded as its
+/// version (`""` when nothing else).
 pub const fn migration(
     id: &'static str,
     version_parts: &'static [u64],
     name: &'static str,
     kind: MigrationKind,
+    legacy: &'static str,
     up: Script,
     down: Option<Script>,
 ) -> Migration {
@@ -51,6 +73,11 @@ pub const fn migration(
         version_parts: Cow::Borrowed(version_parts),
         name: Cow::Borrowed(name),
         kind,
+        legacy: if legacy.is_empty() {
+            None
+        } else {
+            Some(Cow::Borrowed(legacy))
+        },
         up,
         down,
     }
@@ -80,6 +107,7 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
         checksum: s.checksum,
         no_transaction: s.no_transaction,
     };
+    let numeric = set.order == Order::Numeric;
     let items = set
         .migrations
         .into_iter()
@@ -88,9 +116,16 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
             version_parts: Cow::Owned(
                 m.version
                     .as_ref()
-                    .map(|v| v.parts().to_vec())
+                    .and_then(|v| v.parts())
+                    .filter(|_| numeric)
+                    .map(<[u64]>::to_vec)
                     .unwrap_or_default(),
             ),
+            legacy: m
+                .version
+                .as_ref()
+                .and_then(|v| v.legacy_text())
+                .map(|l| Cow::Owned(l.to_owned())),
             name: Cow::Owned(m.name),
             kind: m.kind,
             up: owned(m.up),
@@ -101,6 +136,7 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
         items: Cow::Owned(items),
         digest: set.digest,
         source: None,
+        order: set.order,
     }
 }
 

@@ -6,7 +6,6 @@ use crate::migrations::{Migration, MigrationKind, Migrations};
 use crate::table::{self, Align};
 use std::collections::HashMap;
 use std::fmt;
-use tidemark_core::Version;
 
 /// The state of one migration in a database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -118,7 +117,8 @@ impl fmt::Display for Status {
 pub(crate) fn status(set: &Migrations, history: &[HistoryRow], allow_future: bool) -> Status {
     let recorded: HashMap<&str, &HistoryRow> =
         history.iter().map(|r| (r.version.as_str(), r)).collect();
-    let mut entries: Vec<(Option<Version>, StatusEntry)> = Vec::new();
+    // (repeatable, entry): versioned ones first, in the set's order; repeatables by name.
+    let mut entries: Vec<(bool, StatusEntry)> = Vec::new();
     for m in set.iter() {
         let row = recorded.get(m.version());
         let state = match row {
@@ -129,7 +129,7 @@ pub(crate) fn status(set: &Migrations, history: &[HistoryRow], allow_future: boo
             Some(_) => State::Divergent,
         };
         entries.push((
-            Version::parse_canonical(m.version()),
+            m.kind == MigrationKind::Repeatable,
             entry(m.version(), m.name(), state, row.copied(), Some(m)),
         ));
     }
@@ -141,22 +141,21 @@ pub(crate) fn status(set: &Migrations, history: &[HistoryRow], allow_future: boo
     {
         let state = if !r.success {
             State::Failed
-        } else if allow_future && crate::plan::is_future(r, newest.as_ref()) {
+        } else if allow_future && crate::plan::is_future(set, r, newest) {
             State::Future
         } else {
             State::Missing
         };
         entries.push((
-            Version::parse_canonical(&r.version),
+            r.kind == MigrationKind::Repeatable,
             entry(&r.version, &r.name, state, Some(r), None),
         ));
     }
-    // Versioned by version, then repeatables (no version) by name.
-    entries.sort_by(|a, b| match (&a.0, &b.0) {
-        (Some(x), Some(y)) => x.cmp(y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.1.version.cmp(&b.1.version),
+    entries.sort_by(|a, b| match (a.0, b.0) {
+        (false, false) => set.order.compare(&a.1.version, &b.1.version),
+        (false, true) => std::cmp::Ordering::Less,
+        (true, false) => std::cmp::Ordering::Greater,
+        (true, true) => a.1.version.cmp(&b.1.version),
     });
     Status {
         entries: entries.into_iter().map(|(_, e)| e).collect(),

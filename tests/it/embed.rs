@@ -53,13 +53,13 @@ fn every_file_form_in_one_folder_in_version_order() {
     assert_eq!(
         versions,
         [
-            "0",
+            "00000000000000",
             "1",
             "2",
             "3",
             "3.1",
             "20240131120000",
-            "20240131120000.0",
+            "202401311200000000",
             "R__view"
         ]
     );
@@ -84,7 +84,14 @@ fn every_file_form_in_one_folder_in_version_order() {
         .collect();
     assert_eq!(
         with_rollback,
-        ["0", "1", "2", "3.1", "20240131120000", "20240131120000.0"]
+        [
+            "00000000000000",
+            "1",
+            "2",
+            "3.1",
+            "20240131120000",
+            "202401311200000000"
+        ]
     );
     let no_tx: Vec<&str> = MIXED
         .iter()
@@ -93,7 +100,7 @@ fn every_file_form_in_one_folder_in_version_order() {
         .collect();
     assert_eq!(
         no_tx,
-        ["20240131120000.0"],
+        ["202401311200000000"],
         "diesel's run_in_transaction = false"
     );
     let index = MIXED.iter().find(|m| m.name() == "event_index").unwrap();

@@ -99,6 +99,7 @@ async fn a_no_transaction_script_that_cannot_be_split_is_refused_not_recorded() 
         &[1],
         "broken",
         MigrationKind::Versioned,
+        "",
         script(
             "CREATE INDEX CONCURRENTLY i ON t ('oops);",
             "migrations/V1__broken.sql",
@@ -107,7 +108,7 @@ async fn a_no_transaction_script_that_cannot_be_split_is_refused_not_recorded() 
         ),
         None,
     )];
-    static SET: Migrations = migrations(BROKEN, [7; 32], None);
+    static SET: Migrations = migrations(BROKEN, [7; 32], None, tidemark::__private::NUMERIC);
     let db = fresh_db().await;
     let err = SET.migrator().run(&db.pool).await.unwrap_err();
     assert!(

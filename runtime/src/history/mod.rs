@@ -5,11 +5,13 @@
 //! row holding the digest of the applied set, which makes the up-to-date check one query.
 
 mod ddl;
+mod legacy;
 mod read;
 mod write;
 
+pub(crate) use legacy::translate;
 pub(crate) use read::Recorded;
-pub(crate) use write::{Timing, PID_COLUMN, STEP_COLUMN, STEP_START_SQL};
+pub(crate) use write::{Timing, PID_COLUMN, START_COLUMN, STEP_COLUMN, STEP_START_SQL};
 
 use crate::error::Error;
 use crate::migrations::MigrationKind;

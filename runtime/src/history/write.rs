@@ -33,6 +33,9 @@ pub(crate) const STEP_START_SQL: &str = "SELECT set_config('tidemark.step_start'
      CASE WHEN current_setting('server_version_num')::int >= 140000 \
      THEN set_config('client_connection_check_interval', '250ms', true) END;\n";
 
+/// The first column of [`STEP_START_SQL`]'s row: a step of the message started.
+pub(crate) const START_COLUMN: &str = "set_config";
+
 /// How a forward step's row is timed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Timing {
@@ -183,6 +186,7 @@ mod tests {
             &[2, 1],
             "it's",
             MigrationKind::Versioned,
+            "",
             UP,
             Some(DOWN),
         );
@@ -206,7 +210,7 @@ mod tests {
     #[test]
     fn a_repeatable_step_replaces_its_row() {
         let t = Tables::new("public", "h").unwrap();
-        let m = migration("R__v", &[], "v", MigrationKind::Repeatable, UP, None);
+        let m = migration("R__v", &[], "v", MigrationKind::Repeatable, "", UP, None);
         let sql = t.record_up_sql(&m, false, Timing::Step);
         assert!(
             sql.contains("VALUES ('R__v', NULL, 'v', 'repeatable'"),
@@ -225,7 +229,7 @@ mod tests {
     #[test]
     fn bookkeeping_statements_name_their_row() {
         let t = Tables::new("s", "h").unwrap();
-        let m = migration("3", &[3], "x", MigrationKind::Versioned, UP, None);
+        let m = migration("3", &[3], "x", MigrationKind::Versioned, "", UP, None);
         assert_eq!(
             t.record_down_sql(&m),
             format!("DELETE FROM \"s\".\"h\" WHERE version = '3' RETURNING {CLOCK_US} - {START_US} AS {STEP_COLUMN};\n")
