@@ -629,3 +629,53 @@ async fn a_long_run_in_a_log_says_it_is_still_going() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn adopt_takes_over_a_diesel_database_and_up_runs_only_the_new_migration() {
+    let p = Project::new().await;
+    for (dir, sql) in [
+        ("2024-01-01-000000_users", "CREATE TABLE users (id int);\n"),
+        ("2024-02-01-000000_posts", "CREATE TABLE posts (id int);\n"),
+    ] {
+        std::fs::create_dir_all(p.dir.join("migrations").join(dir)).unwrap();
+        p.write(&format!("{dir}/up.sql"), sql);
+    }
+    // What diesel leaves: its table (diesel's own DDL) and the first migration applied.
+    let c = p.db.pool().get().await.unwrap();
+    c.batch_execute(
+        "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, \
+         run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP); \
+         CREATE TABLE users (id int); \
+         INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101000000'), ('20990101000000');",
+    )
+    .await
+    .unwrap();
+    let refused = p.tidemark(&["adopt", "--json"]).code(1);
+    let err: serde_json::Value = serde_json::from_str(&stdout(&refused)).unwrap();
+    assert_eq!(err["error"]["kind"], "adopt_mismatch", "{err}");
+    let message = err["error"]["message"].as_str().unwrap();
+    assert!(message.contains("version 20990101000000"), "{message}");
+    assert!(
+        !p.exists("tidemark_history").await,
+        "a refusal leaves nothing"
+    );
+    c.batch_execute("DELETE FROM __diesel_schema_migrations WHERE version = '20990101000000'")
+        .await
+        .unwrap();
+
+    let adopted = stdout(&p.tidemark(&["adopt"]).success());
+    assert_eq!(
+        adopted,
+        "adopted 1 migration from __diesel_schema_migrations (diesel) as applied without running them\n\
+         1 migration pending, for the next `up`: 20240201000000\n"
+    );
+    let again: serde_json::Value = serde_json::from_str(&stdout(
+        &p.tidemark(&["adopt", "diesel", "--json"]).success(),
+    ))
+    .unwrap();
+    assert_eq!(again["already_recorded"][0], "20240101000000");
+    assert_eq!(again["adopted"].as_array().unwrap().len(), 0);
+    p.tidemark(&["up"]).success();
+    assert!(p.exists("posts").await);
+    p.tidemark(&["status", "--exit-code"]).success();
+}

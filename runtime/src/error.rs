@@ -113,10 +113,11 @@ pub enum Error {
     /// changed; nothing was run.
     #[error("history changed since the plan was made; plan again")]
     StalePlan,
-    /// [`Migrator::baseline`](crate::Migrator::baseline) needs a database without tidemark
-    /// history.
+    /// [`Migrator::baseline`](crate::Migrator::baseline) and
+    /// [`Migrator::adopt`](crate::Migrator::adopt) need a database without tidemark history
+    /// (adopt accepts one that already records exactly what it would).
     #[error(
-        "baseline adopts a database without tidemark history, but {rows} rows are recorded \
+        "adopting a database needs one without tidemark history, but {rows} rows are recorded \
          already; use `status` to see them"
     )]
     HistoryNotEmpty {
@@ -183,6 +184,35 @@ pub enum Error {
         /// What is wrong; never the string itself.
         reason: String,
     },
+    /// Another tool's history table cannot be adopted as a whole: it is not there, several
+    /// are, or it lacks the tool's columns. Nothing was recorded.
+    #[error("cannot adopt {table}{}: {problem}; nothing was recorded", tool_suffix(*.tool))]
+    ForeignHistory {
+        /// The tool, when known.
+        tool: Option<crate::Tool>,
+        /// The table (or the tables looked for).
+        table: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// A row of another tool's history does not match the set: a version the set lacks, a
+    /// file changed since the tool applied it, a failed row. Nothing was recorded.
+    #[error(
+        "cannot adopt {table} ({tool}): version {version}{}: {problem}; nothing was recorded",
+        path.as_deref().map(|p| format!(" ({p})")).unwrap_or_default()
+    )]
+    AdoptMismatch {
+        /// The tool.
+        tool: crate::Tool,
+        /// Its table.
+        table: String,
+        /// The version as the tool recorded it (a Flyway repeatable: its script).
+        version: String,
+        /// The set's file for it, when there is one.
+        path: Option<String>,
+        /// What differs and what to do.
+        problem: String,
+    },
     /// A schema or table name cannot be used.
     #[error("the history {what} name {name:?} cannot be used: {reason}")]
     InvalidName {
@@ -223,6 +253,8 @@ impl Error {
             Self::Interrupted { .. } => "interrupted",
             Self::MissingPrivilege { .. } => "missing_privilege",
             Self::InvalidName { .. } => "invalid_name",
+            Self::ForeignHistory { .. } => "foreign_history",
+            Self::AdoptMismatch { .. } => "adopt_mismatch",
         }
     }
 
@@ -407,3 +439,7 @@ impl fmt::Display for MigrationFailed {
 }
 
 impl std::error::Error for MigrationFailed {}
+
+fn tool_suffix(tool: Option<crate::Tool>) -> String {
+    tool.map(|t| format!(" ({t})")).unwrap_or_default()
+}

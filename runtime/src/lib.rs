@@ -3,6 +3,7 @@
 // The README (these docs) shows whole build scripts and binaries, `fn main` included.
 #![allow(clippy::needless_doctest_main)]
 
+mod adopt;
 mod batch;
 pub mod connect;
 mod db;
@@ -31,6 +32,7 @@ pub mod cli;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use adopt::{Adopt, AdoptReport, Tool, UnknownTool};
 pub use db::Db;
 pub use error::{Error, MigrationFailed};
 pub use maintenance::RepairReport;

@@ -266,7 +266,7 @@ impl<'m> Migrator<'m> {
         self.locked(
             db.into(),
             false,
-            true,
+            Frame::DryRun,
             async |client, tables, recorded, watch| {
                 let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
                 Executor::run(client, tables, &plan, RunMode::DryRun, watch).await
@@ -307,7 +307,7 @@ impl<'m> Migrator<'m> {
         self.locked(
             db.into(),
             false,
-            false,
+            Frame::Plain,
             async |client, tables, recorded, _| {
                 let (sql, adopted) =
                     maintenance::baseline(self.set, tables, &recorded.history, version)?;
@@ -321,13 +321,67 @@ impl<'m> Migrator<'m> {
         .await
     }
 
+    /// Adopts a database another tool manages: reads its history table (sqlx's
+    /// `_sqlx_migrations`, refinery's `refinery_schema_history`, diesel's
+    /// `__diesel_schema_migrations`, Flyway's `flyway_schema_history`, or the table
+    /// [`Adopt::source_table`](crate::Adopt::source_table) names), checks that every migration
+    /// it applied is in the set and, where the tool records a checksum (sqlx, refinery,
+    /// Flyway), that the file is unchanged, and records them in tidemark's history as applied,
+    /// with the tool's timestamps, in one transaction. The other tool's table is only read.
+    /// After this, [`run`](Self::run) applies only what the other tool had not.
+    ///
+    /// Any mismatch is an error naming the version, the file and what differs
+    /// ([`Error::AdoptMismatch`], [`Error::ForeignHistory`]), and records nothing. Adopting
+    /// again records nothing more; a database with other tidemark history is refused
+    /// ([`Error::HistoryNotEmpty`]).
+    ///
+    /// ```no_run
+    /// # async fn f(pool: &tidemark::deadpool_postgres::Pool, set: &tidemark::Migrations) -> Result<(), tidemark::Error> {
+    /// use tidemark::Tool;
+    /// let adopted = set.migrator().adopt(pool, Tool::Sqlx).await?;
+    /// println!("{} adopted, {} pending", adopted.adopted.len(), adopted.pending.len());
+    /// set.migrator().run(pool).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn adopt<'a>(
+        &self,
+        db: impl Into<Db<'a>>,
+        from: impl Into<crate::Adopt>,
+    ) -> Result<crate::AdoptReport, Error> {
+        let from = from.into();
+        self.locked(
+            db.into(),
+            false,
+            Frame::Atomic,
+            async |client, tables, recorded, _| {
+                let source = crate::adopt::foreign::locate(client, &from).await?;
+                let rows = crate::adopt::foreign::read(client, &source).await?;
+                let (sql, report) = crate::adopt::decide::adopt(
+                    self.set,
+                    &source,
+                    &rows,
+                    tables,
+                    &recorded.history,
+                )?;
+                if !sql.is_empty() {
+                    client
+                        .batch_execute(&sql)
+                        .await
+                        .map_err(Error::db("recording the adopted history"))?;
+                }
+                Ok(report)
+            },
+        )
+        .await
+    }
+
     /// Repairs history after a deliberate change: removes failed rows (fix the database by
     /// hand first) and re-records the checksums of applied migrations whose files were edited.
     pub async fn repair<'a>(&self, db: impl Into<Db<'a>>) -> Result<RepairReport, Error> {
         self.locked(
             db.into(),
             false,
-            false,
+            Frame::Plain,
             async |client, tables, recorded, _| {
                 let (sql, report) = maintenance::repair(self.set, tables, &recorded.history);
                 client
@@ -350,7 +404,7 @@ impl<'m> Migrator<'m> {
         self.locked(
             db,
             missing,
-            false,
+            Frame::Plain,
             async |client, tables, recorded, watch| {
                 let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
                 warn_future(&fresh);
@@ -387,7 +441,7 @@ impl<'m> Migrator<'m> {
         &self,
         db: Db<'_>,
         missing: bool,
-        dry_run: bool,
+        frame: Frame,
         work: impl AsyncFnOnce(&Client, &Tables, Recorded, &Watch) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let tables = self.tables()?;
@@ -416,15 +470,15 @@ impl<'m> Migrator<'m> {
         let result = {
             let client: &Client = own.as_deref().unwrap_or_else(|| lock.client());
             let run = async {
-                if dry_run {
+                if frame != Frame::Plain {
                     client
                         .batch_execute("BEGIN")
                         .await
-                        .map_err(Error::db("starting the dry run"))?;
+                        .map_err(Error::db("starting a transaction"))?;
                 }
-                let recorded = if dry_run || missing {
-                    // Inside the dry run's transaction a failed read would abort it; and the fast
-                    // path already saw that the tables are missing.
+                let recorded = if frame != Frame::Plain || missing {
+                    // Inside a transaction a failed read would abort it; and the fast path
+                    // already saw that the tables are missing.
                     tables.ensure_and_read(client).await?
                 } else {
                     tables.read_or_create(client).await?
@@ -440,11 +494,18 @@ impl<'m> Migrator<'m> {
                             "renaming history rows of an earlier version text",
                         ))?;
                 }
-                work(client, &tables, recorded, &watch).await
+                let value = work(client, &tables, recorded, &watch).await?;
+                if frame == Frame::Atomic {
+                    client
+                        .batch_execute("COMMIT")
+                        .await
+                        .map_err(Error::db("committing"))?;
+                }
+                Ok(value)
             };
             tokio::pin!(run);
             let mut cancelled = false;
-            let result = loop {
+            let result: Result<T, Error> = loop {
                 tokio::select! {
                     r = &mut run => break r,
                     () = stop::stopped(self.stop.as_ref()), if !cancelled => {
@@ -453,7 +514,7 @@ impl<'m> Migrator<'m> {
                     }
                 }
             };
-            if dry_run {
+            if frame == Frame::DryRun || (frame == Frame::Atomic && result.is_err()) {
                 // Whatever ran is undone, also when nothing ran at all (the batch ends in its own
                 // ROLLBACK; one more outside a transaction is only a server warning).
                 let _ = client.batch_execute("ROLLBACK").await;
@@ -503,4 +564,16 @@ async fn cancel_running(lock: &Lock<'_>, work: &Client, pid: i32) {
             .cancel_query(tokio_postgres::NoTls)
             .await;
     }
+}
+
+/// What a locked verb's work runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Frame {
+    /// As the work sends it (runs: their own transactions per step).
+    Plain,
+    /// One transaction, always rolled back (`dry_run`).
+    DryRun,
+    /// One transaction, committed when the work succeeds and rolled back otherwise, the
+    /// bookkeeping tables' creation included (`adopt`: a refusal leaves no trace).
+    Atomic,
 }

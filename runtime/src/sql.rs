@@ -23,6 +23,17 @@ pub(crate) fn bytea(bytes: &[u8]) -> String {
     format!("E'\\\\x{}'::bytea", tidemark_core::to_hex(bytes))
 }
 
+/// The bytes of `encode(…, 'hex')` text; `None` for anything else.
+pub(crate) fn from_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 || !hex.is_ascii() {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect()
+}
+
 /// A `bigint[]` literal for the version sort key.
 pub(crate) fn bigint_array(parts: &[u64]) -> String {
     let items: Vec<String> = parts.iter().map(u64::to_string).collect();
@@ -40,6 +51,9 @@ mod tests {
         assert_eq!(literal("it's"), "'it''s'");
         assert_eq!(literal(r"a\'b"), r"E'a\\''b'");
         assert_eq!(bytea(&[1, 171]), r"E'\\x01ab'::bytea");
+        assert_eq!(from_hex("01ab"), Some(vec![1, 171]));
+        assert_eq!(from_hex("01a"), None);
+        assert_eq!(from_hex("zz"), None);
         assert_eq!(bigint_array(&[2024, 0]), "'{2024,0}'::bigint[]");
         assert_eq!(bigint_array(&[]), "'{}'::bigint[]");
     }

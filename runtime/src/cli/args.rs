@@ -143,6 +143,22 @@ pub enum MigrateCommand {
         #[command(flatten)]
         lock: Lock,
     },
+    /// Take over a database another tool manages: check what sqlx, refinery, diesel or Flyway
+    /// applied against the migrations and record it as applied (their table is only read).
+    Adopt {
+        /// The tool whose history to read; without it, the one whose default table exists.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(["sqlx", "refinery", "diesel", "flyway"]))]
+        tool: Option<String>,
+        /// The tool's history table, if not its default (`name` or `schema.name`).
+        #[arg(long, value_name = "TABLE")]
+        source_table: Option<String>,
+        /// The database.
+        #[command(flatten)]
+        db: Database,
+        /// Lock.
+        #[command(flatten)]
+        lock: Lock,
+    },
     /// Clear failed rows and re-record the checksums of edited migrations.
     Repair {
         /// The database.
@@ -173,6 +189,7 @@ impl MigrateCommand {
             | Self::To { db, .. }
             | Self::DryRun { db, .. }
             | Self::Baseline { db, .. }
+            | Self::Adopt { db, .. }
             | Self::Repair { db, .. }
             | Self::Validate { db, .. } => db,
         }

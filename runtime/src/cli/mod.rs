@@ -134,9 +134,9 @@ fn migrator<'m>(set: &'m Migrations, command: &MigrateCommand) -> Migrator<'m> {
             apply.single_transaction,
         ),
         MigrateCommand::DryRun { lock, policies, .. } => (Some(lock), Some(policies), false),
-        MigrateCommand::Baseline { lock, .. } | MigrateCommand::Repair { lock, .. } => {
-            (Some(lock), None, false)
-        }
+        MigrateCommand::Baseline { lock, .. }
+        | MigrateCommand::Adopt { lock, .. }
+        | MigrateCommand::Repair { lock, .. } => (Some(lock), None, false),
         MigrateCommand::Validate { policies, .. } => (None, Some(policies), false),
         MigrateCommand::Status { refuse_future, .. } => {
             m = m.allow_future(!refuse_future);
@@ -239,6 +239,21 @@ async fn dispatch(
         MigrateCommand::Baseline { version, .. } => {
             let adopted = m.baseline(pool, version).await?;
             out.baselined(&adopted);
+            Ok(exit::OK)
+        }
+        MigrateCommand::Adopt {
+            tool, source_table, ..
+        } => {
+            let mut from = match tool.as_deref().map(str::parse::<crate::Tool>) {
+                Some(Ok(tool)) => crate::Adopt::tool(tool),
+                // clap accepts only the four names.
+                Some(Err(_)) | None => crate::Adopt::detect(),
+            };
+            if let Some(t) = source_table {
+                from = from.source_table(t.clone());
+            }
+            let report = m.adopt(pool, from).await?;
+            out.adopted(&report);
             Ok(exit::OK)
         }
         MigrateCommand::Repair { .. } => {

@@ -159,6 +159,45 @@ impl Output {
         }
     }
 
+    pub(super) fn adopted(&self, r: &crate::AdoptReport) {
+        if self.json {
+            plain(
+                &json!({
+                    "tool": r.tool.name(),
+                    "table": r.table,
+                    "adopted": r.adopted,
+                    "already_recorded": r.already_recorded,
+                    "pending": r.pending,
+                })
+                .to_string(),
+            );
+            return;
+        }
+        if r.adopted.is_empty() && !r.already_recorded.is_empty() {
+            plain(&format!(
+                "already adopted: tidemark's history has the {} {} applied",
+                count(r.already_recorded.len(), "migration"),
+                r.tool
+            ));
+        } else {
+            plain(&format!(
+                "adopted {} from {} ({}) as applied without running them",
+                count(r.adopted.len(), "migration"),
+                r.table,
+                r.tool
+            ));
+        }
+        if r.pending.is_empty() {
+            plain("nothing pending");
+        } else {
+            plain(&format!(
+                "{} pending, for the next `up`: {}",
+                count(r.pending.len(), "migration"),
+                r.pending.join(", ")
+            ));
+        }
+    }
+
     pub(super) fn repair(&self, r: &RepairReport) {
         if self.json {
             plain(
@@ -190,6 +229,7 @@ impl Output {
     pub(super) fn error(&self, e: &Error, message: &str) {
         let (path, line, column) = match e {
             Error::MigrationFailed(f) => (Some(f.path.as_str()), f.line, f.column),
+            Error::AdoptMismatch { path, .. } => (path.as_deref(), None, None),
             _ => (None, None, None),
         };
         let committed = e.partial_report();

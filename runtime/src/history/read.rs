@@ -194,14 +194,7 @@ fn rows(msgs: &[SimpleQueryMessage]) -> impl Iterator<Item = &SimpleQueryRow> {
 }
 
 fn from_hex(hex: &str) -> Option<[u8; 32]> {
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
+    crate::sql::from_hex(hex)?.try_into().ok()
 }
 
 /// A missing privilege as [`Error::MissingPrivilege`] (naming what is `needed`), else a

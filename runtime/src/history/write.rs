@@ -44,6 +44,12 @@ pub(crate) enum Timing {
     /// Starting now and not finished (a no-transaction step's first row), or not run at all
     /// (`baseline`): zero milliseconds.
     Now,
+    /// When another tool applied it (microseconds since the epoch; now when it did not say)
+    /// and how long it took: `adopt`.
+    At {
+        applied_us: Option<i64>,
+        execution_ms: i64,
+    },
 }
 
 impl Timing {
@@ -58,6 +64,17 @@ impl Timing {
             Self::Now => (
                 "clock_timestamp()".to_owned(),
                 "0".to_owned(),
+                "0".to_owned(),
+            ),
+            Self::At {
+                applied_us,
+                execution_ms,
+            } => (
+                applied_us.map_or_else(
+                    || "clock_timestamp()".to_owned(),
+                    |us| format!("'epoch'::timestamptz + {us} * interval '1 microsecond'"),
+                ),
+                execution_ms.to_string(),
                 "0".to_owned(),
             ),
         }

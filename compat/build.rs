@@ -1,0 +1,5 @@
+fn main() {
+    for tool in ["sqlx", "refinery", "diesel", "flyway"] {
+        tidemark::build::rerun_if_changed(&format!("migrations/{tool}"));
+    }
+}

@@ -1,0 +1,1 @@
+//! Nothing: the tests in `tests/` are the point of this crate.
