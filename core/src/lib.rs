@@ -22,6 +22,7 @@ mod rerun;
 mod scan;
 mod script;
 mod version;
+mod wrapper;
 
 pub use checksum::{
     checksum, digest_update, entry_digest, normalize, set_digest, to_hex, Checksum,
@@ -35,3 +36,4 @@ pub use scan::{check, scan, Audience, Checked, ScanOptions};
 #[doc(hidden)]
 pub use script::check_script_bytes;
 pub use version::{Order, Version, MAX_PART};
+pub use wrapper::without_own_transaction;

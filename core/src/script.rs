@@ -89,6 +89,33 @@ pub(crate) fn analyze(
             .help("add `-- tidemark:no-transaction` as the file's first line to say so"),
         );
     }
+    // A file wrapped in its own BEGIN … COMMIT runs in tidemark's transaction instead.
+    let wrapper = if no_transaction {
+        None
+    } else {
+        crate::wrapper::wrapper(&statements)
+    };
+    if let Some([begin, commit]) = &wrapper {
+        let line = |at: usize| crate::position::line_col(body, at).0;
+        out.push(
+            Diagnostic::note(
+                path,
+                format!(
+                    "its own transaction (BEGIN at line {}, COMMIT at line {}) is left out: the \
+                     file runs in tidemark's transaction, which commits it with its history row",
+                    line(begin.start),
+                    line(commit.start)
+                ),
+            )
+            .at(body, begin.start)
+            .help("nothing to do (removing the two statements says the same)"),
+        );
+    }
+    let wrapping = |s: &crate::lexer::Statement| {
+        wrapper
+            .as_ref()
+            .is_some_and(|w| w.iter().any(|r| s.code_start == Some(r.start)))
+    };
     // The first statement that must run in a transaction, for a message about a mixed file.
     let inside = code
         .iter()
@@ -125,7 +152,7 @@ pub(crate) fn analyze(
                      itself), or {opt_out} so this file runs outside a transaction, statement by statement"
                 )),
             );
-        } else if let Some(kw) = nontx::transaction_control(s) {
+        } else if let Some(kw) = nontx::transaction_control(s).filter(|_| !wrapping(s)) {
             out.push(
                 Diagnostic::error(
                     path,
@@ -145,6 +172,7 @@ pub(crate) fn analyze(
         checksum: checksum(&text),
         text,
         no_transaction,
+        own_transaction: wrapper.is_some(),
     })
 }
 

@@ -88,7 +88,8 @@ fn script(s: &Script) -> TokenStream {
     let path = &s.path;
     let sum = bytes32(&s.checksum);
     let no_tx = s.no_transaction;
-    quote!(p::script(::core::include_str!(#abs), #path, #sum, #no_tx))
+    let own_tx = s.own_transaction;
+    quote!(p::script(::core::include_str!(#abs), #path, #sum, #no_tx, #own_tx))
 }
 
 /// A `[u8; 32]` as one byte-string token (`*b"…"`) rather than 32 integer tokens: 1,000

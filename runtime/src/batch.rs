@@ -64,7 +64,7 @@ impl Batch {
                 push(&mut b.sql, "BEGIN;\n");
             }
             let start = push(&mut b.sql, STEP_START_SQL);
-            let end = push(&mut b.sql, step.script().sql());
+            let end = push(&mut b.sql, &step.script().sql_to_run());
             b.spans.push(start..end);
             push(&mut b.sql, "\n;\n");
             digest = step.digest_after(digest);
@@ -120,7 +120,7 @@ mod tests {
                 "a",
                 MigrationKind::Versioned,
                 "",
-                script("CREATE TABLE a ();", "m/V1__a.sql", [1; 32], false),
+                script("CREATE TABLE a ();", "m/V1__a.sql", [1; 32], false, false),
                 None,
             ),
             migration(
@@ -133,6 +133,7 @@ mod tests {
                     "-- größe\nCREATE TABLE b ();",
                     "m/V2__b.sql",
                     [2; 32],
+                    false,
                     false,
                 ),
                 None,

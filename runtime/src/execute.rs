@@ -203,17 +203,18 @@ impl<'a> Executor<'a> {
         let committed = if wrap == Wrap::PerStep { done } else { 0 };
         // The step that was running, and the start of its statement that failed.
         let running = started.saturating_sub(1).min(steps.len() - 1);
-        let statement_start = || nth_statement(steps[running].script().sql(), completed);
+        let statement_start = || nth_statement(&steps[running].script().sql_to_run(), completed);
         let located = error.as_db_error().and_then(|db| match query_char(db) {
             // A position in the message: the step whose script holds it.
             Some(c) => {
                 let (k, start) = batch.step_at(c)?;
-                Some((k, script_offset(db, steps[k].script().sql(), start)))
+                Some((k, script_offset(db, &steps[k].script().sql_to_run(), start)))
             }
             // A position inside a body, or none: the step that was running.
             None => Some((
                 running,
-                script_offset(db, steps[running].script().sql(), 0).or_else(statement_start),
+                script_offset(db, &steps[running].script().sql_to_run(), 0)
+                    .or_else(statement_start),
             )),
         });
         let (failing, byte) = located.unwrap_or_else(|| (running, statement_start()));
@@ -229,6 +230,7 @@ impl<'a> Executor<'a> {
     /// Runs a no-transaction step: a failed row first, then each statement, then success.
     async fn run_no_transaction(&mut self, step: &PlannedStep<'_>) -> Result<(), Error> {
         let m = step.migration();
+        // Never wrapped: a no-transaction file keeps its own transaction control.
         let sql = step.script().sql();
         let statements = tidemark_core::lexer::split(sql).map_err(|e| {
             let (line, column) = tidemark_core::position::line_col(sql, e.offset);
@@ -300,7 +302,8 @@ impl<'a> Executor<'a> {
 
     fn failed(&self, step: &PlannedStep<'_>, f: Failure) -> Error {
         let script = step.script();
-        let sql = script.sql();
+        let run = script.sql_to_run();
+        let sql: &str = &run;
         let (line, column, statement) = match f.byte {
             Some(b) => {
                 let (l, c) = tidemark_core::position::line_col(sql, b);

@@ -10,6 +10,7 @@ fn script(sql: &str, path: String, no_transaction: bool) -> Script {
         path: Cow::Owned(path),
         checksum: tidemark_core::checksum(sql),
         no_transaction,
+        own_transaction: false,
     }
 }
 

@@ -14,6 +14,8 @@ pub struct Script {
     pub(crate) path: Cow<'static, str>,
     pub(crate) checksum: [u8; 32],
     pub(crate) no_transaction: bool,
+    /// Wrapped in its own `BEGIN` … `COMMIT`, which tidemark's transaction replaces.
+    pub(crate) own_transaction: bool,
 }
 
 impl Script {
@@ -36,6 +38,25 @@ impl Script {
     pub fn no_transaction(&self) -> bool {
         self.no_transaction
     }
+
+    /// Whether the file is wrapped in its own `BEGIN` … `COMMIT`: it runs in tidemark's
+    /// transaction instead, without those two statements.
+    pub fn own_transaction(&self) -> bool {
+        self.own_transaction
+    }
+
+    /// The SQL sent to the server: [`sql`](Self::sql), with the file's own `BEGIN` and
+    /// `COMMIT` blanked out when it is [wrapped](Self::own_transaction) (every byte offset,
+    /// line and column stays the file's).
+    pub fn sql_to_run(&self) -> Cow<'_, str> {
+        let sql = self.sql();
+        if self.own_transaction {
+            if let Some(unwrapped) = tidemark_core::without_own_transaction(sql) {
+                return Cow::Owned(unwrapped);
+            }
+        }
+        Cow::Borrowed(sql)
+    }
 }
 
 impl fmt::Debug for Script {
@@ -46,6 +67,7 @@ impl fmt::Debug for Script {
             .field("bytes", &self.sql.len())
             .field("checksum", &tidemark_core::to_hex(&self.checksum))
             .field("no_transaction", &self.no_transaction)
+            .field("own_transaction", &self.own_transaction)
             .finish()
     }
 }

@@ -89,12 +89,14 @@ pub const fn script(
     path: &'static str,
     checksum: [u8; 32],
     no_transaction: bool,
+    own_transaction: bool,
 ) -> Script {
     Script {
         sql: Cow::Borrowed(sql),
         path: Cow::Borrowed(path),
         checksum,
         no_transaction,
+        own_transaction,
     }
 }
 
@@ -106,6 +108,7 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
         path: Cow::Owned(s.path),
         checksum: s.checksum,
         no_transaction: s.no_transaction,
+        own_transaction: s.own_transaction,
     };
     let numeric = set.order == Order::Numeric;
     let items = set

@@ -105,6 +105,7 @@ async fn a_no_transaction_script_that_cannot_be_split_is_refused_not_recorded() 
             "migrations/V1__broken.sql",
             [7; 32],
             true,
+            false,
         ),
         None,
     )];

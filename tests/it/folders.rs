@@ -180,3 +180,48 @@ async fn a_database_an_earlier_tidemark_recorded_still_validates_and_is_renamed(
     );
     assert!(set.migrator().run(&db.pool).await.unwrap().fast_path);
 }
+
+#[tokio::test]
+async fn a_file_wrapped_in_its_own_transaction_runs_in_tidemarks_with_its_history_row() {
+    // As golang-migrate and psql folders have them (16 files of openmeter's).
+    let db = fresh_db().await;
+    let set = set_of(&[
+        ("1_t.up.sql", "CREATE TABLE t (id int);\n"),
+        (
+            "2_backfill.up.sql",
+            "-- a backfill\nBEGIN;\nCREATE TABLE u (id int);\nINSERT INTO t VALUES (1);\nCOMMIT;\n",
+        ),
+        ("2_backfill.down.sql", "BEGIN;\nDROP TABLE u;\nCOMMIT;\n"),
+        (
+            "3_broken.up.sql",
+            "BEGIN;\nCREATE TABLE w (id int);\nINSERT INTO nowhere VALUES (1);\nCOMMIT;\n",
+        ),
+    ]);
+    let wrapped: Vec<bool> = set.iter().map(|m| m.up().own_transaction()).collect();
+    assert_eq!(wrapped, [false, true, true]);
+    assert!(set.iter().nth(1).unwrap().down().unwrap().own_transaction());
+    let err = set.migrator().run(&db.pool).await.unwrap_err();
+    let Error::MigrationFailed(f) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((f.version.as_str(), f.line), ("3", Some(3)), "{err}");
+    assert_eq!(err.partial_report().unwrap().versions(), ["1", "2"]);
+    assert!(db.table_exists("u").await);
+    assert!(!db.table_exists("w").await, "the failing file left nothing");
+    let status = set.migrator().status(&db.pool).await.unwrap();
+    let states: Vec<_> = status.entries.iter().map(|e| e.state).collect();
+    assert_eq!(
+        states,
+        [
+            tidemark::State::Applied,
+            tidemark::State::Applied,
+            tidemark::State::Pending
+        ]
+    );
+    set.migrator()
+        .target(tidemark::Target::Version("1".into()))
+        .run(&db.pool)
+        .await
+        .unwrap();
+    assert!(!db.table_exists("u").await, "its wrapped rollback ran");
+}

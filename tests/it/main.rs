@@ -2,6 +2,7 @@
 //! harness starts itself. One binary, one module per behaviour.
 
 mod concurrency;
+mod corpora;
 mod embed;
 mod errors;
 mod failure;

@@ -192,8 +192,9 @@ mod tests {
     use crate::__private::{migration, script};
 
     const UP: crate::migrations::Script =
-        script("CREATE TABLE t ();", "m/V2__t.sql", [1; 32], false);
-    const DOWN: crate::migrations::Script = script("DROP TABLE t;", "m/U2__t.sql", [2; 32], false);
+        script("CREATE TABLE t ();", "m/V2__t.sql", [1; 32], false, false);
+    const DOWN: crate::migrations::Script =
+        script("DROP TABLE t;", "m/U2__t.sql", [2; 32], false, false);
 
     #[test]
     fn a_versioned_step_is_a_plain_insert_that_returns_its_time() {
