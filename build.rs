@@ -5,7 +5,11 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    for dir in ["examples/migrations", "tests/fixtures"] {
+    for dir in [
+        "examples/migrations",
+        "examples/code_migrations",
+        "tests/fixtures",
+    ] {
         if std::path::Path::new(dir).is_dir() {
             tidemark_core::rerun_if_changed(dir);
         }

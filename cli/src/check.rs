@@ -118,7 +118,9 @@ async fn server_parse(
     let mut found = Vec::new();
     let scripts = migrations
         .iter()
-        .flat_map(|m| std::iter::once(&m.up).chain(&m.down));
+        .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
+        // Rust code is the compiler's to check.
+        .filter(|s| !s.code);
     for script in scripts.filter(|s| !known.iter().any(|d| d.is_error() && d.path == s.path)) {
         let text = script.text.strip_prefix('\u{feff}').unwrap_or(&script.text);
         parsed += 1;

@@ -679,3 +679,46 @@ async fn adopt_takes_over_a_diesel_database_and_up_runs_only_the_new_migration()
     assert!(p.exists("posts").await);
     p.tidemark(&["status", "--exit-code"]).success();
 }
+
+#[tokio::test]
+async fn code_migrations_are_checked_and_listed_but_not_run_by_the_binary() {
+    let p = Project::new().await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write("V1__items.sql", "CREATE TABLE items (id int, name text);\n");
+    p.write(
+        "V2__backfill.rs",
+        "pub async fn up(tx: &tokio_postgres::Transaction<'_>) -> Result<(), tokio_postgres::Error> {\n    tx.batch_execute(\"UPDATE items SET name = upper(name)\").await\n}\n",
+    );
+    p.write(
+        "V3__index.sql",
+        "CREATE INDEX items_name ON items (name);\n",
+    );
+    let check = p.tidemark(&["check"]).success();
+    let said = stdout(&check) + &stderr(&check);
+    assert!(
+        said.contains("checked 3 migrations: 0 errors, 0 warnings\n"),
+        "{said}"
+    );
+    let status = stdout(&p.tidemark(&["status"]).success());
+    assert!(status.contains("backfill (code)  pending"), "{status}");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&p.tidemark(&["status", "--json"]).success())).unwrap();
+    assert_eq!(json["migrations"][1]["kind"], "code");
+
+    let refused = p.tidemark(&["up"]).code(1);
+    let err = stderr(&refused);
+    assert_eq!(
+        err,
+        "error: migrations/V2__backfill.rs (version 2) is a Rust code migration, which this \
+         program cannot run (it reads the folder, the code is compiled into your application); \
+         nothing was run: run your application's own `migrate` subcommand (`tidemark::cli`), \
+         which has it embedded\n"
+    );
+    assert!(!p.exists("items").await, "not even the SQL before it ran");
+    assert!(!p.exists("tidemark_history").await, "nothing was created");
+    // Up to the version before it is fine: the binary runs SQL.
+    p.tidemark(&["to", "1"]).success();
+    assert!(p.exists("items").await);
+    let (code, kind) = error_kind(&p, &["up"]);
+    assert_eq!((code, kind.as_str()), (1, "code_not_embedded"));
+}

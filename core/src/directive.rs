@@ -5,14 +5,30 @@ use crate::diagnostic::Diagnostic;
 /// The directive tidemark knows, after the `-- tidemark:` prefix.
 const NO_TRANSACTION: &str = "no-transaction";
 
-/// Reads the directives: the `--` comment lines at the top of `text[..first_code]`, before the
-/// first statement and before anything else that is not a blank line.
-/// Returns whether the script runs outside a transaction; unknown `tidemark:` directives are
-/// reported as errors.
+/// Reads the directives: the comment lines (`--` in SQL, `//` in Rust) at the top of
+/// `text[..first_code]`, before the first statement and before anything else that is not a
+/// blank line. Returns whether the script runs outside a transaction; unknown `tidemark:`
+/// directives are reported as errors.
 pub(crate) fn no_transaction(
     path: &str,
     text: &str,
     first_code: usize,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    scan(path, text, first_code, "--", out)
+}
+
+/// The directives of a Rust code migration: `// tidemark:no-transaction` (or `//!`) lines
+/// before the first line of code.
+pub(crate) fn code_no_transaction(path: &str, text: &str, out: &mut Vec<Diagnostic>) -> bool {
+    scan(path, text, text.len(), "//", out)
+}
+
+fn scan(
+    path: &str,
+    text: &str,
+    first_code: usize,
+    marker: &str,
     out: &mut Vec<Diagnostic>,
 ) -> bool {
     let mut found = false;
@@ -23,8 +39,8 @@ pub(crate) fn no_transaction(
             line_start += line.len();
             continue;
         }
-        if let Some(comment) = trimmed.strip_prefix("--") {
-            let comment = comment.trim();
+        if let Some(comment) = trimmed.strip_prefix(marker) {
+            let comment = comment.trim_start_matches(['/', '!']).trim();
             if let Some(directive) = comment.strip_prefix("tidemark:") {
                 let at = line_start + (line.len() - trimmed.len());
                 if directive.trim() == NO_TRANSACTION {
@@ -36,14 +52,14 @@ pub(crate) fn no_transaction(
                             format!("unknown directive `tidemark:{}`", directive.trim()),
                         )
                         .at(text, at)
-                        .help("the only directive is `-- tidemark:no-transaction`; fix the spelling or make it a plain comment"),
+                        .help(format!("the only directive is `{marker} tidemark:no-transaction`; fix the spelling or make it a plain comment")),
                     );
                 }
             } else if comment == NO_TRANSACTION {
                 found = true;
             }
         } else {
-            break; // directives end at the first line that is not a `--` comment
+            break; // directives end at the first line that is not a comment
         }
         line_start += line.len();
     }

@@ -9,6 +9,9 @@ pub enum Kind {
     Versioned,
     /// `R__…`: applied after the versioned ones whenever its checksum changed.
     Repeatable,
+    /// `V{ver}__…rs`, `{ver}_….rs`, diesel `up.rs`: Rust code, applied once, in version order
+    /// with the SQL ones.
+    Code,
 }
 
 impl Kind {
@@ -17,7 +20,13 @@ impl Kind {
         match self {
             Self::Versioned => "versioned",
             Self::Repeatable => "repeatable",
+            Self::Code => "code",
         }
+    }
+
+    /// Whether it is applied once, in version order (versioned SQL and code).
+    pub fn is_versioned(self) -> bool {
+        matches!(self, Self::Versioned | Self::Code)
     }
 
     /// The kind for the text of a history row's `kind` column; unknown text is `None`.
@@ -25,6 +34,7 @@ impl Kind {
         match text {
             "versioned" => Some(Self::Versioned),
             "repeatable" => Some(Self::Repeatable),
+            "code" => Some(Self::Code),
             _ => None,
         }
     }
@@ -35,6 +45,7 @@ impl Kind {
         match self {
             Self::Versioned => b"V",
             Self::Repeatable => b"R",
+            Self::Code => b"C",
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct Script {
     /// Runs outside a transaction (`-- tidemark:no-transaction`, `-- no-transaction`, or diesel's
     /// `run_in_transaction = false`).
     pub no_transaction: bool,
+    /// A Rust code migration's source (`.rs`), which the macro includes as a module; not SQL.
+    pub code: bool,
     /// The file is wrapped in its own `BEGIN` … `COMMIT`, which tidemark's transaction replaces
     /// (see [`without_own_transaction`](crate::without_own_transaction)).
     pub own_transaction: bool,

@@ -39,6 +39,8 @@ pub struct ParsedName {
     pub role: Role,
     /// The naming convention.
     pub form: Form,
+    /// A Rust code migration (`.rs`), not SQL.
+    pub code: bool,
 }
 
 /// Parses the name of a file at the top of a migration folder.
@@ -48,6 +50,9 @@ pub struct ParsedName {
 pub fn parse_file_name(file: &str) -> Result<Option<ParsedName>, String> {
     if file.starts_with('.') {
         return Ok(None);
+    }
+    if let Some(stem) = file.strip_suffix(".rs") {
+        return parse_code_name(file, stem).map(Some);
     }
     let Some(stem) = file.strip_suffix(".sql") else {
         let lower = file.to_ascii_lowercase();
@@ -96,6 +101,25 @@ pub fn parse_file_name(file: &str) -> Result<Option<ParsedName>, String> {
     Err(format!("`{file}` matches no migration file form"))
 }
 
+/// A code migration's name: `V{ver}__{name}.rs` or `{ver}_{name}.rs`, one file holding `up`
+/// and optionally `down` (so no `U`, `R__`, `.up.rs` or `.down.rs` forms).
+fn parse_code_name(file: &str, stem: &str) -> Result<ParsedName, String> {
+    let rule = "a code migration is one file named `V{ver}__{name}.rs` or `{ver}_{name}.rs` \
+                that holds `up` and, optionally, `down`";
+    let mut parsed = match parse_file_name(&format!("{stem}.sql")) {
+        Ok(Some(p)) if p.role == Role::Forward && p.form != Form::SqlxReversible => p,
+        Ok(_) => return Err(format!("`{file}` is not a code migration name: {rule}")),
+        Err(reason) => {
+            return Err(format!(
+                "{}; {rule}",
+                reason.replace(&format!("{stem}.sql"), file)
+            ))
+        }
+    };
+    parsed.code = true;
+    Ok(parsed)
+}
+
 /// Parses a diesel migration directory name as diesel does: the version is the name up to the
 /// first `_` (the whole name when there is none, which is then also the name); `None` when it
 /// is not one (it must start with a digit, and a `_` must be followed by a name).
@@ -121,6 +145,7 @@ fn named(
         name: name.to_owned(),
         role,
         form,
+        code: false,
     })
 }
 
@@ -161,6 +186,38 @@ mod tests {
         assert_eq!(
             (u.version, u.role, u.name.as_str()),
             (None, Role::Rollback, "views")
+        );
+    }
+
+    #[test]
+    fn code_migrations() {
+        let p = parse("V3__backfill_emails.rs");
+        assert_eq!(
+            (
+                p.version.unwrap().to_string(),
+                p.name.as_str(),
+                p.form,
+                p.code
+            ),
+            ("3".to_owned(), "backfill_emails", Form::Flyway, true)
+        );
+        assert_eq!(parse("20240101_rehash.rs").form, Form::SqlxSimple);
+        assert!(!parse("V3__x.sql").code);
+        for bad in [
+            "U3__x.rs",
+            "R__x.rs",
+            "UR__x.rs",
+            "3_x.up.rs",
+            "3_x.down.rs",
+            "helpers.rs",
+        ] {
+            let e = parse_file_name(bad).unwrap_err();
+            assert!(e.contains("a code migration is one file"), "{bad}: {e}");
+        }
+        let e = parse_file_name("V1_backfill.rs").unwrap_err();
+        assert!(
+            e.starts_with("`V1_backfill.rs` starts like a Flyway name"),
+            "{e}"
         );
     }
 

@@ -52,6 +52,17 @@ pub(crate) fn assemble(found: Vec<Found>, out: &mut Vec<Diagnostic>) -> Vec<Scan
             continue;
         };
         let down = group.rollback.into_iter().next();
+        let code = first.script.as_ref().is_some_and(|s| s.code);
+        if let Some(d) = down.as_ref().filter(|_| code) {
+            out.push(
+                Diagnostic::error(
+                    &d.path,
+                    format!("`{}` is a code migration: its rollback is its `down` function", first.path),
+                )
+                .help("move this SQL into `pub async fn down` (run it with `tx.batch_execute`) and delete this file"),
+            );
+            continue;
+        }
         let (Some(up), Some(down)) = (
             first.script,
             down.map(|d| d.script).map_or(Some(None), |s| s.map(Some)),
@@ -61,7 +72,7 @@ pub(crate) fn assemble(found: Vec<Found>, out: &mut Vec<Diagnostic>) -> Vec<Scan
         migrations.push(ScannedMigration {
             version: Some(version),
             name: first.name,
-            kind: Kind::Versioned,
+            kind: if code { Kind::Code } else { Kind::Versioned },
             form: first.form,
             up,
             down,

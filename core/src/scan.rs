@@ -201,20 +201,24 @@ fn scan_file(
             };
             out.push(Diagnostic::error(shown, reason).help(format!(
                 "rename it to one of V{{ver}}__{{name}}.sql, U{{ver}}__{{name}}.sql, {{ver}}_{{name}}.sql, \
-                 {{ver}}_{{name}}.up.sql/.down.sql, R__{{name}}.sql or UR__{{name}}.sql, or {ignore} if it is \
+                 {{ver}}_{{name}}.up.sql/.down.sql, R__{{name}}.sql, UR__{{name}}.sql or (Rust code) V{{ver}}__{{name}}.rs, or {ignore} if it is \
                  not a migration"
             )));
             return;
         }
     };
-    let script = read_script(
-        path,
-        &shown,
-        false,
-        false,
-        parsed.role != Role::Rollback,
-        out,
-    );
+    let script = if parsed.code {
+        read_code(path, &shown, out)
+    } else {
+        read_script(
+            path,
+            &shown,
+            false,
+            false,
+            parsed.role != Role::Rollback,
+            out,
+        )
+    };
     found.push(Found {
         version: parsed.version,
         name: parsed.name,
@@ -232,7 +236,54 @@ fn scan_diesel_dir(
     found: &mut Vec<Found>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let (up, down) = (dir.join("up.sql"), dir.join("down.sql"));
+    let (up, down, code) = (dir.join("up.sql"), dir.join("down.sql"), dir.join("up.rs"));
+    if dir.join("down.rs").is_file() {
+        out.push(
+            Diagnostic::error(
+                format!("{shown}/down.rs"),
+                "a code migration's rollback is the `down` function in its `up.rs`",
+            )
+            .help("move `pub async fn down` into up.rs and delete down.rs"),
+        );
+    }
+    if code.is_file() {
+        let file_shown = format!("{shown}/up.rs");
+        if up.is_file() {
+            out.push(
+                Diagnostic::error(&file_shown, "the directory holds both up.rs and up.sql")
+                    .help("keep one forward script: the SQL or the code"),
+            );
+        }
+        let Some((version, name)) = parse_diesel_dir(dir_name) else {
+            out.push(
+                Diagnostic::error(shown, format!("directory `{dir_name}` holds up.rs but its name is not `{{version}}_{{name}}`"))
+                    .help("name it like diesel does, e.g. `2024-01-31-120000_backfill_users`"),
+            );
+            return;
+        };
+        let script = read_code(&code, &file_shown, out);
+        found.push(Found {
+            version: Some(version.clone()),
+            name: name.clone(),
+            role: Role::Forward,
+            form: Form::Diesel,
+            path: file_shown,
+            script,
+        });
+        if down.is_file() {
+            let down_shown = format!("{shown}/down.sql");
+            let script = read_script(&down, &down_shown, false, true, false, out);
+            found.push(Found {
+                version: Some(version),
+                name,
+                role: Role::Rollback,
+                form: Form::Diesel,
+                path: down_shown,
+                script,
+            });
+        }
+        return;
+    }
     if !up.is_file() && !down.is_file() {
         // Not a migration directory, unless it holds an `UP.SQL` or `Down.sql`: diesel reads
         // exactly `up.sql`, and a misnamed migration is never skipped silently.
@@ -316,6 +367,29 @@ fn metadata_no_transaction(path: &Path, shown: &str, out: &mut Vec<Diagnostic>) 
         }
     }
     no_tx
+}
+
+/// Reads and checks a Rust code migration's file.
+fn read_code(path: &Path, shown: &str, out: &mut Vec<Diagnostic>) -> Option<Script> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            out.push(Diagnostic::error(
+                shown,
+                format!("cannot read the file: {e}"),
+            ));
+            return None;
+        }
+    };
+    let abs_path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let src = ScriptSource {
+        path: shown.to_owned(),
+        abs_path,
+        metadata_no_transaction: false,
+        diesel: false,
+        forward: true,
+    };
+    crate::script::analyze_code(src, bytes, out)
 }
 
 fn read_script(

@@ -19,16 +19,31 @@ pub(crate) struct ScriptSource {
     pub(crate) forward: bool,
 }
 
-/// Checks a script, pushing every problem to `out`. Returns the script unless its text could not
-/// be had (not UTF-8); a script with errors is still returned, so a check can list it.
-pub(crate) fn analyze(
+/// Checks a Rust code migration's file: UTF-8, its directives, its checksum. Its Rust is the
+/// compiler's to check (the macro includes it as a module and checks `up`'s shape).
+pub(crate) fn analyze_code(
     src: ScriptSource,
     bytes: Vec<u8>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Script> {
-    let path = src.path.as_str();
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
+    let text = utf8(&src.path, bytes, out)?;
+    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let no_transaction = directive::code_no_transaction(&src.path, body, out);
+    Some(Script {
+        path: src.path,
+        abs_path: src.abs_path,
+        checksum: checksum(&text),
+        text,
+        no_transaction,
+        code: true,
+        own_transaction: false,
+    })
+}
+
+/// The file's text, or an error at the first byte that is not UTF-8.
+fn utf8(path: &str, bytes: Vec<u8>, out: &mut Vec<Diagnostic>) -> Option<String> {
+    match String::from_utf8(bytes) {
+        Ok(t) => Some(t),
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
             let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or_default();
@@ -37,9 +52,20 @@ pub(crate) fn analyze(
                     .at(valid, offset)
                     .help("save the file as UTF-8"),
             );
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// Checks a script, pushing every problem to `out`. Returns the script unless its text could not
+/// be had (not UTF-8); a script with errors is still returned, so a check can list it.
+pub(crate) fn analyze(
+    src: ScriptSource,
+    bytes: Vec<u8>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Script> {
+    let path = src.path.as_str();
+    let text = utf8(path, bytes, out)?;
     let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if let Some(nul) = body.find('\0') {
         out.push(
@@ -172,6 +198,7 @@ pub(crate) fn analyze(
         checksum: checksum(&text),
         text,
         no_transaction,
+        code: false,
         own_transaction: wrapper.is_some(),
     })
 }

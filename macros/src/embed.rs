@@ -82,7 +82,14 @@ fn try_expand(args: &Args) -> syn::Result<TokenStream> {
                 shown: options.display_path.clone().unwrap_or_default(),
                 ignore: options.ignore.clone(),
             };
-            Ok(crate::tokens::migrations(&set, &source, &warnings))
+            crate::tokens::migrations(&set, &source, &warnings).map_err(|problems| {
+                let mut errors = problems.iter().map(|p| syn::Error::new(span, p));
+                let mut first = errors.next().expect("at least one problem");
+                for e in errors {
+                    first.combine(e);
+                }
+                first
+            })
         }
         Err(diagnostics) => {
             let mut errors = diagnostics

@@ -12,15 +12,33 @@ pub(crate) struct Source {
 }
 
 /// A block expression evaluating to `tidemark::Migrations`, usable in a `static`, after the
-/// `warnings` statements.
+/// `warnings` statements; or the problems of its code migrations' files.
 pub(crate) fn migrations(
     set: &MigrationSet,
     source: &Source,
     warnings: &[TokenStream],
-) -> TokenStream {
+) -> Result<TokenStream, Vec<String>> {
     // A diesel folder's order is its version text: no numeric sort key.
     let numeric = set.order == Order::Numeric;
-    let items = set.migrations.iter().map(|m| migration(m, numeric));
+    let mut problems = Vec::new();
+    let mut code_items = Vec::new();
+    let mut items = Vec::with_capacity(set.migrations.len());
+    for (index, m) in set.migrations.iter().enumerate() {
+        if m.kind != Kind::Code {
+            items.push(migration(m, numeric, None));
+            continue;
+        }
+        match crate::code::shape(&m.up) {
+            Ok(shape) => {
+                code_items.push(crate::code::items(index, &m.up, &shape));
+                items.push(migration(m, numeric, Some((index, shape))));
+            }
+            Err(p) => problems.extend(p),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     let order = match set.order {
         Order::Text => quote!(p::TEXT),
         _ => quote!(p::NUMERIC),
@@ -36,9 +54,10 @@ pub(crate) fn migrations(
     let shown = &source.shown;
     let ignore = &source.ignore;
     // Short paths through one `use`: 1,000 migrations are tens of thousands of tokens.
-    quote!({
+    Ok(quote!({
         #(#warnings)*
         use ::tidemark::__private as p;
+        #(#code_items)*
         const MIGRATIONS: &[::tidemark::Migration] = &[#(#items),*];
         #[cfg(debug_assertions)]
         const SOURCE: ::core::option::Option<p::Source> = ::core::option::Option::Some(
@@ -47,10 +66,15 @@ pub(crate) fn migrations(
         #[cfg(not(debug_assertions))]
         const SOURCE: ::core::option::Option<p::Source> = ::core::option::Option::None;
         p::migrations(MIGRATIONS, #digest, SOURCE, #order)
-    })
+    }))
 }
 
-fn migration(m: &ScannedMigration, numeric: bool) -> TokenStream {
+/// One migration; `code` is a code migration's index and shape.
+fn migration(
+    m: &ScannedMigration,
+    numeric: bool,
+    code: Option<(usize, crate::code::Shape)>,
+) -> TokenStream {
     let id = m.id();
     let parts = m
         .version
@@ -68,10 +92,22 @@ fn migration(m: &ScannedMigration, numeric: bool) -> TokenStream {
     let kind = match m.kind {
         Kind::Versioned => quote!(p::VERSIONED),
         Kind::Repeatable => quote!(p::REPEATABLE),
+        Kind::Code => quote!(p::CODE),
         _ => quote!(::core::compile_error!(
             "tidemark-macros does not know this migration kind"
         )),
     };
+    if let Some((index, shape)) = code {
+        let sum = bytes32(&m.up.checksum);
+        let up = crate::code::script(index, &m.up, "up", &sum);
+        let down = if shape.has_down {
+            let d = crate::code::script(index, &m.up, "down", &sum);
+            quote!(p::down(#d))
+        } else {
+            quote!(p::NO_DOWN)
+        };
+        return quote!(p::migration(#id, &[#(#parts),*], #name, #kind, #legacy, #up, #down));
+    }
     let up = script(&m.up);
     let down = match &m.down {
         Some(d) => {

@@ -16,6 +16,9 @@ pub(crate) enum Wrap {
     Single,
     /// The caller has opened a transaction; every step runs in it and it is rolled back.
     DryRun,
+    /// Inside a transaction the caller opened and will end, which also stores the digest: a
+    /// stretch of SQL steps of a single-transaction run or dry run that holds code migrations.
+    Inside,
 }
 
 /// A message ready to send.
@@ -83,7 +86,7 @@ impl Batch {
                 push(&mut b.sql, "COMMIT;\n");
             }
         }
-        if !per_step {
+        if !per_step && wrap != Wrap::Inside {
             push(&mut b.sql, &tables.store_digest_sql(&digest));
             let end = if wrap == Wrap::DryRun {
                 "ROLLBACK;\n"

@@ -57,6 +57,46 @@ impl Deref for Conn<'_> {
     }
 }
 
+impl Conn<'_> {
+    /// The client for exclusive use, when this connection is tidemark's own (detached from the
+    /// pool): what a code migration's `Transaction` needs.
+    pub(crate) fn exclusive(&mut self) -> Option<&mut Client> {
+        match self {
+            Self::Detached(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// The session a locked verb works on: tidemark's own (a detached pool connection, which code
+/// migrations can open a `Transaction` on) or the caller's client, shared.
+pub(crate) enum Session<'s> {
+    Owned(&'s mut Client),
+    Shared(&'s Client),
+}
+
+impl Session<'_> {
+    pub(crate) fn client(&self) -> &Client {
+        match self {
+            Self::Owned(c) => c,
+            Self::Shared(c) => c,
+        }
+    }
+
+    /// Whether the session is tidemark's own.
+    pub(crate) fn is_owned(&self) -> bool {
+        matches!(self, Self::Owned(_))
+    }
+
+    /// The client for a `Transaction`, when the session is tidemark's own.
+    pub(crate) fn exclusive(&mut self) -> Option<&mut Client> {
+        match self {
+            Self::Owned(c) => Some(c),
+            Self::Shared(_) => None,
+        }
+    }
+}
+
 impl<'a> Db<'a> {
     /// A connection for a short read.
     pub(crate) async fn shared(self) -> Result<Conn<'a>, Error> {

@@ -213,6 +213,32 @@ pub enum Error {
         /// What differs and what to do.
         problem: String,
     },
+    /// A Rust code migration would run from a set read from a folder at run time (the
+    /// `tidemark` binary), which holds no code; nothing was run.
+    #[error(
+        "{path} (version {version}) is a Rust code migration, which this program cannot run \
+         (it reads the folder, the code is compiled into your application); nothing was run: run \
+         your application's own `migrate` subcommand (`tidemark::cli`), which has it embedded"
+    )]
+    CodeNotEmbedded {
+        /// The code migration.
+        version: String,
+        /// Its file.
+        path: String,
+    },
+    /// A Rust code migration that runs in a transaction needs a session tidemark owns to open
+    /// a `tokio_postgres::Transaction` on; the verb was given a shared `&Client`. Nothing was run.
+    #[error(
+        "{path} (version {version}) is a Rust code migration, which needs a connection of \
+         tidemark's own to open its transaction on; pass a pool (`deadpool_postgres::Pool`) \
+         instead of a client; nothing was run"
+    )]
+    CodeNeedsPool {
+        /// The code migration.
+        version: String,
+        /// Its file.
+        path: String,
+    },
     /// A schema or table name cannot be used.
     #[error("the history {what} name {name:?} cannot be used: {reason}")]
     InvalidName {
@@ -254,6 +280,8 @@ impl Error {
             Self::MissingPrivilege { .. } => "missing_privilege",
             Self::InvalidName { .. } => "invalid_name",
             Self::ForeignHistory { .. } => "foreign_history",
+            Self::CodeNotEmbedded { .. } => "code_not_embedded",
+            Self::CodeNeedsPool { .. } => "code_needs_pool",
             Self::AdoptMismatch { .. } => "adopt_mismatch",
         }
     }
@@ -275,7 +303,9 @@ impl Error {
             | Self::OutOfOrder { version, .. }
             | Self::NoRollback { version, .. }
             | Self::Dirty { version, .. }
-            | Self::NoTransactionInSingleRun { version, .. } => Some(version),
+            | Self::NoTransactionInSingleRun { version, .. }
+            | Self::CodeNotEmbedded { version, .. }
+            | Self::CodeNeedsPool { version, .. } => Some(version),
             _ => None,
         }
     }
@@ -310,7 +340,7 @@ impl Error {
     pub fn driver_error(&self) -> Option<&tokio_postgres::Error> {
         match self {
             Self::Database { error, .. } => Some(error),
-            Self::MigrationFailed(f) => Some(&f.error),
+            Self::MigrationFailed(f) => f.cause.downcast_ref(),
             Self::Pool(p) => match p.as_ref() {
                 deadpool_postgres::PoolError::Backend(e) => Some(e),
                 _ => None,
@@ -395,7 +425,16 @@ pub struct MigrationFailed {
     pub failed_row_recorded: bool,
     /// What was applied before the failure (committed).
     pub applied: Report,
-    pub(crate) error: tokio_postgres::Error,
+    /// The failure itself: the driver's error, or the error a code migration returned.
+    pub(crate) cause: crate::code::BoxError,
+}
+
+impl MigrationFailed {
+    /// The failure itself: for a SQL migration the driver's error, for a Rust code migration
+    /// the error its `up` or `down` returned (downcast it to your own type).
+    pub fn cause(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.cause
+    }
 }
 
 impl fmt::Display for MigrationFailed {

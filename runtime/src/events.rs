@@ -10,6 +10,8 @@
 //! | [`FAILED`] | ERROR | `version`, `path` |
 //! | [`FUTURE`] | WARN | `versions` (comma-separated) |
 //! | [`STALE`] | WARN | `folder` (debug builds: the folder changed since the build) |
+//! | [`CODE_START`] | INFO | `version`, `name`, `direction`: a code migration starts |
+//! | [`PROGRESS`] | INFO | `done`, `total` (when known): sent by a code migration through [`progress`](crate::progress) |
 //!
 //! Every run is also inside a span named `tidemark.run` with `schema`, `table` and
 //! `migrations`.
@@ -24,6 +26,10 @@ pub const LOCK_ACQUIRED: &str = "tidemark::lock_acquired";
 pub const FAILED: &str = "tidemark::failed";
 /// The database has versions newer than the set (a newer build migrated further); tolerated.
 pub const FUTURE: &str = "tidemark::future";
+/// A Rust code migration starts (SQL steps travel in batches and have no start event).
+pub const CODE_START: &str = "tidemark::code_start";
+/// A code migration reports how far it is ([`progress`](crate::progress)).
+pub const PROGRESS: &str = "tidemark::progress";
 /// Debug builds: the migration folder changed since this binary was built (new, changed or
 /// gone files); the message lists them.
 pub const STALE: &str = "tidemark::stale";

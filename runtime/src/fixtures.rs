@@ -11,6 +11,7 @@ fn script(sql: &str, path: String, no_transaction: bool) -> Script {
         checksum: tidemark_core::checksum(sql),
         no_transaction,
         own_transaction: false,
+        code: None,
     }
 }
 

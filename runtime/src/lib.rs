@@ -5,6 +5,7 @@
 
 mod adopt;
 mod batch;
+mod code;
 pub mod connect;
 mod db;
 mod error;
@@ -33,6 +34,7 @@ pub mod cli;
 pub mod testing;
 
 pub use adopt::{Adopt, AdoptReport, Tool, UnknownTool};
+pub use code::progress;
 pub use db::Db;
 pub use error::{Error, MigrationFailed};
 pub use maintenance::RepairReport;

@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::history::{applied_digest, HistoryRow, Tables, Timing};
-use crate::migrations::{MigrationKind, Migrations};
+use crate::migrations::Migrations;
 
 /// What [`Migrator::repair`](crate::Migrator::repair) changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub(crate) fn baseline(
     let mut sql = String::from("BEGIN;\n");
     let mut adopted = Vec::new();
     let mut digest = [0; 32];
-    for m in set.iter().filter(|m| m.kind == MigrationKind::Versioned) {
+    for m in set.iter().filter(|m| m.kind.is_versioned()) {
         if set.order.compare(m.version(), &bound) != std::cmp::Ordering::Greater {
             sql.push_str(&tables.record_up_sql(m, true, Timing::Now));
             tidemark_core::digest_update(&mut digest, &m.entry_digest(), true);
@@ -72,7 +72,7 @@ pub(crate) fn repair(
         let mut row = r.clone();
         let edited = set
             .get(&r.version)
-            .filter(|m| m.kind == MigrationKind::Versioned && m.up.checksum != r.checksum);
+            .filter(|m| m.kind.is_versioned() && m.up.checksum != r.checksum);
         if let Some(m) = edited {
             sql.push_str(&tables.realign_sql(m));
             report.realigned.push(r.version.clone());

@@ -16,6 +16,8 @@ pub struct Script {
     pub(crate) no_transaction: bool,
     /// Wrapped in its own `BEGIN` … `COMMIT`, which tidemark's transaction replaces.
     pub(crate) own_transaction: bool,
+    /// A Rust code migration's function (its `sql` is then empty).
+    pub(crate) code: Option<crate::code::Code>,
 }
 
 impl Script {
@@ -37,6 +39,12 @@ impl Script {
     /// Whether the script runs outside a transaction, statement by statement.
     pub fn no_transaction(&self) -> bool {
         self.no_transaction
+    }
+
+    /// Whether it is a Rust code migration's `up` or `down` (the file's path and checksum; no
+    /// SQL).
+    pub fn is_code(&self) -> bool {
+        self.code.is_some()
     }
 
     /// Whether the file is wrapped in its own `BEGIN` … `COMMIT`: it runs in tidemark's
@@ -68,6 +76,7 @@ impl fmt::Debug for Script {
             .field("checksum", &tidemark_core::to_hex(&self.checksum))
             .field("no_transaction", &self.no_transaction)
             .field("own_transaction", &self.own_transaction)
+            .field("code", &self.code)
             .finish()
     }
 }

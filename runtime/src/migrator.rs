@@ -1,6 +1,6 @@
 //! The `Migrator` builder and its verbs.
 
-use crate::db::Db;
+use crate::db::{Db, Session};
 use crate::error::Error;
 use crate::events;
 use crate::execute::{Executor, RunMode};
@@ -15,7 +15,6 @@ use crate::stop::{self, Stop, Watch};
 use crate::target::{Target, TransactionMode};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio_postgres::Client;
 use tracing::Instrument;
 
 impl Migrations {
@@ -263,13 +262,15 @@ impl<'m> Migrator<'m> {
     /// history tables. A no-transaction migration cannot be rolled back, so it is not run, nor
     /// is anything after it: the report lists them as [skipped](Report::skipped).
     pub async fn dry_run<'a>(&self, db: impl Into<Db<'a>>) -> Result<Report, Error> {
+        let db = db.into();
+        self.refuse_code_not_embedded(db).await?;
         self.locked(
-            db.into(),
+            db,
             false,
             Frame::DryRun,
-            async |client, tables, recorded, watch| {
+            async |session, tables, recorded, watch| {
                 let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
-                Executor::run(client, tables, &plan, RunMode::DryRun, watch).await
+                Executor::run(session, tables, &plan, RunMode::DryRun, watch).await
             },
         )
         .await
@@ -308,7 +309,8 @@ impl<'m> Migrator<'m> {
             db.into(),
             false,
             Frame::Plain,
-            async |client, tables, recorded, _| {
+            async |session, tables, recorded, _| {
+                let client = session.client();
                 let (sql, adopted) =
                     maintenance::baseline(self.set, tables, &recorded.history, version)?;
                 client
@@ -353,7 +355,8 @@ impl<'m> Migrator<'m> {
             db.into(),
             false,
             Frame::Atomic,
-            async |client, tables, recorded, _| {
+            async |session, tables, recorded, _| {
+                let client = session.client();
                 let source = crate::adopt::foreign::locate(client, &from).await?;
                 let rows = crate::adopt::foreign::read(client, &source).await?;
                 let (sql, report) = crate::adopt::decide::adopt(
@@ -382,7 +385,8 @@ impl<'m> Migrator<'m> {
             db.into(),
             false,
             Frame::Plain,
-            async |client, tables, recorded, _| {
+            async |session, tables, recorded, _| {
+                let client = session.client();
                 let (sql, report) = maintenance::repair(self.set, tables, &recorded.history);
                 client
                     .batch_execute(&sql)
@@ -394,6 +398,30 @@ impl<'m> Migrator<'m> {
         .await
     }
 
+    /// A set read from a folder at run time holds no code: when the plan would run a code
+    /// migration, say so before taking the lock or creating anything (reading history only).
+    /// The executor checks again under the lock.
+    async fn refuse_code_not_embedded(&self, db: Db<'_>) -> Result<(), Error> {
+        let unembedded =
+            |s: &crate::migrations::Script| s.code == Some(crate::code::Code::NotEmbedded);
+        if !self.set.iter().any(|m| unembedded(&m.up)) {
+            return Ok(());
+        }
+        let tables = self.tables()?;
+        let conn = db.shared().await?;
+        let mut history = tables.read_existing(&conn).await?;
+        drop(conn);
+        translate(self.set, &mut history);
+        let plan = plan::plan(self.set, &history, &self.target, self.policy)?;
+        match plan.steps().iter().find(|s| unembedded(s.script())) {
+            Some(s) => Err(Error::CodeNotEmbedded {
+                version: s.migration().version().to_owned(),
+                path: s.script().path().to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Plans under the lock (or checks that `given` still holds) and executes.
     async fn apply(
         &self,
@@ -401,11 +429,12 @@ impl<'m> Migrator<'m> {
         given: Option<&Plan<'m>>,
         missing: bool,
     ) -> Result<Report, Error> {
+        self.refuse_code_not_embedded(db).await?;
         self.locked(
             db,
             missing,
             Frame::Plain,
-            async |client, tables, recorded, watch| {
+            async |session, tables, recorded, watch| {
                 let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
                 warn_future(&fresh);
                 let plan = match given {
@@ -419,14 +448,15 @@ impl<'m> Migrator<'m> {
                     // Nothing to do: make sure the fast path will say so next time.
                     let digest = tidemark_core::to_hex(&plan.digest_before);
                     if recorded.digest.as_deref() != Some(digest.as_str()) {
-                        client
+                        session
+                            .client()
                             .batch_execute(&tables.store_digest_sql(&plan.digest_before))
                             .await
                             .map_err(Error::db("recording the migration state"))?;
                     }
                     return Ok(Report::default());
                 }
-                Executor::run(client, tables, plan, self.mode.into(), watch).await
+                Executor::run(session, tables, plan, self.mode.into(), watch).await
             },
         )
         .await
@@ -442,7 +472,7 @@ impl<'m> Migrator<'m> {
         db: Db<'_>,
         missing: bool,
         frame: Frame,
-        work: impl AsyncFnOnce(&Client, &Tables, Recorded, &Watch) -> Result<T, Error>,
+        work: impl AsyncFnOnce(&mut Session<'_>, &Tables, Recorded, &Watch) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let tables = self.tables()?;
         let lock = Lock::acquire(
@@ -452,7 +482,7 @@ impl<'m> Migrator<'m> {
             self.stop.as_ref(),
         )
         .await?;
-        let own = if lock.is_pooled() {
+        let mut own = if lock.is_pooled() {
             match db.dedicated().await {
                 Ok(c) => Some(c),
                 Err(e) => {
@@ -468,56 +498,68 @@ impl<'m> Migrator<'m> {
             ..Watch::default()
         };
         let result = {
-            let client: &Client = own.as_deref().unwrap_or_else(|| lock.client());
-            let run = async {
-                if frame != Frame::Plain {
-                    client
-                        .batch_execute("BEGIN")
-                        .await
-                        .map_err(Error::db("starting a transaction"))?;
-                }
-                let recorded = if frame != Frame::Plain || missing {
-                    // Inside a transaction a failed read would abort it; and the fast path
-                    // already saw that the tables are missing.
-                    tables.ensure_and_read(client).await?
-                } else {
-                    tables.read_or_create(client).await?
-                };
-                watch.pid.store(recorded.pid.unwrap_or(0), Ordering::SeqCst);
-                let mut recorded = recorded;
-                let renames = translate(self.set, &mut recorded.history);
-                if !renames.is_empty() {
-                    client
-                        .batch_execute(&tables.rename_sql(&renames))
-                        .await
-                        .map_err(Error::db(
-                            "renaming history rows of an earlier version text",
-                        ))?;
-                }
-                let value = work(client, &tables, recorded, &watch).await?;
-                if frame == Frame::Atomic {
-                    client
-                        .batch_execute("COMMIT")
-                        .await
-                        .map_err(Error::db("committing"))?;
-                }
-                Ok(value)
+            let mut session = match own.as_mut() {
+                Some(conn) => match conn.exclusive() {
+                    Some(c) => Session::Owned(c),
+                    None => Session::Shared(conn),
+                },
+                None => Session::Shared(lock.client()),
             };
-            tokio::pin!(run);
-            let mut cancelled = false;
-            let result: Result<T, Error> = loop {
-                tokio::select! {
-                    r = &mut run => break r,
-                    () = stop::stopped(self.stop.as_ref()), if !cancelled => {
-                        cancelled = true;
-                        cancel_running(&lock, client, watch.pid.load(Ordering::SeqCst)).await;
+            let token = session.client().cancel_token();
+            let result: Result<T, Error> = {
+                let run = async {
+                    let client = session.client();
+                    if frame != Frame::Plain {
+                        client
+                            .batch_execute("BEGIN")
+                            .await
+                            .map_err(Error::db("starting a transaction"))?;
                     }
-                }
+                    let recorded = if frame != Frame::Plain || missing {
+                        // Inside a transaction a failed read would abort it; and the fast path
+                        // already saw that the tables are missing.
+                        tables.ensure_and_read(client).await?
+                    } else {
+                        tables.read_or_create(client).await?
+                    };
+                    watch.pid.store(recorded.pid.unwrap_or(0), Ordering::SeqCst);
+                    let mut recorded = recorded;
+                    let renames = translate(self.set, &mut recorded.history);
+                    if !renames.is_empty() {
+                        client
+                            .batch_execute(&tables.rename_sql(&renames))
+                            .await
+                            .map_err(Error::db(
+                                "renaming history rows of an earlier version text",
+                            ))?;
+                    }
+                    let value = work(&mut session, &tables, recorded, &watch).await?;
+                    if frame == Frame::Atomic {
+                        session
+                            .client()
+                            .batch_execute("COMMIT")
+                            .await
+                            .map_err(Error::db("committing"))?;
+                    }
+                    Ok(value)
+                };
+                tokio::pin!(run);
+                let mut cancelled = false;
+                let result: Result<T, Error> = loop {
+                    tokio::select! {
+                        r = &mut run => break r,
+                        () = stop::stopped(self.stop.as_ref()), if !cancelled => {
+                            cancelled = true;
+                            cancel_running(&lock, &token, watch.pid.load(Ordering::SeqCst)).await;
+                        }
+                    }
+                };
+                result
             };
             if frame == Frame::DryRun || (frame == Frame::Atomic && result.is_err()) {
                 // Whatever ran is undone, also when nothing ran at all (the batch ends in its own
                 // ROLLBACK; one more outside a transaction is only a server warning).
-                let _ = client.batch_execute("ROLLBACK").await;
+                let _ = session.client().batch_execute("ROLLBACK").await;
             }
             result
         };
@@ -550,7 +592,7 @@ fn warn_future(plan: &Plan<'_>) {
 
 /// Cancels the statement the migrating session runs: from the lock's own session (which stays
 /// usable in its transaction), or, on a caller's single client, through its cancel token.
-async fn cancel_running(lock: &Lock<'_>, work: &Client, pid: i32) {
+async fn cancel_running(lock: &Lock<'_>, work: &tokio_postgres::CancelToken, pid: i32) {
     if lock.is_pooled() {
         if pid != 0 {
             let _ = lock
@@ -559,10 +601,7 @@ async fn cancel_running(lock: &Lock<'_>, work: &Client, pid: i32) {
                 .await;
         }
     } else {
-        let _ = work
-            .cancel_token()
-            .cancel_query(tokio_postgres::NoTls)
-            .await;
+        let _ = work.cancel_query(tokio_postgres::NoTls).await;
     }
 }
 

@@ -158,7 +158,7 @@ impl Default for Policy {
 /// The newest versioned migration of the set (the set is in run order).
 pub(crate) fn newest(set: &Migrations) -> Option<&str> {
     set.iter()
-        .filter(|m| m.kind == MigrationKind::Versioned)
+        .filter(|m| m.kind.is_versioned())
         .map(Migration::version)
         .max_by(|a, b| set.order.compare(a, b))
 }
@@ -193,7 +193,7 @@ pub(crate) fn plan<'m>(
     let mut future = Vec::new();
     for row in history
         .iter()
-        .filter(|r| r.kind == MigrationKind::Versioned && !known.contains_key(r.version.as_str()))
+        .filter(|r| r.kind.is_versioned() && !known.contains_key(r.version.as_str()))
     {
         if policy.allow_future && is_future(set, row, newest) {
             future.push(row.version.clone());
@@ -204,10 +204,7 @@ pub(crate) fn plan<'m>(
             });
         }
     }
-    let versioned: Vec<&Migration> = set
-        .iter()
-        .filter(|m| m.kind == MigrationKind::Versioned)
-        .collect();
+    let versioned: Vec<&Migration> = set.iter().filter(|m| m.kind.is_versioned()).collect();
     for m in &versioned {
         if let Some(row) = recorded.get(m.version()) {
             if row.checksum != m.up.checksum && !policy.allow_divergent {
@@ -239,14 +236,14 @@ pub(crate) fn plan<'m>(
     };
     let highest_applied = history
         .iter()
-        .filter(|r| r.kind == MigrationKind::Versioned)
+        .filter(|r| r.kind.is_versioned())
         .map(|r| r.version.as_str())
         .max_by(|a, b| order.compare(a, b));
     let mut steps = Vec::new();
     // Rollbacks first, newest first: every applied version above the target.
     let mut applied: Vec<&HistoryRow> = history
         .iter()
-        .filter(|r| r.kind == MigrationKind::Versioned && !wanted(&r.version))
+        .filter(|r| r.kind.is_versioned() && !wanted(&r.version))
         .collect();
     applied.sort_by(|a, b| order.compare(&b.version, &a.version));
     let mut rollbacks = Vec::new();

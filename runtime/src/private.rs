@@ -18,6 +18,11 @@ pub const EMPTY: Migrations = Migrations {
 pub const VERSIONED: MigrationKind = MigrationKind::Versioned;
 /// See [`VERSIONED`].
 pub const REPEATABLE: MigrationKind = MigrationKind::Repeatable;
+/// See [`VERSIONED`].
+pub const CODE: MigrationKind = MigrationKind::Code;
+
+pub use crate::code::{boxed, BoxError, Code, CodeFuture};
+pub use tokio_postgres::{Client, Transaction};
 /// Versions ordered numerically.
 pub const NUMERIC: Order = Order::Numeric;
 /// Versions ordered as strings (a diesel folder).
@@ -97,6 +102,20 @@ pub const fn script(
         checksum,
         no_transaction,
         own_transaction,
+        code: None,
+    }
+}
+
+/// A code migration's `up` or `down`: its file, the checksum of its source, and the generated
+/// wrapper around the function.
+pub const fn code_script(path: &'static str, checksum: [u8; 32], code: Code) -> Script {
+    Script {
+        sql: Cow::Borrowed(""),
+        path: Cow::Borrowed(path),
+        checksum,
+        no_transaction: matches!(code, Code::Client(_)),
+        own_transaction: false,
+        code: Some(code),
     }
 }
 
@@ -104,7 +123,12 @@ pub const fn script(
 /// CLI does with a folder on disk. Gives the same set as `embed_migrations!` on that folder.
 pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
     let owned = |s: tidemark_core::Script| Script {
-        sql: Cow::Owned(s.text),
+        code: s.code.then_some(Code::NotEmbedded),
+        sql: if s.code {
+            Cow::Borrowed("")
+        } else {
+            Cow::Owned(s.text)
+        },
         path: Cow::Owned(s.path),
         checksum: s.checksum,
         no_transaction: s.no_transaction,
@@ -131,8 +155,22 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
                 .map(|l| Cow::Owned(l.to_owned())),
             name: Cow::Owned(m.name),
             kind: m.kind,
+            // Only the compiler knows whether a code migration's file has a `down`: assume one,
+            // so that a plan across it names the migration instead of a missing rollback (the
+            // binary refuses to run code it does not have either way).
+            down: if m.kind == MigrationKind::Code {
+                Some(Script {
+                    sql: Cow::Borrowed(""),
+                    path: Cow::Owned(m.up.path.clone()),
+                    checksum: m.up.checksum,
+                    no_transaction: m.up.no_transaction,
+                    own_transaction: false,
+                    code: Some(Code::NotEmbedded),
+                })
+            } else {
+                m.down.map(owned)
+            },
             up: owned(m.up),
-            down: m.down.map(owned),
         })
         .collect::<Vec<_>>();
     Migrations {

@@ -55,6 +55,9 @@ pub struct StatusEntry {
     pub execution_ms: Option<i64>,
     /// Its forward file, if it is in the set.
     pub path: Option<String>,
+    /// Versioned SQL, repeatable or Rust code (from the set, or from history for a missing
+    /// one).
+    pub kind: MigrationKind,
 }
 
 /// Every migration of a set and of history, with its state: versioned ones by version, then
@@ -90,7 +93,11 @@ impl fmt::Display for Status {
             .map(|e| {
                 vec![
                     e.version.clone(),
-                    e.name.clone(),
+                    if e.kind == MigrationKind::Code {
+                        format!("{} (code)", e.name)
+                    } else {
+                        e.name.clone()
+                    },
                     e.state.to_string(),
                     e.applied_at.clone().unwrap_or_else(|| "-".to_owned()),
                     e.execution_ms
@@ -176,6 +183,10 @@ fn entry(
         applied_at: row.map(|r| r.applied_at.clone()),
         execution_ms: row.map(|r| r.execution_ms),
         path: m.map(|m| m.up.path().to_owned()),
+        kind: m
+            .map(|m| m.kind)
+            .or(row.map(|r| r.kind))
+            .unwrap_or(MigrationKind::Versioned),
     }
 }
 

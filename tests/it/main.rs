@@ -1,6 +1,7 @@
 //! Integration tests against a real PostgreSQL: `TIDEMARK_TEST_DATABASE_URL`, or a throwaway cluster the
 //! harness starts itself. One binary, one module per behaviour.
 
+mod code;
 mod concurrency;
 mod corpora;
 mod embed;

@@ -4,25 +4,8 @@ use crate::support::fresh_db;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// `target/<profile>/examples/self_migrating`, which `scripts/test` builds first with
-/// `cargo build --examples` (`cargo test --all-targets` builds examples only as test harnesses).
 fn example() -> PathBuf {
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let bin = deps
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("self_migrating");
-    assert!(
-        bin.exists(),
-        "{} is missing: run the suite with `scripts/test`, or `cargo build --examples` first",
-        bin.display()
-    );
-    bin
+    crate::support::example("self_migrating")
 }
 
 #[tokio::test]

@@ -122,3 +122,20 @@ pub(crate) async fn snapshot(pool: &Pool) -> Vec<String> {
     }
     out
 }
+
+/// `target/<profile>/examples/{name}`, which `scripts/test` builds first with
+/// `cargo build --examples` (`cargo test --all-targets` builds examples only as test harnesses).
+pub(crate) fn example(name: &str) -> std::path::PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let bin = deps.parent().unwrap().join("examples").join(name);
+    assert!(
+        bin.exists(),
+        "{} is missing: run the suite with `scripts/test`, or `cargo build --examples` first",
+        bin.display()
+    );
+    bin
+}

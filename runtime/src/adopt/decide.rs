@@ -101,7 +101,7 @@ fn applied<'m>(
                     .as_deref()
                     .and_then(|v| set.order.canonical(v))
                     .ok_or_else(|| mismatch(None, "its baseline version cannot be read".into()))?;
-                for m in set.iter().filter(|m| m.kind == MigrationKind::Versioned) {
+                for m in set.iter().filter(|m| m.kind.is_versioned()) {
                     if set.order.compare(m.version(), &bound) != Ordering::Greater {
                         applied.entry(m.version()).or_insert(Applied {
                             m,
@@ -170,7 +170,7 @@ fn find<'m>(set: &'m Migrations, row: &ForeignRow) -> Option<&'m Migration> {
         let id = file.strip_suffix(".sql").unwrap_or(file);
         return set.get(id).filter(|m| m.kind == MigrationKind::Repeatable);
     };
-    let versioned = |m: &&Migration| m.kind == MigrationKind::Versioned;
+    let versioned = |m: &&Migration| m.kind.is_versioned();
     if let Some(m) = set.order.canonical(v).and_then(|c| set.get(&c)) {
         return Some(m).filter(versioned);
     }

@@ -76,6 +76,7 @@ impl Output {
                     json!({
                         "version": e.version, "name": e.name, "state": e.state.to_string(),
                         "applied_at": e.applied_at, "execution_ms": e.execution_ms, "path": e.path,
+                        "kind": e.kind.as_str(),
                     })
                 })
                 .collect();

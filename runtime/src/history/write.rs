@@ -87,12 +87,13 @@ impl Tables {
     /// lock); a repeatable one replaces its row.
     pub(crate) fn record_up_sql(&self, m: &Migration, success: bool, timing: Timing) -> String {
         let (applied_at, execution_ms, step_us) = timing.columns();
-        let key = match m.kind {
-            MigrationKind::Versioned => bigint_array(&m.version_parts),
-            _ => "NULL".to_owned(),
+        let key = if m.kind.is_versioned() {
+            bigint_array(&m.version_parts)
+        } else {
+            "NULL".to_owned()
         };
         let upsert = match m.kind {
-            MigrationKind::Versioned => "",
+            MigrationKind::Versioned | MigrationKind::Code => "",
             _ => {
                 " ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum, \
                  down_checksum = excluded.down_checksum, applied_at = excluded.applied_at, \

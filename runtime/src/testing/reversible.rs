@@ -3,7 +3,7 @@
 
 use super::database::TestDatabase;
 use super::snapshot::snapshot;
-use crate::migrations::{MigrationKind, Migrations};
+use crate::migrations::Migrations;
 use crate::target::Target;
 use std::fmt;
 
@@ -140,7 +140,7 @@ pub async fn check_reversible(set: &Migrations) -> Result<Reversibility, Irrever
         .unwrap_or_else(|e| panic!("{e}"));
     let client = db.pool().get().await.unwrap_or_else(|e| panic!("{e}"));
     let mut previous = Target::Initial;
-    for m in set.iter().filter(|m| m.kind() == MigrationKind::Versioned) {
+    for m in set.iter().filter(|m| m.kind().is_versioned()) {
         let here = Target::Version(m.version().to_owned());
         let before = snapshot(&client).await.unwrap_or_else(|e| panic!("{e}"));
         if let Err(e) = db.migrate(set, here.clone()).await {

@@ -1,7 +1,11 @@
 //! Runs a [`Plan`]: transactional steps as [batches](crate::batch) (one round trip for many
-//! migrations), no-transaction steps statement by statement with a failed row first.
+//! migrations), no-transaction steps statement by statement with a failed row first, Rust code
+//! migrations ([`code`]) in a transaction of their own or on the connection.
+
+mod code;
 
 use crate::batch::{Batch, Wrap};
+use crate::db::Session;
 use crate::error::{Error, MigrationFailed};
 use crate::events;
 use crate::history::{Tables, Timing, PID_COLUMN, START_COLUMN, STEP_COLUMN};
@@ -13,7 +17,7 @@ use crate::target::TransactionMode;
 use futures_util::{pin_mut, StreamExt};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::SimpleQueryMessage;
 
 /// A batch is cut after this many bytes of SQL or this many steps.
 const BATCH_BYTES: usize = 8 << 20;
@@ -51,25 +55,26 @@ struct Failure {
     failed_row: bool,
 }
 
-pub(crate) struct Executor<'a> {
-    client: &'a Client,
+pub(crate) struct Executor<'a, 's> {
+    session: &'a mut Session<'s>,
     tables: &'a Tables,
     digest: [u8; 32],
     report: Report,
     watch: &'a Watch,
 }
 
-impl<'a> Executor<'a> {
+impl<'a, 's> Executor<'a, 's> {
     /// Executes every step of `plan`; the returned report lists what ran.
     pub(crate) async fn run(
-        client: &'a Client,
+        session: &'a mut Session<'s>,
         tables: &'a Tables,
         plan: &Plan<'_>,
         mode: RunMode,
         watch: &'a Watch,
     ) -> Result<Report, Error> {
+        code::check_runnable(plan.steps(), session)?;
         let mut ex = Executor {
-            client,
+            session,
             tables,
             digest: plan.digest_before,
             report: Report::default(),
@@ -92,6 +97,10 @@ impl<'a> Executor<'a> {
                 path: s.script().path().to_owned(),
             });
         }
+        if mode != RunMode::PerMigration && steps.iter().any(|s| s.script().is_code()) {
+            ex.run_in_one_transaction(steps, mode).await?;
+            return Ok(ex.report);
+        }
         if mode != RunMode::PerMigration {
             if !steps.is_empty() {
                 let wrap = if mode == RunMode::DryRun {
@@ -105,6 +114,11 @@ impl<'a> Executor<'a> {
         }
         let mut i = 0;
         while i < steps.len() {
+            if steps[i].script().is_code() {
+                ex.run_code(&steps[i]).await?;
+                i += 1;
+                continue;
+            }
             if steps[i].script().no_transaction() {
                 ex.run_no_transaction(&steps[i]).await?;
                 i += 1;
@@ -113,6 +127,7 @@ impl<'a> Executor<'a> {
             let (mut j, mut bytes) = (i, 0);
             while j < steps.len()
                 && !steps[j].script().no_transaction()
+                && !steps[j].script().is_code()
                 && j - i < BATCH_STEPS
                 && bytes < BATCH_BYTES
             {
@@ -159,7 +174,7 @@ impl<'a> Executor<'a> {
         // Where the message is, for an error without a position: each step announces its start
         // (a row), and every statement after that start's own completes once.
         let (mut started, mut completed, mut own) = (0usize, 0usize, false);
-        let error = match self.client.simple_query_raw(&batch.sql).await {
+        let error = match self.session.client().simple_query_raw(&batch.sql).await {
             Err(e) => e,
             Ok(stream) => {
                 pin_mut!(stream);
@@ -199,7 +214,7 @@ impl<'a> Executor<'a> {
                 }
             }
         };
-        let _ = self.client.batch_execute("ROLLBACK").await;
+        let _ = self.session.client().batch_execute("ROLLBACK").await;
         let committed = if wrap == Wrap::PerStep { done } else { 0 };
         // The step that was running, and the start of its statement that failed.
         let running = started.saturating_sub(1).min(steps.len() - 1);
@@ -249,9 +264,14 @@ impl<'a> Executor<'a> {
             Direction::Down => self.tables.mark_down_started_sql(m),
         } + &self.tables.store_digest_sql(&without)
             + &format!("SELECT pg_backend_pid() AS {PID_COLUMN};");
-        let marked = self.client.simple_query(&mark).await.map_err(Error::db(
-            "recording the start of a no-transaction migration",
-        ))?;
+        let marked = self
+            .session
+            .client()
+            .simple_query(&mark)
+            .await
+            .map_err(Error::db(
+                "recording the start of a no-transaction migration",
+            ))?;
         if let Some(pid) = marked.iter().find_map(|m| match m {
             SimpleQueryMessage::Row(r) => r.get(0)?.parse().ok(),
             _ => None,
@@ -268,7 +288,7 @@ impl<'a> Executor<'a> {
                 });
             }
             let code = s.code(sql);
-            if let Err(error) = self.client.simple_query(code).await {
+            if let Err(error) = self.session.client().simple_query(code).await {
                 let base = s.code_start.unwrap_or_default();
                 let within = error
                     .as_db_error()
@@ -291,7 +311,8 @@ impl<'a> Executor<'a> {
             Direction::Up => self.tables.finish_up_sql(m, elapsed.as_millis()),
             Direction::Down => self.tables.remove_sql(m.version()),
         } + &self.tables.store_digest_sql(&after);
-        self.client
+        self.session
+            .client()
             .batch_execute(&finish)
             .await
             .map_err(Error::db("recording a finished no-transaction migration"))?;
@@ -329,7 +350,7 @@ impl<'a> Executor<'a> {
             statement,
             failed_row_recorded: f.failed_row,
             applied: self.report.clone(),
-            error: f.error,
+            cause: Box::new(f.error),
         };
         tracing::error!(target: events::FAILED, version = %failure.version, path = %failure.path, "migration failed");
         Error::MigrationFailed(Box::new(failure))

@@ -1,0 +1,344 @@
+//! Rust code migrations: each runs in a transaction of its own that also records its history
+//! row (declared no-transaction: on the connection, with a failed row first), raced against the
+//! stop switch; in a single-transaction run or a dry run, inside the one transaction.
+
+use super::{step_report, Executor, RunMode};
+use crate::batch::Wrap;
+use crate::code::{BoxError, Code, CodeFuture};
+use crate::db::Session;
+use crate::error::{Error, MigrationFailed};
+use crate::events;
+use crate::history::{Timing, PID_COLUMN, STEP_START_SQL};
+use crate::plan::PlannedStep;
+use crate::report::Direction;
+use crate::stop;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+use tokio_postgres::{SimpleQueryMessage, Transaction};
+
+type TxFn = for<'a, 'b> fn(&'a Transaction<'b>) -> CodeFuture<'a>;
+
+/// Refuses, before anything runs, a plan with code this program cannot run: code from a set
+/// read at run time, or code that needs its own transaction on a session given as `&Client`.
+pub(super) fn check_runnable(
+    steps: &[PlannedStep<'_>],
+    session: &Session<'_>,
+) -> Result<(), Error> {
+    for s in steps {
+        let (version, path) = (
+            s.migration().version().to_owned(),
+            s.script().path().to_owned(),
+        );
+        match s.script().code {
+            Some(Code::NotEmbedded) => return Err(Error::CodeNotEmbedded { version, path }),
+            Some(Code::Transaction(_)) if !session.is_owned() => {
+                return Err(Error::CodeNeedsPool { version, path })
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The backend pid from the reply to [`start_sql`].
+fn pid_of(reply: &[SimpleQueryMessage]) -> Option<i32> {
+    reply.iter().find_map(|m| match m {
+        SimpleQueryMessage::Row(r) if r.columns().first()?.name() == PID_COLUMN => {
+            r.get(0)?.parse().ok()
+        }
+        _ => None,
+    })
+}
+
+/// The step's start (its timing and bookkeeping flag, as for SQL steps) and the backend pid.
+fn start_sql() -> String {
+    format!("{STEP_START_SQL}SELECT pg_backend_pid() AS {PID_COLUMN};")
+}
+
+fn announce(step: &PlannedStep<'_>) {
+    let m = step.migration();
+    tracing::info!(
+        target: events::CODE_START,
+        version = m.version(),
+        name = m.name(),
+        direction = %step.direction(),
+        "code migration started"
+    );
+}
+
+/// How a code step's function ended.
+enum Outcome {
+    Done,
+    Failed(BoxError),
+    Stopped,
+}
+
+impl Executor<'_, '_> {
+    /// Runs one code step of a per-migration run.
+    pub(super) async fn run_code(&mut self, step: &PlannedStep<'_>) -> Result<(), Error> {
+        self.check_stop()?;
+        match step.script().code {
+            Some(Code::Transaction(f)) => self.code_in_transaction(step, f).await,
+            Some(Code::Client(f)) => self.code_outside(step, f).await,
+            _ => check_runnable(std::slice::from_ref(step), self.session),
+        }
+    }
+
+    /// In a transaction of its own: start, the function, the history row and the new digest,
+    /// commit. A failure or a stop rolls all of it back.
+    async fn code_in_transaction(&mut self, step: &PlannedStep<'_>, f: TxFn) -> Result<(), Error> {
+        let m = step.migration();
+        let after = step.digest_after(self.digest);
+        let record = match step.direction() {
+            Direction::Up => self.tables.record_up_sql(m, true, Timing::Step),
+            Direction::Down => self.tables.record_down_sql(m),
+        } + &self.tables.store_digest_sql(&after);
+        let watch = self.watch;
+        let client = self
+            .session
+            .exclusive()
+            .ok_or_else(|| Error::CodeNeedsPool {
+                version: m.version().to_owned(),
+                path: step.script().path().to_owned(),
+            })?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(Error::db("starting a code migration's transaction"))?;
+        let reply = tx
+            .simple_query(&start_sql())
+            .await
+            .map_err(Error::db("starting a code migration"))?;
+        watch
+            .pid
+            .store(pid_of(&reply).unwrap_or(0), Ordering::SeqCst);
+        announce(step);
+        let started = Instant::now();
+        let outcome = tokio::select! {
+            r = f(&tx) => match r {
+                Ok(()) => match tx.simple_query(&record).await {
+                    Ok(_) => Outcome::Done,
+                    // The function left the transaction unusable (a swallowed SQL error).
+                    Err(e) => Outcome::Failed(Box::new(e)),
+                },
+                Err(e) => Outcome::Failed(e),
+            },
+            () = stop::stopped(watch.stop.as_ref()) => Outcome::Stopped,
+        };
+        let elapsed = started.elapsed();
+        match outcome {
+            Outcome::Done => {
+                tx.commit()
+                    .await
+                    .map_err(Error::db("committing a code migration"))?;
+            }
+            Outcome::Failed(e) => {
+                let _ = tx.rollback().await;
+                return Err(self.code_failed(step, e, false));
+            }
+            Outcome::Stopped => {
+                let _ = tx.rollback().await;
+                return Err(Error::Interrupted {
+                    applied: self.report.clone(),
+                });
+            }
+        }
+        self.digest = after;
+        self.report.steps.push(step_report(step, elapsed));
+        Ok(())
+    }
+
+    /// Declared no-transaction: a failed row first (committed), the function on the
+    /// connection, then success. A failure or a stop leaves the failed row, which blocks later
+    /// runs until `repair`.
+    async fn code_outside(
+        &mut self,
+        step: &PlannedStep<'_>,
+        f: for<'a> fn(&'a tokio_postgres::Client) -> CodeFuture<'a>,
+    ) -> Result<(), Error> {
+        let m = step.migration();
+        let without = step.digest_without(self.digest);
+        let after = step.digest_after(self.digest);
+        let mark = match step.direction() {
+            Direction::Up => self.tables.record_up_sql(m, false, Timing::Now),
+            Direction::Down => self.tables.mark_down_started_sql(m),
+        } + &self.tables.store_digest_sql(&without)
+            + &format!("SELECT pg_backend_pid() AS {PID_COLUMN};");
+        let client = self.session.client();
+        let reply = client.simple_query(&mark).await.map_err(Error::db(
+            "recording the start of a no-transaction migration",
+        ))?;
+        self.watch
+            .pid
+            .store(pid_of(&reply).unwrap_or(0), Ordering::SeqCst);
+        self.digest = without;
+        announce(step);
+        let started = Instant::now();
+        let outcome = tokio::select! {
+            r = f(client) => r.map_or_else(Outcome::Failed, |()| Outcome::Done),
+            () = stop::stopped(self.watch.stop.as_ref()) => Outcome::Stopped,
+        };
+        match outcome {
+            Outcome::Done => {}
+            Outcome::Failed(e) => return Err(self.code_failed(step, e, true)),
+            Outcome::Stopped => {
+                return Err(Error::Interrupted {
+                    applied: self.report.clone(),
+                })
+            }
+        }
+        let elapsed = started.elapsed();
+        let finish = match step.direction() {
+            Direction::Up => self.tables.finish_up_sql(m, elapsed.as_millis()),
+            Direction::Down => self.tables.remove_sql(m.version()),
+        } + &self.tables.store_digest_sql(&after);
+        self.session
+            .client()
+            .batch_execute(&finish)
+            .await
+            .map_err(Error::db("recording a finished no-transaction migration"))?;
+        self.digest = after;
+        self.report.steps.push(step_report(step, elapsed));
+        Ok(())
+    }
+
+    /// A single-transaction run or a dry run with code steps: one transaction (opened here, or
+    /// by the dry run's frame), SQL stretches as batches inside it, code steps in between.
+    pub(super) async fn run_in_one_transaction(
+        &mut self,
+        steps: &[PlannedStep<'_>],
+        mode: RunMode,
+    ) -> Result<(), Error> {
+        if mode == RunMode::Single {
+            self.session
+                .client()
+                .batch_execute("BEGIN")
+                .await
+                .map_err(Error::db("starting the run's transaction"))?;
+        }
+        let end = steps.iter().fold(self.digest, |d, s| s.digest_after(d));
+        let mut i = 0;
+        while i < steps.len() {
+            if steps[i].script().is_code() {
+                if let Err(e) = self.code_inside(&steps[i]).await {
+                    let _ = self.session.client().batch_execute("ROLLBACK").await;
+                    self.report.steps.clear();
+                    return Err(e);
+                }
+                i += 1;
+                continue;
+            }
+            let j = steps[i..]
+                .iter()
+                .position(|s| s.script().is_code())
+                .map_or(steps.len(), |k| i + k);
+            self.run_batch(&steps[i..j], Wrap::Inside).await?;
+            i = j;
+        }
+        let finish = if mode == RunMode::Single {
+            "COMMIT;"
+        } else {
+            "ROLLBACK;"
+        };
+        let sql = self.tables.store_digest_sql(&end) + finish;
+        self.session
+            .client()
+            .batch_execute(&sql)
+            .await
+            .map_err(Error::db("ending the run's transaction"))?;
+        if mode == RunMode::Single {
+            self.digest = end;
+        }
+        Ok(())
+    }
+
+    /// A code step inside the one open transaction: its function gets a `Transaction` over
+    /// that transaction. tokio-postgres opens one with a `BEGIN` the server only warns about,
+    /// and the value is forgotten instead of dropped, so neither its `COMMIT` nor its
+    /// `ROLLBACK` ends the outer transaction; the caller ends that.
+    async fn code_inside(&mut self, step: &PlannedStep<'_>) -> Result<(), Error> {
+        self.check_stop()?;
+        let Some(Code::Transaction(f)) = step.script().code else {
+            // Checked before the run: no-transaction steps are refused or skipped, and code
+            // without a function is refused.
+            return check_runnable(std::slice::from_ref(step), self.session);
+        };
+        let m = step.migration();
+        let record = match step.direction() {
+            Direction::Up => self.tables.record_up_sql(m, true, Timing::Step),
+            Direction::Down => self.tables.record_down_sql(m),
+        };
+        let watch = self.watch;
+        let client = self
+            .session
+            .exclusive()
+            .ok_or_else(|| Error::CodeNeedsPool {
+                version: m.version().to_owned(),
+                path: step.script().path().to_owned(),
+            })?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(Error::db("starting a code migration"))?;
+        let started = Instant::now();
+        let outcome = match tx.simple_query(&start_sql()).await {
+            Err(e) => Outcome::Failed(Box::new(e)),
+            Ok(reply) => {
+                watch
+                    .pid
+                    .store(pid_of(&reply).unwrap_or(0), Ordering::SeqCst);
+                announce(step);
+                tokio::select! {
+                    r = f(&tx) => match r {
+                        Ok(()) => match tx.simple_query(&record).await {
+                            Ok(_) => Outcome::Done,
+                            Err(e) => Outcome::Failed(Box::new(e)),
+                        },
+                        Err(e) => Outcome::Failed(e),
+                    },
+                    () = stop::stopped(watch.stop.as_ref()) => Outcome::Stopped,
+                }
+            }
+        };
+        std::mem::forget(tx);
+        match outcome {
+            Outcome::Done => {
+                self.report.steps.push(step_report(step, started.elapsed()));
+                Ok(())
+            }
+            Outcome::Failed(e) => Err(self.code_failed(step, e, false)),
+            Outcome::Stopped => Err(Error::Interrupted {
+                applied: self.report.clone(),
+            }),
+        }
+    }
+
+    /// A code step's failure: the file, the version, the cause (a tokio-postgres error's
+    /// server fields when it is one), and what committed before it.
+    fn code_failed(&self, step: &PlannedStep<'_>, cause: BoxError, failed_row: bool) -> Error {
+        let pg = cause.downcast_ref::<tokio_postgres::Error>();
+        let db = pg.and_then(tokio_postgres::Error::as_db_error);
+        let failure = MigrationFailed {
+            version: step.migration().version().to_owned(),
+            name: step.migration().name().to_owned(),
+            path: step.script().path().to_owned(),
+            direction: step.direction(),
+            line: None,
+            column: None,
+            sqlstate: pg.and_then(|e| e.code()).map(|c| c.code().to_owned()),
+            message: match (db, pg) {
+                (Some(d), _) => d.message().to_owned(),
+                (None, Some(e)) => crate::error::driver_text(e),
+                (None, None) => cause.to_string(),
+            },
+            detail: db.and_then(|d| d.detail()).map(str::to_owned),
+            hint: db.and_then(|d| d.hint()).map(str::to_owned),
+            statement: None,
+            failed_row_recorded: failed_row,
+            applied: self.report.clone(),
+            cause,
+        };
+        tracing::error!(target: events::FAILED, version = %failure.version, path = %failure.path, "migration failed");
+        Error::MigrationFailed(Box::new(failure))
+    }
+}
