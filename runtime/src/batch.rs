@@ -2,7 +2,7 @@
 //! and `COMMIT` of each. Pure: it builds the text and remembers where each script sits in it,
 //! so a server error position can be traced back to its file.
 
-use crate::history::{Tables, Timing, STEP_START_SQL};
+use crate::history::{Tables, Timing};
 use crate::plan::PlannedStep;
 use crate::report::Direction;
 use std::ops::Range;
@@ -44,6 +44,7 @@ impl Batch {
         steps: &[PlannedStep<'_>],
         before: [u8; 32],
         wrap: Wrap,
+        step_start: &str,
     ) -> Self {
         let mut b = Self {
             sql: String::new(),
@@ -66,7 +67,7 @@ impl Batch {
             if per_step {
                 push(&mut b.sql, "BEGIN;\n");
             }
-            let start = push(&mut b.sql, STEP_START_SQL);
+            let start = push(&mut b.sql, step_start);
             let end = push(&mut b.sql, &step.script().sql_to_run());
             b.spans.push(start..end);
             push(&mut b.sql, "\n;\n");
@@ -154,7 +155,13 @@ mod tests {
     fn each_step_is_its_own_transaction_and_the_digest_is_stored_last() {
         let set = set();
         let tables = Tables::new("public", "h").unwrap();
-        let b = Batch::build(&tables, &steps(&set), [0; 32], Wrap::PerStep);
+        let b = Batch::build(
+            &tables,
+            &steps(&set),
+            [0; 32],
+            Wrap::PerStep,
+            &crate::history::step_start_sql(None),
+        );
         assert_eq!(b.sql.matches("BEGIN;\n").count(), 2);
         assert_eq!(b.sql.matches("COMMIT;\n").count(), 2);
         let invalidate = b.sql.find("DELETE FROM \"public\".\"h_state\"").unwrap();
@@ -170,7 +177,13 @@ mod tests {
     fn error_positions_map_back_to_the_step_and_its_start() {
         let set = set();
         let tables = Tables::new("public", "h").unwrap();
-        let b = Batch::build(&tables, &steps(&set), [0; 32], Wrap::PerStep);
+        let b = Batch::build(
+            &tables,
+            &steps(&set),
+            [0; 32],
+            Wrap::PerStep,
+            &crate::history::step_start_sql(None),
+        );
         let chars: Vec<char> = b.sql.chars().collect();
         let at = b.sql.find("CREATE TABLE b").unwrap();
         let (k, start) = b.step_at(b.sql[..at].chars().count()).unwrap();
@@ -184,12 +197,24 @@ mod tests {
     fn single_and_dry_run_wrap_everything_once() {
         let set = set();
         let tables = Tables::new("public", "h").unwrap();
-        let single = Batch::build(&tables, &steps(&set), [0; 32], Wrap::Single);
+        let single = Batch::build(
+            &tables,
+            &steps(&set),
+            [0; 32],
+            Wrap::Single,
+            &crate::history::step_start_sql(None),
+        );
         assert!(single.sql.starts_with("BEGIN;\n"));
         assert!(single.sql.ends_with("COMMIT;\n"));
         assert_eq!(single.sql.matches("BEGIN;").count(), 1);
         assert!(!single.sql.contains("DELETE FROM \"public\".\"h_state\""));
-        let dry = Batch::build(&tables, &steps(&set), [0; 32], Wrap::DryRun);
+        let dry = Batch::build(
+            &tables,
+            &steps(&set),
+            [0; 32],
+            Wrap::DryRun,
+            &crate::history::step_start_sql(None),
+        );
         assert!(
             !dry.sql.contains("BEGIN;"),
             "the caller opened the transaction"

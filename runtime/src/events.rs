@@ -11,6 +11,7 @@
 //! | [`FUTURE`] | WARN | `versions` (comma-separated) |
 //! | [`STALE`] | WARN | `folder` (debug builds: the folder changed since the build) |
 //! | [`CODE_START`] | INFO | `version`, `name`, `direction`: a code migration starts |
+//! | [`LOCK_RETRY`] | WARN | `version`, `attempt`, `wait_ms`: a step gave up waiting for a lock and is retried |
 //! | [`PROGRESS`] | INFO | `done`, `total` (when known): sent by a code migration through [`progress`](crate::progress) |
 //!
 //! Every run is also inside a span named `tidemark.run` with `schema`, `table` and
@@ -26,6 +27,8 @@ pub const LOCK_ACQUIRED: &str = "tidemark::lock_acquired";
 pub const FAILED: &str = "tidemark::failed";
 /// The database has versions newer than the set (a newer build migrated further); tolerated.
 pub const FUTURE: &str = "tidemark::future";
+/// A step gave up waiting for a lock under a DDL lock timeout and is retried.
+pub const LOCK_RETRY: &str = "tidemark::lock_retry";
 /// A Rust code migration starts (SQL steps travel in batches and have no start event).
 pub const CODE_START: &str = "tidemark::code_start";
 /// A code migration reports how far it is ([`progress`](crate::progress)).

@@ -3,7 +3,7 @@
 use crate::db::{Db, Session};
 use crate::error::Error;
 use crate::events;
-use crate::execute::{Executor, RunMode};
+use crate::execute::{DdlLocks, Executor, RunMode};
 use crate::history::{translate, Recorded, Tables};
 use crate::lock::Lock;
 use crate::maintenance::{self, RepairReport};
@@ -66,6 +66,7 @@ pub struct Migrator<'m> {
     mode: TransactionMode,
     policy: Policy,
     stop: Option<Stop>,
+    locks: DdlLocks,
 }
 
 impl<'m> Migrator<'m> {
@@ -81,6 +82,7 @@ impl<'m> Migrator<'m> {
             mode: TransactionMode::PerMigration,
             policy: Policy::default(),
             stop: None,
+            locks: DdlLocks::default(),
         }
     }
 
@@ -150,6 +152,31 @@ impl<'m> Migrator<'m> {
     /// set's range is still [`Error::Missing`]. `false` makes them missing too.
     pub fn allow_future(mut self, allow: bool) -> Self {
         self.policy.allow_future = allow;
+        self
+    }
+
+    /// Sets `lock_timeout` in each migration's transaction (`SET LOCAL`, never on the session,
+    /// so nothing leaks into a pool): DDL that cannot get its lock within `timeout` gives up
+    /// instead of queueing behind a long transaction with every query on the table queued
+    /// behind it. A transactional SQL migration that gave up (`lock_not_available`, SQLSTATE
+    /// 55P03) is retried after a wait that doubles from 100 ms up to 5 s, up to
+    /// [`ddl_lock_retries`](Self::ddl_lock_retries) times (default 5), each retry logged
+    /// (`tidemark::lock_retry`) and counted in [`Report::lock_retries`](crate::Report::lock_retries);
+    /// the migrations before it stay committed. Off by default (DDL waits as long as it takes).
+    ///
+    /// A no-transaction migration runs without it and is never retried: a failed
+    /// `CREATE INDEX CONCURRENTLY` leaves an invalid index behind, so a retry is not safe. A
+    /// Rust code migration gets the timeout in its transaction but is not retried (its effects
+    /// outside the database could repeat).
+    pub fn ddl_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.locks.timeout = Some(timeout);
+        self
+    }
+
+    /// How many times a migration that gave up waiting for a lock is retried (with
+    /// [`ddl_lock_timeout`](Self::ddl_lock_timeout); `0`: fail at once).
+    pub fn ddl_lock_retries(mut self, retries: u32) -> Self {
+        self.locks.retries = retries;
         self
     }
 
@@ -270,7 +297,7 @@ impl<'m> Migrator<'m> {
             Frame::DryRun,
             async |session, tables, recorded, watch| {
                 let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
-                Executor::run(session, tables, &plan, RunMode::DryRun, watch).await
+                Executor::run(session, tables, &plan, RunMode::DryRun, watch, self.locks).await
             },
         )
         .await
@@ -456,7 +483,7 @@ impl<'m> Migrator<'m> {
                     }
                     return Ok(Report::default());
                 }
-                Executor::run(session, tables, plan, self.mode.into(), watch).await
+                Executor::run(session, tables, plan, self.mode.into(), watch, self.locks).await
             },
         )
         .await

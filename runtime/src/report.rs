@@ -99,6 +99,9 @@ pub struct Report {
     /// In a dry run: the planned steps it could not run (a no-transaction migration and
     /// everything after it).
     pub skipped: Vec<SkippedStep>,
+    /// How many times a step gave up waiting for a lock (`lock_not_available` under
+    /// [`Migrator::ddl_lock_timeout`](crate::Migrator::ddl_lock_timeout)) and was retried.
+    pub lock_retries: usize,
 }
 
 impl Report {

@@ -68,6 +68,13 @@ pub struct Apply {
     /// Run everything in one transaction (all or nothing).
     #[arg(long)]
     pub single_transaction: bool,
+    /// Give up a migration's DDL after this many seconds waiting for a lock (`SET LOCAL
+    /// lock_timeout`), and retry it (see `--ddl-lock-retries`).
+    #[arg(long, value_name = "SECONDS")]
+    pub ddl_lock_timeout: Option<f64>,
+    /// How many times to retry a migration that gave up waiting for a lock.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub ddl_lock_retries: u32,
 }
 
 /// The database verbs.

@@ -128,11 +128,18 @@ fn migrator<'m>(set: &'m Migrations, command: &MigrateCommand) -> Migrator<'m> {
     let (lock, policies, single) = match command {
         MigrateCommand::Up { apply, .. }
         | MigrateCommand::Down { apply, .. }
-        | MigrateCommand::To { apply, .. } => (
-            Some(&apply.lock),
-            Some(&apply.policies),
-            apply.single_transaction,
-        ),
+        | MigrateCommand::To { apply, .. } => {
+            if let Some(s) = apply.ddl_lock_timeout.filter(|s| s.is_finite() && *s > 0.0) {
+                m = m
+                    .ddl_lock_timeout(Duration::from_secs_f64(s))
+                    .ddl_lock_retries(apply.ddl_lock_retries);
+            }
+            (
+                Some(&apply.lock),
+                Some(&apply.policies),
+                apply.single_transaction,
+            )
+        }
         MigrateCommand::DryRun { lock, policies, .. } => (Some(lock), Some(policies), false),
         MigrateCommand::Baseline { lock, .. }
         | MigrateCommand::Adopt { lock, .. }

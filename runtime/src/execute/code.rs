@@ -8,7 +8,7 @@ use crate::code::{BoxError, Code, CodeFuture};
 use crate::db::Session;
 use crate::error::{Error, MigrationFailed};
 use crate::events;
-use crate::history::{Timing, PID_COLUMN, STEP_START_SQL};
+use crate::history::{Timing, PID_COLUMN};
 use crate::plan::PlannedStep;
 use crate::report::Direction;
 use crate::stop;
@@ -50,9 +50,10 @@ fn pid_of(reply: &[SimpleQueryMessage]) -> Option<i32> {
     })
 }
 
-/// The step's start (its timing and bookkeeping flag, as for SQL steps) and the backend pid.
-fn start_sql() -> String {
-    format!("{STEP_START_SQL}SELECT pg_backend_pid() AS {PID_COLUMN};")
+/// The step's start (its timing, bookkeeping flag and lock timeout, as for SQL steps) and the
+/// backend pid.
+fn start_sql(step_start: &str) -> String {
+    format!("{step_start}SELECT pg_backend_pid() AS {PID_COLUMN};")
 }
 
 fn announce(step: &PlannedStep<'_>) {
@@ -106,7 +107,7 @@ impl Executor<'_, '_> {
             .await
             .map_err(Error::db("starting a code migration's transaction"))?;
         let reply = tx
-            .simple_query(&start_sql())
+            .simple_query(&start_sql(&self.start_sql))
             .await
             .map_err(Error::db("starting a code migration"))?;
         watch
@@ -281,7 +282,7 @@ impl Executor<'_, '_> {
             .await
             .map_err(Error::db("starting a code migration"))?;
         let started = Instant::now();
-        let outcome = match tx.simple_query(&start_sql()).await {
+        let outcome = match tx.simple_query(&start_sql(&self.start_sql)).await {
             Err(e) => Outcome::Failed(Box::new(e)),
             Ok(reply) => {
                 watch

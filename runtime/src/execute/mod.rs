@@ -43,6 +43,29 @@ impl From<TransactionMode> for RunMode {
     }
 }
 
+/// The run-time DDL lock policy ([`Migrator::ddl_lock_timeout`](crate::Migrator::ddl_lock_timeout)):
+/// each transactional step's `lock_timeout`, and how often a step that gave up waiting is
+/// retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DdlLocks {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) retries: u32,
+}
+
+impl Default for DdlLocks {
+    fn default() -> Self {
+        Self {
+            timeout: None,
+            retries: 5,
+        }
+    }
+}
+
+/// The first wait before retrying a step that gave up waiting for a lock; it doubles each
+/// time, up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
 /// Where a batch failed.
 struct Failure {
     /// Index of the failing step in the batch.
@@ -61,6 +84,9 @@ pub(crate) struct Executor<'a, 's> {
     digest: [u8; 32],
     report: Report,
     watch: &'a Watch,
+    /// Each step's start ([`step_start_sql`](crate::history::step_start_sql)).
+    start_sql: String,
+    locks: DdlLocks,
 }
 
 impl<'a, 's> Executor<'a, 's> {
@@ -71,6 +97,7 @@ impl<'a, 's> Executor<'a, 's> {
         plan: &Plan<'_>,
         mode: RunMode,
         watch: &'a Watch,
+        locks: DdlLocks,
     ) -> Result<Report, Error> {
         code::check_runnable(plan.steps(), session)?;
         let mut ex = Executor {
@@ -79,6 +106,8 @@ impl<'a, 's> Executor<'a, 's> {
             digest: plan.digest_before,
             report: Report::default(),
             watch,
+            start_sql: crate::history::step_start_sql(locks.timeout),
+            locks,
         };
         let mut steps = plan.steps();
         let first_no_tx = steps.iter().position(|s| s.script().no_transaction());
@@ -108,10 +137,17 @@ impl<'a, 's> Executor<'a, 's> {
                 } else {
                     Wrap::Single
                 };
-                ex.run_batch(steps, wrap).await?;
+                let mut attempts = 0;
+                loop {
+                    match ex.run_batch(steps, wrap).await {
+                        Err(e) if wrap == Wrap::Single && ex.retry(&e, &mut attempts).await => {}
+                        other => break other?,
+                    }
+                }
             }
             return Ok(ex.report);
         }
+        let mut attempts = 0;
         let mut i = 0;
         while i < steps.len() {
             if steps[i].script().is_code() {
@@ -134,10 +170,56 @@ impl<'a, 's> Executor<'a, 's> {
                 bytes += steps[j].script().sql().len();
                 j += 1;
             }
-            ex.run_batch(&steps[i..j], Wrap::PerStep).await?;
-            i = j;
+            let before = ex.report.steps.len();
+            match ex.run_batch(&steps[i..j], Wrap::PerStep).await {
+                Ok(()) => (i, attempts) = (j, 0),
+                Err(e) => {
+                    // The steps before the one that gave up stay committed; retry from it, with
+                    // attempts of its own.
+                    let committed = ex.report.steps.len() - before;
+                    if committed > 0 {
+                        attempts = 0;
+                    }
+                    if !ex.retry(&e, &mut attempts).await {
+                        return Err(e);
+                    }
+                    i += committed;
+                }
+            }
         }
         Ok(ex.report)
+    }
+
+    /// Whether to retry after `e`: a transactional step gave up waiting for a lock
+    /// (`lock_not_available` under a DDL lock timeout) and has attempts left. Waits first,
+    /// doubling each time, logging the retry; a stop ends the wait and the run.
+    async fn retry(&mut self, e: &Error, attempts: &mut u32) -> bool {
+        let Error::MigrationFailed(f) = e else {
+            return false;
+        };
+        if self.locks.timeout.is_none()
+            || f.sqlstate.as_deref() != Some("55P03")
+            || f.failed_row_recorded
+            || *attempts >= self.locks.retries
+        {
+            return false;
+        }
+        *attempts += 1;
+        let wait = RETRY_FIRST
+            .saturating_mul(1 << (*attempts - 1).min(16))
+            .min(RETRY_MAX);
+        tracing::warn!(
+            target: events::LOCK_RETRY,
+            version = %f.version,
+            attempt = *attempts,
+            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            "a migration gave up waiting for a lock; retrying"
+        );
+        self.report.lock_retries += 1;
+        tokio::select! {
+            () = tokio::time::sleep(wait) => true,
+            () = crate::stop::stopped(self.watch.stop.as_ref()) => false,
+        }
     }
 
     /// Stops between steps once the run was asked to stop.
@@ -169,7 +251,7 @@ impl<'a, 's> Executor<'a, 's> {
 
     /// Sends one batch and reads each step's completion row as it arrives.
     async fn send(&mut self, steps: &[PlannedStep<'_>], wrap: Wrap) -> Result<(), Failure> {
-        let batch = Batch::build(self.tables, steps, self.digest, wrap);
+        let batch = Batch::build(self.tables, steps, self.digest, wrap, &self.start_sql);
         let mut done = 0;
         // Where the message is, for an error without a position: each step announces its start
         // (a row), and every statement after that start's own completes once.

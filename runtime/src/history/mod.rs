@@ -11,7 +11,7 @@ mod write;
 
 pub(crate) use legacy::translate;
 pub(crate) use read::Recorded;
-pub(crate) use write::{Timing, PID_COLUMN, START_COLUMN, STEP_COLUMN, STEP_START_SQL};
+pub(crate) use write::{step_start_sql, Timing, PID_COLUMN, START_COLUMN, STEP_COLUMN};
 
 use crate::error::Error;
 use crate::migrations::MigrationKind;

@@ -13,7 +13,7 @@ pub(crate) const STEP_COLUMN: &str = "tidemark_step_us";
 /// The server's clock now, in microseconds since the epoch. `clock_timestamp()`, because `now()`
 /// is the same for every transaction of a many-migration message.
 const CLOCK_US: &str = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
-/// When the current step started, as [`STEP_START_SQL`] recorded it.
+/// When the current step started, as [`step_start_sql`] recorded it.
 const START_US: &str = "current_setting('tidemark.step_start')::bigint";
 
 /// The column of the row that names the backend that runs the migrations (so a stop can
@@ -23,23 +23,34 @@ pub(crate) const PID_COLUMN: &str = "tidemark_pid";
 
 /// Sent just before each step's script, setting in its transaction: the step's start, so its
 /// history row gets its own `applied_at` and `execution_ms`; the bookkeeping flag, so the guard
-/// trigger lets tidemark's own writes be; and, on PostgreSQL 14+,
+/// trigger lets tidemark's own writes be; on PostgreSQL 14+,
 /// `client_connection_check_interval`, so the server stops a migration soon after its client
-/// dies instead of running it to the end (all transaction-local: nothing leaks into a pooled
-/// session).
-pub(crate) const STEP_START_SQL: &str = "SELECT set_config('tidemark.step_start', \
-     (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
-     set_config('tidemark.bookkeeping', 'on', true), \
-     CASE WHEN current_setting('server_version_num')::int >= 140000 \
-     THEN set_config('client_connection_check_interval', '250ms', true) END;\n";
+/// dies instead of running it to the end; and, when given, `lock_timeout`, so the step's DDL
+/// gives up waiting for a lock instead of queueing every query behind it (all
+/// transaction-local: nothing leaks into a pooled session). One statement, one row.
+pub(crate) fn step_start_sql(lock_timeout: Option<std::time::Duration>) -> String {
+    let lock = lock_timeout.map_or_else(String::new, |d| {
+        format!(
+            ", set_config('lock_timeout', '{}ms', true)",
+            d.as_millis().max(1)
+        )
+    });
+    format!(
+        "SELECT set_config('tidemark.step_start', \
+         (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
+         set_config('tidemark.bookkeeping', 'on', true), \
+         CASE WHEN current_setting('server_version_num')::int >= 140000 \
+         THEN set_config('client_connection_check_interval', '250ms', true) END{lock};\n"
+    )
+}
 
-/// The first column of [`STEP_START_SQL`]'s row: a step of the message started.
+/// The first column of [`step_start_sql`]'s row: a step of the message started.
 pub(crate) const START_COLUMN: &str = "set_config";
 
 /// How a forward step's row is timed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Timing {
-    /// From [`STEP_START_SQL`] to the row's insert (a transactional step).
+    /// From [`step_start_sql`] to the row's insert (a transactional step).
     Step,
     /// Starting now and not finished (a no-transaction step's first row), or not run at all
     /// (`baseline`): zero milliseconds.
