@@ -1,5 +1,6 @@
-//! `tidemark check`: the macro's validation for pre-commit hooks and CI, plus, with a database,
-//! a parse of every script by the server itself.
+//! `tidemark check`: the macro's validation for pre-commit hooks and CI, a syntax check of
+//! every script (squawk's PostgreSQL grammar, as the `syntax` feature does in the build), the
+//! lints with `--lint`, and, with a database, a parse of every script by the server itself.
 
 use crate::say;
 use serde_json::json;
@@ -14,6 +15,15 @@ pub(crate) struct CheckArgs {
     /// Also have this server parse every script (nothing runs); `DATABASE_URL` works too.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Also run the lints of lock-heavy and destructive DDL (warnings).
+    #[arg(long)]
+    lint: bool,
+    /// A lint rule to silence for the whole folder (repeatable).
+    #[arg(long, value_name = "RULE")]
+    allow: Vec<String>,
+    /// A lint rule whose findings are errors (repeatable; `*` for every rule).
+    #[arg(long, value_name = "RULE")]
+    deny: Vec<String>,
     /// Print JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -32,8 +42,15 @@ pub(crate) async fn run(dir: &Path, ignore: &[String], args: &CheckArgs) -> u8 {
     };
     let checked = check(dir, &scan_options);
     let mut diagnostics = checked.diagnostics.clone();
+    let analysis = tidemark_analysis::Options {
+        syntax: true,
+        lint: args.lint,
+        allow: args.allow.clone(),
+        deny: args.deny.clone(),
+    };
+    diagnostics.extend(tidemark_analysis::analyze(&checked.migrations, &analysis));
     if let Some(url) = args.database_url.as_deref().filter(|u| !u.is_empty()) {
-        match server_parse(url, &checked.migrations, &checked.diagnostics).await {
+        match server_parse(url, &checked.migrations, &diagnostics).await {
             Ok((found, target, parsed)) => {
                 if !args.json {
                     say::err(&format!(
@@ -75,7 +92,7 @@ pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], migrations: usize, j
                 json!({
                     "severity": label(d),
                     "path": d.path, "line": d.line, "column": d.column,
-                    "message": d.message, "help": d.help,
+                    "message": d.message, "help": d.help, "rule": d.rule,
                 })
             })
             .collect();

@@ -214,9 +214,11 @@ async fn check_with_a_database_has_the_server_parse_every_script() {
     p.write("V1__ok.sql", "CREATE TABLE t (id int);\n");
     p.write(
         "V2__typo.sql",
-        "-- the lexer cannot see this one\nCREATE TABLE u (\n  id int,\n  name text NOT NUL\n);\n",
+        "-- tidemark:allow(syntax)\nCREATE TABLE u (\n  id int,\n  name text NOT NUL\n);\n",
     );
     p.tidemark(&["check", "--database-url", ""]).code(5);
+    // Without the directive squawk's grammar finds the typo first (no server needed); with it,
+    // the server is the judge.
     let checked = p.tidemark(&["check"]).code(1);
     assert!(
         stderr(&checked).contains(
@@ -721,4 +723,48 @@ async fn code_migrations_are_checked_and_listed_but_not_run_by_the_binary() {
     assert!(p.exists("items").await);
     let (code, kind) = error_kind(&p, &["up"]);
     assert_eq!((code, kind.as_str()), (1, "code_not_embedded"));
+}
+
+#[tokio::test]
+async fn check_finds_syntax_errors_without_a_server_and_lints_with_lint() {
+    let p = Project::new().await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write("V1__t.sql", "CREATE TABLE t (id int, total int);\n");
+    p.write("V2__index.sql", "CREATE INDEX t_total ON t (total);\n");
+    let plain = p.tidemark(&["check"]).success();
+    assert!(stdout(&plain).contains("0 errors, 0 warnings"));
+    let linted: serde_json::Value = serde_json::from_str(&stdout(
+        &p.tidemark(&["check", "--lint", "--json"]).success(),
+    ))
+    .unwrap();
+    let rules: Vec<&str> = linted["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"require-concurrent-index-creation"),
+        "{linted}"
+    );
+    assert_eq!(linted["errors"], 0);
+    let denied = p
+        .tidemark(&[
+            "check",
+            "--lint",
+            "--deny",
+            "require-concurrent-index-creation",
+        ])
+        .code(1);
+    assert!(stderr(&denied)
+        .contains("error: migrations/V2__index.sql:1:1: [require-concurrent-index-creation]"));
+    let unknown = p.tidemark(&["check", "--lint", "--allow", "ban-drop-tables"]);
+    assert!(stderr(&unknown.code(1)).contains("error: allow: unknown rule `ban-drop-tables`"));
+    p.write("V3__typo.sql", "ALTER TABLE t ADD COLUMN;\n");
+    let typo = p.tidemark(&["check"]).code(1);
+    assert!(
+        stderr(&typo).contains("error: migrations/V3__typo.sql:1:25: syntax error: expected name"),
+        "{}",
+        stderr(&typo)
+    );
 }

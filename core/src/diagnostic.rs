@@ -29,6 +29,9 @@ pub struct Diagnostic {
     pub message: String,
     /// What to do about it.
     pub help: Option<String>,
+    /// The analysis rule that found it (`syntax`, or a lint such as
+    /// `require-concurrent-index-creation`), when it comes from build-time analysis.
+    pub rule: Option<String>,
 }
 
 impl Diagnostic {
@@ -41,6 +44,7 @@ impl Diagnostic {
             column: None,
             message: message.into(),
             help: None,
+            rule: None,
         }
     }
 

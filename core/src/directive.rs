@@ -5,6 +5,30 @@ use crate::diagnostic::Diagnostic;
 /// The directive tidemark knows, after the `-- tidemark:` prefix.
 const NO_TRANSACTION: &str = "no-transaction";
 
+/// `allow(rule, …)`: silences build-time analysis rules for the file (or, before a statement,
+/// for that statement).
+fn is_allow(directive: &str) -> bool {
+    directive.starts_with("allow(") && directive.ends_with(')')
+}
+
+/// The rules a `tidemark:allow(…)` directive in `comment` (one `--` line without its marker)
+/// names, if it is one.
+pub fn allowed_rules(comment: &str) -> Option<Vec<String>> {
+    let inner = comment
+        .trim()
+        .strip_prefix("tidemark:")?
+        .trim()
+        .strip_prefix("allow(")?
+        .strip_suffix(')')?;
+    Some(
+        inner
+            .split(',')
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty())
+            .collect(),
+    )
+}
+
 /// Reads the directives: the comment lines (`--` in SQL, `//` in Rust) at the top of
 /// `text[..first_code]`, before the first statement and before anything else that is not a
 /// blank line. Returns whether the script runs outside a transaction; unknown `tidemark:`
@@ -45,6 +69,8 @@ fn scan(
                 let at = line_start + (line.len() - trimmed.len());
                 if directive.trim() == NO_TRANSACTION {
                     found = true;
+                } else if is_allow(directive.trim()) {
+                    // Build-time analysis reads these (`tidemark-analysis`).
                 } else {
                     out.push(
                         Diagnostic::error(
@@ -52,7 +78,7 @@ fn scan(
                             format!("unknown directive `tidemark:{}`", directive.trim()),
                         )
                         .at(text, at)
-                        .help(format!("the only directive is `{marker} tidemark:no-transaction`; fix the spelling or make it a plain comment")),
+                        .help(format!("the directives are `{marker} tidemark:no-transaction` and `{marker} tidemark:allow(rule, …)`; fix the spelling or make it a plain comment")),
                     );
                 }
             } else if comment == NO_TRANSACTION {

@@ -10,7 +10,7 @@
 
 mod checksum;
 mod diagnostic;
-mod directive;
+pub(crate) mod directive;
 mod kind;
 pub mod lexer;
 mod model;
@@ -28,6 +28,7 @@ pub use checksum::{
     checksum, digest_update, entry_digest, normalize, set_digest, to_hex, Checksum,
 };
 pub use diagnostic::{Diagnostic, Severity};
+pub use directive::allowed_rules;
 pub use kind::Kind;
 pub use model::{MigrationSet, ScannedMigration, Script};
 pub use name::{parse_diesel_dir, parse_file_name, Form, ParsedName, Role};

@@ -11,26 +11,54 @@ use tidemark_core::{scan, ScanOptions};
 pub(crate) struct Args {
     dir: LitStr,
     ignore: Vec<LitStr>,
+    /// Analysis rules silenced for the set (with the `lint` feature).
+    allow: Vec<LitStr>,
+    /// Analysis rules whose findings are errors (with the `lint` feature).
+    deny: Vec<LitStr>,
+}
+
+impl Args {
+    /// The `allow` list.
+    pub(crate) fn allow(&self) -> Vec<String> {
+        self.allow.iter().map(LitStr::value).collect()
+    }
+
+    /// The `deny` list.
+    pub(crate) fn deny(&self) -> Vec<String> {
+        self.deny.iter().map(LitStr::value).collect()
+    }
 }
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let dir: LitStr = input.parse()?;
-        let mut ignore = Vec::new();
+        let (mut ignore, mut allow, mut deny) = (Vec::new(), Vec::new(), Vec::new());
         while input.parse::<Option<Token![,]>>()?.is_some() && !input.is_empty() {
             let key: syn::Ident = input.parse()?;
-            if key != "ignore" {
+            let into = if key == "ignore" {
+                &mut ignore
+            } else if key == "allow" {
+                &mut allow
+            } else if key == "deny" {
+                &mut deny
+            } else {
                 return Err(syn::Error::new(
                     key.span(),
-                    "unknown option; the only option is `ignore = [\"file.sql\", …]`",
+                    "unknown option; the options are `ignore = [\"file.sql\", …]`, \
+                     `allow = [\"rule\", …]` and `deny = [\"rule\", …]`",
                 ));
-            }
+            };
             input.parse::<Token![=]>()?;
             let list;
             bracketed!(list in input);
-            ignore.extend(Punctuated::<LitStr, Token![,]>::parse_terminated(&list)?);
+            into.extend(Punctuated::<LitStr, Token![,]>::parse_terminated(&list)?);
         }
-        Ok(Self { dir, ignore })
+        Ok(Self {
+            dir,
+            ignore,
+            allow,
+            deny,
+        })
     }
 }
 
@@ -64,7 +92,7 @@ fn try_expand(args: &Args) -> syn::Result<TokenStream> {
     match scan(&root.join(&written), &options) {
         Ok(set) => {
             let out_dir = std::env::var_os("OUT_DIR").map(std::path::PathBuf::from);
-            let mut warnings = Vec::new();
+            let mut warnings = crate::analysis::run(&set, args, span)?;
             if !tidemark_core::is_watched(&written, &root, out_dir.as_deref()) {
                 warnings.push(crate::warning::warning(
                     "new_migration_files_are_not_seen_without_a_build_script",

@@ -1,6 +1,7 @@
 //! Implementation detail of [tidemark](https://docs.rs/tidemark): its procedural macros. Use
 //! them through the `tidemark` crate (`tidemark::embed_migrations!`), not directly.
 
+mod analysis;
 mod code;
 mod embed;
 mod manifest;

@@ -5,7 +5,9 @@ use crate::support::fresh_db;
 use tidemark::{Error, Migrations};
 
 static FAILING: Migrations = tidemark::embed_migrations!("tests/fixtures/failing_third");
-static SYNTAX: Migrations = tidemark::embed_migrations!("tests/fixtures/failing_syntax");
+// The typo is the point: with the `syntax` feature on, the build would reject it first.
+static SYNTAX: Migrations =
+    tidemark::embed_migrations!("tests/fixtures/failing_syntax", allow = ["syntax"]);
 static FIXED: Migrations = tidemark::embed_migrations!("tests/fixtures/fixed_third");
 
 #[tokio::test]
