@@ -768,3 +768,86 @@ async fn check_finds_syntax_errors_without_a_server_and_lints_with_lint() {
         stderr(&typo)
     );
 }
+
+#[tokio::test]
+async fn up_and_status_over_each_tenant_schema_and_a_targets_file() {
+    let p = Project::new().await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write("V1__items.sql", "CREATE TABLE items (id int);\n");
+    p.write(
+        "V2__owner.sql",
+        "COMMENT ON TABLE items IS 'owner ${owner} of ${tidemark.schema}';\n",
+    );
+    let c = p.db.pool().get().await.unwrap();
+    c.batch_execute(
+        "CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b; CREATE SCHEMA tenant_c;
+         CREATE TABLE tenant_b.items (other int);",
+    )
+    .await
+    .unwrap();
+    let each = ["--each-schema", "tenant\\_%", "--concurrency", "2"];
+    // Substitution on, `${owner}` without a value: refused before anything runs.
+    let unset = p
+        .tidemark(&[&["up", "--json", "--placeholder", "x=1"][..], &each].concat())
+        .code(1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&unset)).unwrap();
+    assert_eq!(
+        doc["targets"][0]["error"]["kind"], "placeholder_unset",
+        "{doc}"
+    );
+    assert!(!p.exists("tenant_a.items").await);
+    let run = |extra: &[&str]| {
+        p.tidemark(
+            &[
+                &["up", "--json", "--placeholder", "owner=ops"][..],
+                &each,
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    // tenant_b fails; with the stop policy and concurrency 2, tenant_c may or may not start,
+    // so continue on errors to know.
+    let up = run(&["--continue-on-error"]).code(1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&up)).unwrap();
+    assert_eq!(
+        (doc["migrated"].as_u64(), doc["failed"].as_u64()),
+        (Some(2), Some(1)),
+        "{doc}"
+    );
+    assert_eq!(doc["targets"][1]["target"], "tenant_b");
+    assert_eq!(doc["targets"][1]["error"]["sqlstate"], "42P07");
+    assert_eq!(doc["targets"][0]["applied"], serde_json::json!(["1", "2"]));
+    let comment: String = c
+        .query_one("SELECT obj_description('tenant_c.items'::regclass)", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(comment, "owner ops of tenant_c");
+    let status = p
+        .tidemark(&[&["status", "--exit-code"][..], &each].concat())
+        .code(3);
+    let table = stdout(&status);
+    assert!(table.contains("tenant_a  2"), "{table}");
+    assert!(table.contains("tenant_b  -"), "{table}");
+
+    // A targets file of connection strings: the same database twice is one target twice, the
+    // second a no-op.
+    let file = p.dir.join("targets.txt");
+    std::fs::write(&file, format!("# production\n{}\n\n{}\n", p.url, p.url)).unwrap();
+    let listed = p
+        .tidemark(&[
+            "up",
+            "--placeholder",
+            "owner=ops",
+            "--targets",
+            file.to_str().unwrap(),
+        ])
+        .success();
+    let text = stdout(&listed);
+    assert!(
+        text.contains("2 targets: 1 migrated, 1 up to date, 0 failed, 0 skipped"),
+        "{text}"
+    );
+    assert!(p.exists("public.items").await);
+}

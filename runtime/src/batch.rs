@@ -3,6 +3,7 @@
 //! so a server error position can be traced back to its file.
 
 use crate::history::{Tables, Timing};
+use crate::placeholders::Placeholders;
 use crate::plan::PlannedStep;
 use crate::report::Direction;
 use std::ops::Range;
@@ -45,6 +46,7 @@ impl Batch {
         before: [u8; 32],
         wrap: Wrap,
         step_start: &str,
+        placeholders: &Placeholders,
     ) -> Self {
         let mut b = Self {
             sql: String::new(),
@@ -68,7 +70,7 @@ impl Batch {
                 push(&mut b.sql, "BEGIN;\n");
             }
             let start = push(&mut b.sql, step_start);
-            let end = push(&mut b.sql, &step.script().sql_to_run());
+            let end = push(&mut b.sql, &placeholders.apply(step.script().sql_to_run()));
             b.spans.push(start..end);
             push(&mut b.sql, "\n;\n");
             digest = step.digest_after(digest);
@@ -160,7 +162,8 @@ mod tests {
             &steps(&set),
             [0; 32],
             Wrap::PerStep,
-            &crate::history::step_start_sql(None),
+            &crate::history::step_start_sql(None, None),
+            &Placeholders::default(),
         );
         assert_eq!(b.sql.matches("BEGIN;\n").count(), 2);
         assert_eq!(b.sql.matches("COMMIT;\n").count(), 2);
@@ -182,7 +185,8 @@ mod tests {
             &steps(&set),
             [0; 32],
             Wrap::PerStep,
-            &crate::history::step_start_sql(None),
+            &crate::history::step_start_sql(None, None),
+            &Placeholders::default(),
         );
         let chars: Vec<char> = b.sql.chars().collect();
         let at = b.sql.find("CREATE TABLE b").unwrap();
@@ -202,7 +206,8 @@ mod tests {
             &steps(&set),
             [0; 32],
             Wrap::Single,
-            &crate::history::step_start_sql(None),
+            &crate::history::step_start_sql(None, None),
+            &Placeholders::default(),
         );
         assert!(single.sql.starts_with("BEGIN;\n"));
         assert!(single.sql.ends_with("COMMIT;\n"));
@@ -213,7 +218,8 @@ mod tests {
             &steps(&set),
             [0; 32],
             Wrap::DryRun,
-            &crate::history::step_start_sql(None),
+            &crate::history::step_start_sql(None, None),
+            &Placeholders::default(),
         );
         assert!(
             !dry.sql.contains("BEGIN;"),

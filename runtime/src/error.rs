@@ -157,6 +157,22 @@ pub enum Error {
         /// What is open.
         message: String,
     },
+    /// A script holds a `${name}` placeholder that was given no value
+    /// ([`Migrator::placeholders`](crate::Migrator::placeholders)); nothing ran.
+    #[error(
+        "{path}:{line}:{column}: placeholder `${{{name}}}` has no value; give it one with \
+         Migrator::placeholder (or --placeholder {name}=VALUE); nothing was run"
+    )]
+    PlaceholderUnset {
+        /// The file.
+        path: String,
+        /// 1-based line of the placeholder.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The placeholder's name.
+        name: String,
+    },
     /// The role lacks a privilege that tidemark's bookkeeping needs.
     #[error("{doing}: {message}; the role needs {needed}")]
     MissingPrivilege {
@@ -275,6 +291,7 @@ impl Error {
             Self::CorruptHistory { .. } => "corrupt_history",
             Self::NoTransactionInSingleRun { .. } => "no_transaction_in_single_run",
             Self::InvalidScript { .. } => "invalid_script",
+            Self::PlaceholderUnset { .. } => "placeholder_unset",
             Self::ConnectionString { .. } => "connection_string",
             Self::Interrupted { .. } => "interrupted",
             Self::MissingPrivilege { .. } => "missing_privilege",

@@ -29,6 +29,9 @@ pub const FAILED: &str = "tidemark::failed";
 pub const FUTURE: &str = "tidemark::future";
 /// A step gave up waiting for a lock under a DDL lock timeout and is retried.
 pub const LOCK_RETRY: &str = "tidemark::lock_retry";
+/// A fleet target finished (info; fields `target_name`, `outcome`: `migrated`, `up_to_date`,
+/// `failed` or `skipped`). Each target's own events come inside a `fleet` span naming it.
+pub const FLEET: &str = "tidemark::fleet";
 /// A Rust code migration starts (SQL steps travel in batches and have no start event).
 pub const CODE_START: &str = "tidemark::code_start";
 /// A code migration reports how far it is ([`progress`](crate::progress)).

@@ -3,7 +3,7 @@
 use crate::db::{Db, Session};
 use crate::error::Error;
 use crate::events;
-use crate::execute::{DdlLocks, Executor, RunMode};
+use crate::execute::{Executor, RunMode, StepOptions};
 use crate::history::{translate, Recorded, Tables};
 use crate::lock::Lock;
 use crate::maintenance::{self, RepairReport};
@@ -66,7 +66,7 @@ pub struct Migrator<'m> {
     mode: TransactionMode,
     policy: Policy,
     stop: Option<Stop>,
-    locks: DdlLocks,
+    steps: StepOptions,
 }
 
 impl<'m> Migrator<'m> {
@@ -82,7 +82,7 @@ impl<'m> Migrator<'m> {
             mode: TransactionMode::PerMigration,
             policy: Policy::default(),
             stop: None,
-            locks: DdlLocks::default(),
+            steps: StepOptions::default(),
         }
     }
 
@@ -169,15 +169,61 @@ impl<'m> Migrator<'m> {
     /// Rust code migration gets the timeout in its transaction but is not retried (its effects
     /// outside the database could repeat).
     pub fn ddl_lock_timeout(mut self, timeout: Duration) -> Self {
-        self.locks.timeout = Some(timeout);
+        self.steps.lock_timeout = Some(timeout);
         self
     }
 
     /// How many times a migration that gave up waiting for a lock is retried (with
     /// [`ddl_lock_timeout`](Self::ddl_lock_timeout); `0`: fail at once).
     pub fn ddl_lock_retries(mut self, retries: u32) -> Self {
-        self.locks.retries = retries;
+        self.steps.retries = retries;
         self
+    }
+
+    /// The `search_path` each migration runs with (PostgreSQL's syntax: `tenant_7`, or
+    /// `"Tenant 7", public`), set in each migration's own transaction (`SET LOCAL`), so nothing
+    /// leaks into a pooled session; for a no-transaction migration, set on tidemark's session
+    /// for its statements and put back after. Unset (the default), migrations run with the
+    /// session's own. [`fleet`](Self::fleet) sets it to each tenant's schema.
+    pub fn search_path(mut self, search_path: impl Into<String>) -> Self {
+        self.steps.search_path = Some(search_path.into());
+        self
+    }
+
+    /// Gives the `${name}` placeholder a value, and turns substitution on for every SQL
+    /// script of the set: each `${name}` is replaced with its value before the script runs
+    /// (anywhere in the text, strings and comments included, as Flyway does), and a
+    /// `${name}` with no value fails the run with [`Error::PlaceholderUnset`] before anything
+    /// runs. Without any placeholder given, no script is touched. Checksums stay those of the
+    /// files as written, so one set has one digest for every tenant. A name is letters,
+    /// digits, `_` and `.`; `${tidemark.schema}` is built in: the history schema (in a
+    /// [fleet](Self::fleet), each tenant's own schema), unless given a value.
+    pub fn placeholder(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.steps.placeholders.set(name.into(), value.into());
+        self
+    }
+
+    /// [`placeholder`](Self::placeholder) for each pair; with none, substitution is still on
+    /// (every `${name}` is then an unset placeholder).
+    pub fn placeholders<K: Into<String>, V: Into<String>>(
+        mut self,
+        values: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.steps.placeholders.enable();
+        for (k, v) in values {
+            self.steps.placeholders.set(k.into(), v.into());
+        }
+        self
+    }
+
+    /// What every step gets; with substitution on, the built-in `${tidemark.schema}` is the
+    /// history schema (a fleet tenant's own schema).
+    fn step_options(&self) -> StepOptions {
+        let mut steps = self.steps.clone();
+        steps
+            .placeholders
+            .set_default("tidemark.schema", &self.schema);
+        steps
     }
 
     /// Stops the run when `stop` is stopped (from a signal handler, say): the running statement
@@ -297,7 +343,15 @@ impl<'m> Migrator<'m> {
             Frame::DryRun,
             async |session, tables, recorded, watch| {
                 let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
-                Executor::run(session, tables, &plan, RunMode::DryRun, watch, self.locks).await
+                Executor::run(
+                    session,
+                    tables,
+                    &plan,
+                    RunMode::DryRun,
+                    watch,
+                    &self.step_options(),
+                )
+                .await
             },
         )
         .await
@@ -483,7 +537,15 @@ impl<'m> Migrator<'m> {
                     }
                     return Ok(Report::default());
                 }
-                Executor::run(session, tables, plan, self.mode.into(), watch, self.locks).await
+                Executor::run(
+                    session,
+                    tables,
+                    plan,
+                    self.mode.into(),
+                    watch,
+                    &self.step_options(),
+                )
+                .await
             },
         )
         .await

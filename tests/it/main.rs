@@ -8,6 +8,7 @@ mod ddl_locks;
 mod embed;
 mod errors;
 mod failure;
+mod fleet;
 mod folders;
 mod lock;
 mod no_transaction;

@@ -79,3 +79,51 @@ async fn migrates_at_start_up_and_answers_migrate_status() {
         "pending migrations give exit code 3"
     );
 }
+
+/// 64 replicas of the binary start at once on one new database: the set is applied exactly
+/// once, every replica gets past migration and serves. The figures (total, slowest replica)
+/// are printed, not asserted (`cargo test … sixty_four -- --nocapture`).
+#[tokio::test]
+async fn sixty_four_replicas_start_at_once_and_apply_the_set_exactly_once() {
+    let db = fresh_db().await;
+    let url = db.conn_string();
+    let started = std::time::Instant::now();
+    let children: Vec<_> = (0..64)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            let child = Command::new(example())
+                .arg("serve")
+                .env("DATABASE_URL", &url)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            (t, child)
+        })
+        .collect();
+    let mut applied = 0;
+    let mut slowest = std::time::Duration::ZERO;
+    for (t, child) in children {
+        let out = child.wait_with_output().unwrap();
+        slowest = slowest.max(t.elapsed());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("serving"),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if stdout.contains("applied 4 migrations") {
+            applied += 1;
+        } else {
+            assert!(stdout.contains("schema up to date"), "{stdout}");
+        }
+    }
+    assert_eq!(applied, 1, "exactly one replica applied the set");
+    assert_eq!(db.history().await.len(), 4);
+    assert_eq!(db.advisory_locks().await, 0);
+    eprintln!(
+        "64 replicas: all serving after {:.0} ms; slowest replica {:.0} ms",
+        started.elapsed().as_secs_f64() * 1000.0,
+        slowest.as_secs_f64() * 1000.0
+    );
+}

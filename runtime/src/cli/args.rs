@@ -75,6 +75,66 @@ pub struct Apply {
     /// How many times to retry a migration that gave up waiting for a lock.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub ddl_lock_retries: u32,
+    /// Placeholders.
+    #[command(flatten)]
+    pub substitution: Substitution,
+}
+
+/// `${name}` placeholder values (substitution is off unless one is given).
+#[derive(Debug, Clone, Default, clap::Args)]
+#[non_exhaustive]
+pub struct Substitution {
+    /// Replace `${NAME}` with VALUE in every SQL script (repeatable); a `${name}` without a
+    /// value then fails the run before anything runs. `${tidemark.schema}` is built in.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_placeholder)]
+    pub placeholder: Vec<(String, String)>,
+}
+
+fn parse_placeholder(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err("expected NAME=VALUE".to_owned()),
+    }
+}
+
+/// Many targets instead of one database: each tenant schema, each database, or a list.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[non_exhaustive]
+pub struct FleetArgs {
+    /// Every schema of the database whose name matches this SQL `LIKE` pattern
+    /// (`tenant_%`): each with its own history and lock, its migrations with that schema as
+    /// `search_path`.
+    #[arg(long, value_name = "PATTERN", group = "fleet")]
+    pub each_schema: Option<String>,
+    /// The schemas a query lists (its first column), as with `--each-schema`.
+    #[arg(long, value_name = "SQL", group = "fleet")]
+    pub schemas_from: Option<String>,
+    /// Every database of the server whose name matches this SQL `LIKE` pattern, with the
+    /// rest of the connection string as given.
+    #[arg(long, value_name = "PATTERN", group = "fleet")]
+    pub each_database: Option<String>,
+    /// A file with one connection string per line (`#` comments): each is a target.
+    #[arg(long, value_name = "FILE", group = "fleet")]
+    pub targets: Option<std::path::PathBuf>,
+    /// How many targets run at once.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub concurrency: usize,
+    /// Run the first K targets first, and the others only if all K succeeded.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub canary: usize,
+    /// Go on with the other targets after one fails (default: stop starting new ones).
+    #[arg(long)]
+    pub continue_on_error: bool,
+}
+
+impl FleetArgs {
+    /// Whether any target option was given.
+    pub fn is_fleet(&self) -> bool {
+        self.each_schema.is_some()
+            || self.schemas_from.is_some()
+            || self.each_database.is_some()
+            || self.targets.is_some()
+    }
 }
 
 /// The database verbs.
@@ -93,6 +153,9 @@ pub enum MigrateCommand {
         /// Refuse future versions (they then show as missing).
         #[arg(long)]
         refuse_future: bool,
+        /// Many targets.
+        #[command(flatten)]
+        fleet: Box<FleetArgs>,
     },
     /// Apply every pending migration.
     Up {
@@ -102,6 +165,9 @@ pub enum MigrateCommand {
         /// How to run.
         #[command(flatten)]
         apply: Apply,
+        /// Many targets.
+        #[command(flatten)]
+        fleet: Box<FleetArgs>,
     },
     /// Roll back the last N applied migrations.
     Down {
@@ -125,6 +191,9 @@ pub enum MigrateCommand {
         /// How to run.
         #[command(flatten)]
         apply: Apply,
+        /// Many targets.
+        #[command(flatten)]
+        fleet: Box<FleetArgs>,
     },
     /// Run the pending migrations in a transaction that is rolled back (exit code 6 when some
     /// could not run: a no-transaction migration and what follows it).
@@ -138,6 +207,9 @@ pub enum MigrateCommand {
         /// Policies.
         #[command(flatten)]
         policies: Policies,
+        /// Placeholders.
+        #[command(flatten)]
+        substitution: Substitution,
     },
     /// Record the versions up to V as applied without running them.
     Baseline {
@@ -187,6 +259,16 @@ pub enum MigrateCommand {
 }
 
 impl MigrateCommand {
+    /// The fleet options of the verb, for the verbs that take them and were given some.
+    pub fn fleet(&self) -> Option<&FleetArgs> {
+        match self {
+            Self::Status { fleet, .. } | Self::Up { fleet, .. } | Self::To { fleet, .. } => {
+                Some(&**fleet).filter(|f| f.is_fleet())
+            }
+            _ => None,
+        }
+    }
+
     /// The database options of the verb.
     pub fn database(&self) -> &Database {
         match self {

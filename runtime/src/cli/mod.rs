@@ -25,11 +25,14 @@
 //! Exit codes: see [`exit`].
 
 mod args;
+mod fleet;
 mod messages;
 mod output;
 mod progress;
 
-pub use args::{Apply, Database, Lock, MigrateArgs, MigrateCommand, Policies};
+pub use args::{
+    Apply, Database, FleetArgs, Lock, MigrateArgs, MigrateCommand, Policies, Substitution,
+};
 /// Re-exported so a binary can derive its own command line without a clap dependency of its
 /// own, at the version tidemark's arguments are built with.
 pub use clap;
@@ -88,6 +91,15 @@ pub async fn execute(set: &Migrations, command: &MigrateCommand) -> u8 {
         return exit::USAGE;
     };
     let connect = crate::connect::ConnectOptions::parse(url);
+    if let Some(f) = command.fleet() {
+        return match connect {
+            Ok(c) => fleet::execute(migrator(set, command), command, f, &c, &out).await,
+            Err(e) => {
+                out.error(&e, &e.to_string());
+                exit::CONNECTION
+            }
+        };
+    }
     let (pool, target) = match connect.and_then(|c| Ok((c.pool(2)?, c.target()))) {
         Ok(p) => p,
         Err(e) => {
@@ -134,13 +146,22 @@ fn migrator<'m>(set: &'m Migrations, command: &MigrateCommand) -> Migrator<'m> {
                     .ddl_lock_timeout(Duration::from_secs_f64(s))
                     .ddl_lock_retries(apply.ddl_lock_retries);
             }
+            m = with_placeholders(m, &apply.substitution);
             (
                 Some(&apply.lock),
                 Some(&apply.policies),
                 apply.single_transaction,
             )
         }
-        MigrateCommand::DryRun { lock, policies, .. } => (Some(lock), Some(policies), false),
+        MigrateCommand::DryRun {
+            lock,
+            policies,
+            substitution,
+            ..
+        } => {
+            m = with_placeholders(m, substitution);
+            (Some(lock), Some(policies), false)
+        }
         MigrateCommand::Baseline { lock, .. }
         | MigrateCommand::Adopt { lock, .. }
         | MigrateCommand::Repair { lock, .. } => (Some(lock), None, false),
@@ -164,6 +185,14 @@ fn migrator<'m>(set: &'m Migrations, command: &MigrateCommand) -> Migrator<'m> {
         m = m.transaction(TransactionMode::Single);
     }
     m
+}
+
+fn with_placeholders<'m>(m: Migrator<'m>, s: &args::Substitution) -> Migrator<'m> {
+    if s.placeholder.is_empty() {
+        m
+    } else {
+        m.placeholders(s.placeholder.iter().cloned())
+    }
 }
 
 /// Stops `stop` at the first SIGINT or SIGTERM, noting which (as its exit code).

@@ -32,7 +32,7 @@ pub(super) fn err(style: Style, text: &str) {
     let _ = writeln!(anstream::stderr(), "{style}{text}{style:#}");
 }
 
-fn plain(text: &str) {
+pub(super) fn plain(text: &str) {
     out(Style::new(), text);
 }
 

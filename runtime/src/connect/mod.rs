@@ -124,6 +124,13 @@ impl ConnectOptions {
         &self.config
     }
 
+    /// The same options for another database of the same server (a fleet of databases).
+    pub fn with_dbname(&self, dbname: &str) -> Self {
+        let mut other = self.clone();
+        other.config.dbname(dbname);
+        other
+    }
+
     /// The `sslmode` asked for.
     pub fn ssl_mode(&self) -> SslMode {
         self.ssl_mode

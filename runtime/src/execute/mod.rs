@@ -10,6 +10,7 @@ use crate::error::{Error, MigrationFailed};
 use crate::events;
 use crate::history::{Tables, Timing, PID_COLUMN, START_COLUMN, STEP_COLUMN};
 use crate::locate::{query_char, script_offset};
+use crate::placeholders::Placeholders;
 use crate::plan::{Plan, PlannedStep};
 use crate::report::{Direction, Report, SkipReason, SkippedStep, StepReport};
 use crate::stop::Watch;
@@ -43,20 +44,26 @@ impl From<TransactionMode> for RunMode {
     }
 }
 
-/// The run-time DDL lock policy ([`Migrator::ddl_lock_timeout`](crate::Migrator::ddl_lock_timeout)):
-/// each transactional step's `lock_timeout`, and how often a step that gave up waiting is
-/// retried.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct DdlLocks {
-    pub(crate) timeout: Option<Duration>,
+/// What every step of a run gets: the DDL lock policy
+/// ([`Migrator::ddl_lock_timeout`](crate::Migrator::ddl_lock_timeout): each transactional
+/// step's `lock_timeout`, and how often a step that gave up waiting is retried), the tenant's
+/// `search_path` ([`Migrator::search_path`](crate::Migrator::search_path)) and the placeholder
+/// values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StepOptions {
+    pub(crate) lock_timeout: Option<Duration>,
     pub(crate) retries: u32,
+    pub(crate) search_path: Option<String>,
+    pub(crate) placeholders: Placeholders,
 }
 
-impl Default for DdlLocks {
+impl Default for StepOptions {
     fn default() -> Self {
         Self {
-            timeout: None,
+            lock_timeout: None,
             retries: 5,
+            search_path: None,
+            placeholders: Placeholders::default(),
         }
     }
 }
@@ -86,7 +93,7 @@ pub(crate) struct Executor<'a, 's> {
     watch: &'a Watch,
     /// Each step's start ([`step_start_sql`](crate::history::step_start_sql)).
     start_sql: String,
-    locks: DdlLocks,
+    opts: &'a StepOptions,
 }
 
 impl<'a, 's> Executor<'a, 's> {
@@ -97,17 +104,25 @@ impl<'a, 's> Executor<'a, 's> {
         plan: &Plan<'_>,
         mode: RunMode,
         watch: &'a Watch,
-        locks: DdlLocks,
+        opts: &'a StepOptions,
     ) -> Result<Report, Error> {
         code::check_runnable(plan.steps(), session)?;
+        for step in plan.steps().iter().filter(|s| !s.script().is_code()) {
+            let script = step.script();
+            opts.placeholders
+                .check(script.path(), &script.sql_to_run())?;
+        }
         let mut ex = Executor {
             session,
             tables,
             digest: plan.digest_before,
             report: Report::default(),
             watch,
-            start_sql: crate::history::step_start_sql(locks.timeout),
-            locks,
+            start_sql: crate::history::step_start_sql(
+                opts.lock_timeout,
+                opts.search_path.as_deref(),
+            ),
+            opts,
         };
         let mut steps = plan.steps();
         let first_no_tx = steps.iter().position(|s| s.script().no_transaction());
@@ -197,10 +212,10 @@ impl<'a, 's> Executor<'a, 's> {
         let Error::MigrationFailed(f) = e else {
             return false;
         };
-        if self.locks.timeout.is_none()
+        if self.opts.lock_timeout.is_none()
             || f.sqlstate.as_deref() != Some("55P03")
             || f.failed_row_recorded
-            || *attempts >= self.locks.retries
+            || *attempts >= self.opts.retries
         {
             return false;
         }
@@ -251,7 +266,14 @@ impl<'a, 's> Executor<'a, 's> {
 
     /// Sends one batch and reads each step's completion row as it arrives.
     async fn send(&mut self, steps: &[PlannedStep<'_>], wrap: Wrap) -> Result<(), Failure> {
-        let batch = Batch::build(self.tables, steps, self.digest, wrap, &self.start_sql);
+        let batch = Batch::build(
+            self.tables,
+            steps,
+            self.digest,
+            wrap,
+            &self.start_sql,
+            &self.opts.placeholders,
+        );
         let mut done = 0;
         // Where the message is, for an error without a position: each step announces its start
         // (a row), and every statement after that start's own completes once.
@@ -328,7 +350,10 @@ impl<'a, 's> Executor<'a, 's> {
     async fn run_no_transaction(&mut self, step: &PlannedStep<'_>) -> Result<(), Error> {
         let m = step.migration();
         // Never wrapped: a no-transaction file keeps its own transaction control.
-        let sql = step.script().sql();
+        let sql = &*self
+            .opts
+            .placeholders
+            .apply(std::borrow::Cow::Borrowed(step.script().sql()));
         let statements = tidemark_core::lexer::split(sql).map_err(|e| {
             let (line, column) = tidemark_core::position::line_col(sql, e.offset);
             Error::InvalidScript {
@@ -361,6 +386,64 @@ impl<'a, 's> Executor<'a, 's> {
             self.watch.pid.store(pid, Ordering::SeqCst);
         }
         self.digest = without;
+        // A tenant's search_path, on the session (there is no transaction to scope it to), put
+        // back as it was when the migration ends, however it ends.
+        let restore = self.enter_search_path().await?;
+        let ran = self.run_statements(step, sql, &statements).await;
+        if let Some(old) = restore {
+            let back = format!(
+                "SELECT set_config('search_path', {}, false)",
+                crate::sql::literal(&old)
+            );
+            let restored = self.session.client().simple_query(&back).await;
+            if ran.is_ok() {
+                restored.map_err(Error::db("restoring search_path"))?;
+            }
+        }
+        let elapsed = ran?;
+        let finish = match step.direction() {
+            Direction::Up => self.tables.finish_up_sql(m, elapsed.as_millis()),
+            Direction::Down => self.tables.remove_sql(m.version()),
+        } + &self.tables.store_digest_sql(&after);
+        self.session
+            .client()
+            .batch_execute(&finish)
+            .await
+            .map_err(Error::db("recording a finished no-transaction migration"))?;
+        self.digest = after;
+        self.report.steps.push(step_report(step, elapsed));
+        Ok(())
+    }
+
+    /// Sets the run's `search_path` on the session for a no-transaction step; the value it
+    /// replaced, to put back.
+    async fn enter_search_path(&self) -> Result<Option<String>, Error> {
+        let Some(path) = &self.opts.search_path else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT current_setting('search_path'), set_config('search_path', {}, false)",
+            crate::sql::literal(path)
+        );
+        let rows = self
+            .session
+            .client()
+            .simple_query(&sql)
+            .await
+            .map_err(Error::db("setting search_path"))?;
+        Ok(rows.iter().find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+            _ => None,
+        }))
+    }
+
+    /// The statements of a no-transaction step, one by one; how long they took.
+    async fn run_statements(
+        &mut self,
+        step: &PlannedStep<'_>,
+        sql: &str,
+        statements: &[tidemark_core::lexer::Statement],
+    ) -> Result<Duration, Error> {
         let started = Instant::now();
         for s in statements.iter().filter(|s| s.has_code()) {
             if self.watch.is_stopped() {
@@ -388,24 +471,12 @@ impl<'a, 's> Executor<'a, 's> {
                 ));
             }
         }
-        let elapsed = started.elapsed();
-        let finish = match step.direction() {
-            Direction::Up => self.tables.finish_up_sql(m, elapsed.as_millis()),
-            Direction::Down => self.tables.remove_sql(m.version()),
-        } + &self.tables.store_digest_sql(&after);
-        self.session
-            .client()
-            .batch_execute(&finish)
-            .await
-            .map_err(Error::db("recording a finished no-transaction migration"))?;
-        self.digest = after;
-        self.report.steps.push(step_report(step, elapsed));
-        Ok(())
+        Ok(started.elapsed())
     }
 
     fn failed(&self, step: &PlannedStep<'_>, f: Failure) -> Error {
         let script = step.script();
-        let run = script.sql_to_run();
+        let run = self.opts.placeholders.apply(script.sql_to_run());
         let sql: &str = &run;
         let (line, column, statement) = match f.byte {
             Some(b) => {

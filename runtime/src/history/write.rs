@@ -26,15 +26,25 @@ pub(crate) const PID_COLUMN: &str = "tidemark_pid";
 /// trigger lets tidemark's own writes be; on PostgreSQL 14+,
 /// `client_connection_check_interval`, so the server stops a migration soon after its client
 /// dies instead of running it to the end; and, when given, `lock_timeout`, so the step's DDL
-/// gives up waiting for a lock instead of queueing every query behind it (all
-/// transaction-local: nothing leaks into a pooled session). One statement, one row.
-pub(crate) fn step_start_sql(lock_timeout: Option<std::time::Duration>) -> String {
-    let lock = lock_timeout.map_or_else(String::new, |d| {
+/// gives up waiting for a lock instead of queueing every query behind it; and, when given,
+/// `search_path` (a tenant's schema). All transaction-local: nothing leaks into a pooled
+/// session. One statement, one row.
+pub(crate) fn step_start_sql(
+    lock_timeout: Option<std::time::Duration>,
+    search_path: Option<&str>,
+) -> String {
+    let mut lock = lock_timeout.map_or_else(String::new, |d| {
         format!(
             ", set_config('lock_timeout', '{}ms', true)",
             d.as_millis().max(1)
         )
     });
+    if let Some(path) = search_path {
+        lock.push_str(&format!(
+            ", set_config('search_path', {}, true)",
+            crate::sql::literal(path)
+        ));
+    }
     format!(
         "SELECT set_config('tidemark.step_start', \
          (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
