@@ -1,6 +1,5 @@
 //! Migration sets and history rows for unit tests (no server, no folder).
 
-use crate::history::HistoryRow;
 use crate::migrations::{Migration, MigrationKind, Migrations, Script};
 use std::borrow::Cow;
 
@@ -55,18 +54,5 @@ pub(crate) fn set(items: Vec<Migration>) -> Migrations {
         digest,
         source: None,
         order: tidemark_core::Order::Numeric,
-    }
-}
-
-/// The history row `m` leaves when applied.
-pub(crate) fn applied(m: &Migration) -> HistoryRow {
-    HistoryRow {
-        version: m.version().to_owned(),
-        name: m.name().to_owned(),
-        kind: m.kind,
-        checksum: m.up.checksum,
-        success: true,
-        applied_at: "2026-01-01T00:00:00.000Z".to_owned(),
-        execution_ms: 3,
     }
 }

@@ -88,7 +88,8 @@ pub(crate) fn repair(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{applied, set, versioned};
+    use crate::fixtures::{set, versioned};
+    use crate::history::applied;
 
     #[test]
     fn baseline_records_versions_up_to_the_bound_with_their_digest() {

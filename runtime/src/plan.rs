@@ -350,7 +350,8 @@ enum Bound {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{applied, repeatable, set, versioned};
+    use crate::fixtures::{repeatable, set, versioned};
+    use crate::history::applied;
 
     fn three() -> Migrations {
         set(vec![

@@ -193,7 +193,8 @@ fn entry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{applied, repeatable, set, versioned};
+    use crate::fixtures::{repeatable, set, versioned};
+    use crate::history::applied;
 
     #[test]
     fn every_state_in_version_order_repeatables_last() {

@@ -235,7 +235,8 @@ fn short(hex: &str) -> String {
 mod tests {
     use super::*;
     use crate::adopt::Tool;
-    use crate::fixtures::{applied as recorded, repeatable, set, versioned};
+    use crate::fixtures::{repeatable, set, versioned};
+    use crate::history::applied as recorded;
 
     fn source(tool: Tool) -> Source {
         Source {

@@ -48,7 +48,8 @@ impl Tables {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{applied, set, versioned};
+    use crate::fixtures::{set, versioned};
+    use crate::history::applied;
     use std::borrow::Cow;
 
     #[test]

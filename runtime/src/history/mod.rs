@@ -137,3 +137,17 @@ mod tests {
         assert_eq!(applied_digest([]), [0; 32]);
     }
 }
+
+/// The history row `m` leaves when applied (unit tests).
+#[cfg(test)]
+pub(crate) fn applied(m: &crate::migrations::Migration) -> HistoryRow {
+    HistoryRow {
+        version: m.version().to_owned(),
+        name: m.name().to_owned(),
+        kind: m.kind,
+        checksum: m.up.checksum,
+        success: true,
+        applied_at: "2026-01-01T00:00:00.000Z".to_owned(),
+        execution_ms: 3,
+    }
+}
