@@ -100,6 +100,20 @@ pub(crate) fn applied_digest<'a>(rows: impl IntoIterator<Item = &'a HistoryRow>)
     acc
 }
 
+/// The history row `m` leaves when applied (unit tests).
+#[cfg(test)]
+pub(crate) fn applied(m: &crate::migrations::Migration) -> HistoryRow {
+    HistoryRow {
+        version: m.version().to_owned(),
+        name: m.name().to_owned(),
+        kind: m.kind,
+        checksum: m.up.checksum,
+        success: true,
+        applied_at: "2026-01-01T00:00:00.000Z".to_owned(),
+        execution_ms: 3,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,19 +149,5 @@ mod tests {
         let expected = tidemark_core::set_digest([(MigrationKind::Versioned, "1", &ok.checksum)]);
         assert_eq!(applied_digest([&ok, &failed]), expected);
         assert_eq!(applied_digest([]), [0; 32]);
-    }
-}
-
-/// The history row `m` leaves when applied (unit tests).
-#[cfg(test)]
-pub(crate) fn applied(m: &crate::migrations::Migration) -> HistoryRow {
-    HistoryRow {
-        version: m.version().to_owned(),
-        name: m.name().to_owned(),
-        kind: m.kind,
-        checksum: m.up.checksum,
-        success: true,
-        applied_at: "2026-01-01T00:00:00.000Z".to_owned(),
-        execution_ms: 3,
     }
 }
