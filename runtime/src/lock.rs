@@ -34,13 +34,18 @@ pub(crate) struct Lock<'a> {
 }
 
 impl<'a> Lock<'a> {
-    /// Polls for the lock until it is granted, `timeout` passes or `stop` is stopped.
+    /// Polls for the lock until it is granted, `timeout` passes or `stop` is stopped. While
+    /// it waits, `done` (a query whose first value is `t` when the work is already done, such
+    /// as the fast path's digest test) is asked after each refused attempt: `None` when it says
+    /// so, so a replica queued behind the one that migrated stops waiting as soon as that one
+    /// commits, instead of taking the lock in turn to learn there is nothing to do.
     pub(crate) async fn acquire(
         db: Db<'a>,
         key: i64,
         timeout: Duration,
         stop: Option<&Stop>,
-    ) -> Result<Self, Error> {
+        done: Option<&str>,
+    ) -> Result<Option<Self>, Error> {
         let pooled = matches!(db, Db::Pool(_));
         let start = Instant::now();
         let mut delay = FIRST_DELAY;
@@ -63,13 +68,26 @@ impl<'a> Lock<'a> {
                             "acquired the migration lock"
                         );
                     }
-                    return Ok(Self {
+                    return Ok(Some(Self {
                         conn: Some(conn),
                         key,
                         pooled,
-                    });
+                    }));
                 }
-                Ok(false) => {}
+                Ok(false) => {
+                    if let Some(sql) = done {
+                        // An error (the tables not there yet) only means: not done.
+                        if first_value(&conn, sql).await.ok().flatten().as_deref() == Some("t") {
+                            tracing::info!(
+                                target: events::LOCK_ACQUIRED,
+                                key,
+                                waited_ms = elapsed_ms(start),
+                                "the migrations were applied by the lock's holder; nothing to do"
+                            );
+                            return Ok(None);
+                        }
+                    }
+                }
                 // The session was lost while waiting (a restart, a terminated backend): a waiter
                 // with a pool reconnects while its timeout lasts.
                 Err(e) if pooled && start.elapsed() < timeout => {

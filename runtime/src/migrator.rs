@@ -339,6 +339,7 @@ impl<'m> Migrator<'m> {
         self.refuse_code_not_embedded(db).await?;
         self.locked(
             db,
+            None,
             false,
             Frame::DryRun,
             async |session, tables, recorded, watch| {
@@ -388,6 +389,7 @@ impl<'m> Migrator<'m> {
     ) -> Result<Vec<String>, Error> {
         self.locked(
             db.into(),
+            None,
             false,
             Frame::Plain,
             async |session, tables, recorded, _| {
@@ -434,6 +436,7 @@ impl<'m> Migrator<'m> {
         let from = from.into();
         self.locked(
             db.into(),
+            None,
             false,
             Frame::Atomic,
             async |session, tables, recorded, _| {
@@ -464,6 +467,7 @@ impl<'m> Migrator<'m> {
     pub async fn repair<'a>(&self, db: impl Into<Db<'a>>) -> Result<RepairReport, Error> {
         self.locked(
             db.into(),
+            None,
             false,
             Frame::Plain,
             async |session, tables, recorded, _| {
@@ -511,8 +515,20 @@ impl<'m> Migrator<'m> {
         missing: bool,
     ) -> Result<Report, Error> {
         self.refuse_code_not_embedded(db).await?;
+        // Queued behind another replica's run of the same set: done when the stored digest
+        // becomes this set's, with no need to take the lock in turn.
+        let done = (given.is_none() && self.target == Target::Latest).then(|| {
+            (
+                tables_current_sql(self, self.set.digest()),
+                Report {
+                    fast_path: true,
+                    ..Report::default()
+                },
+            )
+        });
         self.locked(
             db,
+            done.and_then(|(sql, r)| Some((sql?, r))),
             missing,
             Frame::Plain,
             async |session, tables, recorded, watch| {
@@ -559,18 +575,26 @@ impl<'m> Migrator<'m> {
     async fn locked<T>(
         &self,
         db: Db<'_>,
+        done: Option<(String, T)>,
         missing: bool,
         frame: Frame,
         work: impl AsyncFnOnce(&mut Session<'_>, &Tables, Recorded, &Watch) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let tables = self.tables()?;
-        let lock = Lock::acquire(
+        let (done_sql, done_value) = done.unzip();
+        let acquired = Lock::acquire(
             db,
             self.effective_lock_key(),
             self.lock_timeout,
             self.stop.as_ref(),
+            done_sql.as_deref(),
         )
         .await?;
+        let lock = match (acquired, done_value) {
+            (Some(lock), _) => lock,
+            (None, Some(value)) => return Ok(value),
+            (None, None) => unreachable!("no lock is given back only when `done` says so"),
+        };
         let mut own = if lock.is_pooled() {
             match db.dedicated().await {
                 Ok(c) => Some(c),
@@ -704,4 +728,10 @@ enum Frame {
     /// One transaction, committed when the work succeeds and rolled back otherwise, the
     /// bookkeeping tables' creation included (`adopt`: a refusal leaves no trace).
     Atomic,
+}
+
+/// The query that says whether the stored digest is `digest` (`t`), for a waiter; `None` when
+/// the history names are unusable (the run then fails on them as it would anyway).
+fn tables_current_sql(m: &Migrator<'_>, digest: &[u8; 32]) -> Option<String> {
+    m.tables().ok().map(|t| t.current_sql(digest))
 }

@@ -121,3 +121,50 @@ async fn a_password_never_shows_in_an_error() {
         assert!(!text.contains("s3cr3t-hunter2"), "password leaked: {text}");
     }
 }
+
+/// A run queued behind the lock's holder stops waiting as soon as the stored digest becomes
+/// its set's (what the holder writes when it has applied the same set), without the lock.
+#[tokio::test]
+async fn a_waiter_returns_once_the_holder_has_applied_the_set() {
+    let db = fresh_db().await;
+    let set = small();
+    set.migrator().lock_key(4242).run(&db.pool).await.unwrap();
+    // Another migrator holds the lock and has not yet written the new digest.
+    let holder = db.new_pool(1).get().await.unwrap();
+    let digest: Vec<u8> = holder
+        .query_one(
+            "SELECT pg_advisory_lock(4242)::text, digest FROM tidemark_history_state",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(1);
+    holder
+        .batch_execute("DELETE FROM tidemark_history_state")
+        .await
+        .unwrap();
+    let pool = db.new_pool(2);
+    let waiter = tokio::spawn(async move {
+        set.migrator()
+            .lock_key(4242)
+            .lock_timeout(Duration::from_secs(30))
+            .run(&pool)
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished(), "the waiter waits for the lock");
+    holder
+        .execute(
+            "INSERT INTO tidemark_history_state (id, digest) VALUES (true, $1)",
+            &[&digest],
+        )
+        .await
+        .unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("the waiter returns while the lock is still held")
+        .unwrap()
+        .unwrap();
+    assert!(report.is_noop() && report.fast_path);
+    assert_eq!(db.advisory_locks().await, 1, "only the holder's lock");
+}

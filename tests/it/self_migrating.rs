@@ -87,13 +87,44 @@ async fn migrates_at_start_up_and_answers_migrate_status() {
 async fn sixty_four_replicas_start_at_once_and_apply_the_set_exactly_once() {
     let db = fresh_db().await;
     let url = db.conn_string();
+    let (applied, all, slowest) = sixty_four(&url);
+    assert_eq!(applied, 1, "exactly one replica applied the set");
+    assert_eq!(db.history().await.len(), 4);
+    assert_eq!(db.advisory_locks().await, 0);
+    // For scale: one replica alone on the database now up to date (process start, connection,
+    // the one-query fast path), and 64 at once on it (no one waits for a lock).
+    let t = std::time::Instant::now();
+    let one = Command::new(example())
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&one.stdout).contains("schema up to date"));
+    let one = t.elapsed();
+    let (again, all_again, slowest_again) = sixty_four(&url);
+    assert_eq!(again, 0);
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    eprintln!(
+        "64 replicas on a new database: all serving after {:.0} ms, slowest {:.0} ms; \
+         64 on the up-to-date database: {:.0} ms, slowest {:.0} ms; one alone: {:.0} ms",
+        ms(all),
+        ms(slowest),
+        ms(all_again),
+        ms(slowest_again),
+        ms(one)
+    );
+}
+
+/// Starts 64 replicas of `serve` at once on `url`: how many applied the set, how long until all
+/// served, and the slowest replica's time from its own start.
+fn sixty_four(url: &str) -> (usize, std::time::Duration, std::time::Duration) {
     let started = std::time::Instant::now();
     let children: Vec<_> = (0..64)
         .map(|_| {
             let t = std::time::Instant::now();
             let child = Command::new(example())
                 .arg("serve")
-                .env("DATABASE_URL", &url)
+                .env("DATABASE_URL", url)
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -118,24 +149,5 @@ async fn sixty_four_replicas_start_at_once_and_apply_the_set_exactly_once() {
             assert!(stdout.contains("schema up to date"), "{stdout}");
         }
     }
-    assert_eq!(applied, 1, "exactly one replica applied the set");
-    assert_eq!(db.history().await.len(), 4);
-    assert_eq!(db.advisory_locks().await, 0);
-    let all = started.elapsed();
-    // For scale: one replica starting on the database now up to date (process start,
-    // connection, the one-query fast path).
-    let t = std::time::Instant::now();
-    let one = Command::new(example())
-        .arg("serve")
-        .env("DATABASE_URL", &url)
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&one.stdout).contains("schema up to date"));
-    eprintln!(
-        "64 replicas: all serving after {:.0} ms, slowest replica {:.0} ms; one replica alone \
-         on the up-to-date database {:.0} ms",
-        all.as_secs_f64() * 1000.0,
-        slowest.as_secs_f64() * 1000.0,
-        t.elapsed().as_secs_f64() * 1000.0
-    );
+    (applied, started.elapsed(), slowest)
 }

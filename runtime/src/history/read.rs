@@ -90,6 +90,16 @@ impl Tables {
         Ok(Some(recorded))
     }
 
+    /// One value, `t` when the stored digest is `expected`: what a waiter for the lock asks
+    /// (an error when the tables do not exist yet, which means no).
+    pub(crate) fn current_sql(&self, expected: &[u8; 32]) -> String {
+        format!(
+            "SELECT EXISTS (SELECT 1 FROM {} WHERE digest = {})",
+            self.state,
+            crate::sql::bytea(expected)
+        )
+    }
+
     /// Reads history and the stored digest under the lock, creating what is missing: in one
     /// round trip when the tables exist (the common case: no DDL, so no CREATE privilege
     /// needed), else the lookup-and-create block and the read again.
