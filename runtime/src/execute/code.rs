@@ -157,22 +157,8 @@ impl Executor<'_, '_> {
         step: &PlannedStep<'_>,
         f: for<'a> fn(&'a tokio_postgres::Client) -> CodeFuture<'a>,
     ) -> Result<(), Error> {
-        let m = step.migration();
-        let without = step.digest_without(self.digest);
-        let after = step.digest_after(self.digest);
-        let mark = match step.direction() {
-            Direction::Up => self.tables.record_up_sql(m, false, Timing::Now),
-            Direction::Down => self.tables.mark_down_started_sql(m),
-        } + &self.tables.store_digest_sql(&without)
-            + &format!("SELECT pg_backend_pid() AS {PID_COLUMN};");
+        let after = self.mark_no_transaction_start(step).await?;
         let client = self.session.client();
-        let reply = client.simple_query(&mark).await.map_err(Error::db(
-            "recording the start of a no-transaction migration",
-        ))?;
-        self.watch
-            .pid
-            .store(pid_of(&reply).unwrap_or(0), Ordering::SeqCst);
-        self.digest = without;
         announce(step);
         let started = Instant::now();
         let outcome = tokio::select! {
@@ -188,19 +174,8 @@ impl Executor<'_, '_> {
                 })
             }
         }
-        let elapsed = started.elapsed();
-        let finish = match step.direction() {
-            Direction::Up => self.tables.finish_up_sql(m, elapsed.as_millis()),
-            Direction::Down => self.tables.remove_sql(m.version()),
-        } + &self.tables.store_digest_sql(&after);
-        self.session
-            .client()
-            .batch_execute(&finish)
+        self.finish_no_transaction(step, started.elapsed(), after)
             .await
-            .map_err(Error::db("recording a finished no-transaction migration"))?;
-        self.digest = after;
-        self.report.steps.push(step_report(step, elapsed));
-        Ok(())
     }
 
     /// A single-transaction run or a dry run with code steps: one transaction (opened here, or

@@ -348,7 +348,6 @@ impl<'a, 's> Executor<'a, 's> {
 
     /// Runs a no-transaction step: a failed row first, then each statement, then success.
     async fn run_no_transaction(&mut self, step: &PlannedStep<'_>) -> Result<(), Error> {
-        let m = step.migration();
         // Never wrapped: a no-transaction file keeps its own transaction control.
         let sql = &*self
             .opts
@@ -364,8 +363,33 @@ impl<'a, 's> Executor<'a, 's> {
             }
         })?;
         self.check_stop()?;
+        let after = self.mark_no_transaction_start(step).await?;
+        // A tenant's search_path, on the session (there is no transaction to scope it to), put
+        // back as it was when the migration ends, however it ends.
+        let restore = self.enter_search_path().await?;
+        let ran = self.run_statements(step, sql, &statements).await;
+        if let Some(old) = restore {
+            let back = format!(
+                "SELECT set_config('search_path', {}, false)",
+                crate::sql::literal(&old)
+            );
+            let restored = self.session.client().simple_query(&back).await;
+            if ran.is_ok() {
+                restored.map_err(Error::db("restoring search_path"))?;
+            }
+        }
+        self.finish_no_transaction(step, ran?, after).await
+    }
+
+    /// A no-transaction step's start, committed before it runs: its failed row, the digest
+    /// without it, and the backend's pid (so a stop can cancel what runs). The digest once the
+    /// step is done.
+    async fn mark_no_transaction_start(
+        &mut self,
+        step: &PlannedStep<'_>,
+    ) -> Result<[u8; 32], Error> {
+        let m = step.migration();
         let without = step.digest_without(self.digest);
-        let after = step.digest_after(self.digest);
         let mark = match step.direction() {
             Direction::Up => self.tables.record_up_sql(m, false, Timing::Now),
             Direction::Down => self.tables.mark_down_started_sql(m),
@@ -386,21 +410,18 @@ impl<'a, 's> Executor<'a, 's> {
             self.watch.pid.store(pid, Ordering::SeqCst);
         }
         self.digest = without;
-        // A tenant's search_path, on the session (there is no transaction to scope it to), put
-        // back as it was when the migration ends, however it ends.
-        let restore = self.enter_search_path().await?;
-        let ran = self.run_statements(step, sql, &statements).await;
-        if let Some(old) = restore {
-            let back = format!(
-                "SELECT set_config('search_path', {}, false)",
-                crate::sql::literal(&old)
-            );
-            let restored = self.session.client().simple_query(&back).await;
-            if ran.is_ok() {
-                restored.map_err(Error::db("restoring search_path"))?;
-            }
-        }
-        let elapsed = ran?;
+        Ok(step.digest_after(without))
+    }
+
+    /// A no-transaction step's success: its row finished (or removed, going down) and the
+    /// digest `after`.
+    async fn finish_no_transaction(
+        &mut self,
+        step: &PlannedStep<'_>,
+        elapsed: Duration,
+        after: [u8; 32],
+    ) -> Result<(), Error> {
+        let m = step.migration();
         let finish = match step.direction() {
             Direction::Up => self.tables.finish_up_sql(m, elapsed.as_millis()),
             Direction::Down => self.tables.remove_sql(m.version()),
