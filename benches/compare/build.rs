@@ -20,8 +20,31 @@ fn sql(i: usize) -> String {
     s
 }
 
+/// The version of `package` that Cargo.lock pins, for the report.
+fn locked_version(lock: &str, package: &str) -> String {
+    let needle = format!("name = \"{package}\"\nversion = \"");
+    lock.find(&needle)
+        .and_then(|i| lock[i + needle.len()..].split('"').next())
+        .unwrap_or("?")
+        .to_owned()
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    // What tidemark's macro embeds (so its warning about unwatched folders stays quiet).
+    println!("cargo:rerun-if-changed=generated/tidemark");
+    let lock = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock"))
+        .unwrap_or_default();
+    for (env, package) in [
+        ("VERSION_SQLX", "sqlx"),
+        ("VERSION_REFINERY", "refinery"),
+        ("VERSION_DIESEL", "diesel_migrations"),
+        ("VERSION_TOKIO_POSTGRES", "tokio-postgres"),
+        ("VERSION_TIDEMARK", "tidemark"),
+    ] {
+        println!("cargo:rustc-env={env}={}", locked_version(&lock, package));
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
     for n in [10usize, 100, 1000] {
         for tool in ["tidemark", "sqlx", "refinery", "diesel"] {

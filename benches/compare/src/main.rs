@@ -9,7 +9,8 @@ mod tools;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tidemark::testing::{server, RoundTripCounter, TestDatabase, TestServer};
+use tidemark::testing::{server, TestDatabase, TestServer};
+use tidemark_rig::{create_database, drop_database, RoundTripCounter};
 use tools::{apply, apply_with, Target, Tool};
 
 const SIZES: [usize; 3] = [10, 100, 1000];
@@ -31,6 +32,12 @@ fn stats(mut v: Vec<Duration>) -> Stats {
     }
 }
 
+/// The median of per-repetition ratios and their range: `1.12× (1.05–1.20)`.
+fn ratios(mut v: Vec<f64>) -> String {
+    v.sort_by(f64::total_cmp);
+    format!("{:.2}× ({:.2}–{:.2})", v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
 fn cell(s: Stats) -> String {
     if s.median >= 100.0 {
         format!("{:.0} ms ({:.0}–{:.0})", s.median, s.min, s.max)
@@ -41,7 +48,8 @@ fn cell(s: Stats) -> String {
 
 fn target(server: &TestServer, db: &str) -> Target {
     let dir = server
-        .socket_dir()
+        .cluster()
+        .map(|c| c.socket_dir())
         .expect("the benchmark runs on its own throwaway cluster: unset DATABASE_URL");
     Target {
         config: server.config(db),
@@ -89,33 +97,57 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     )?;
 
+    writeln!(
+        md,
+        "Versions: sqlx {}, refinery {}, diesel_migrations {}, tokio-postgres {}, tidemark {}.\n",
+        env!("VERSION_SQLX"),
+        env!("VERSION_REFINERY"),
+        env!("VERSION_DIESEL"),
+        env!("VERSION_TOKIO_POSTGRES"),
+        env!("VERSION_TIDEMARK"),
+    )?;
     writeln!(md, "## Apply N migrations to an empty database\n")?;
+    writeln!(
+        md,
+        "Each repetition runs every method once, in an order that rotates from one repetition \
+         to the next, each on a fresh database; the ratios are medians of the per-repetition \
+         ratios (range in brackets), so both sides of a ratio were measured side by side.\n"
+    )?;
     writeln!(
         md,
         "| N | tool | time | ÷ limit | ÷ tidemark |\n|---:|---|---:|---:|---:|"
     )?;
     for n in SIZES {
-        let mut results = Vec::new();
-        for tool in Tool::ALL {
-            let mut samples = Vec::new();
-            for _ in 0..runs {
-                let db = server.create_database().await?;
-                samples.extend(apply(tool, n, &target(server, &db), 1).await);
-                server.drop_database(&db).await?;
+        // Small runs are cheap and noisy: more repetitions.
+        let reps = if n >= 1000 { runs } else { runs * 3 };
+        let k = Tool::ALL.len();
+        let mut times: Vec<Vec<Duration>> = vec![Vec::new(); k];
+        for rep in 0..reps {
+            for j in 0..k {
+                let i = (rep + j) % k;
+                let db = create_database(server).await?;
+                times[i].extend(apply(Tool::ALL[i], n, &target(server, &db), 1).await);
+                drop_database(server, &db).await?;
             }
-            results.push((tool, stats(samples)));
-            eprintln!("apply {n} {}: done", tool.name());
         }
-        let limit = results[0].1.median;
-        let tm = results[1].1.median;
-        for (tool, s) in results {
+        eprintln!("apply {n}: {reps} repetitions done");
+        for (i, tool) in Tool::ALL.iter().enumerate() {
+            let ratio = |base: usize| {
+                ratios(
+                    times[i]
+                        .iter()
+                        .zip(&times[base])
+                        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+                        .collect(),
+                )
+            };
             writeln!(
                 md,
-                "| {n} | {} | {} | {:.2}× | {:.2}× |",
+                "| {n} | {} | {} | {} | {} |",
                 tool.name(),
-                cell(s),
-                s.median / limit,
-                s.median / tm
+                cell(stats(times[i].clone())),
+                ratio(0),
+                ratio(1),
             )?;
         }
     }
@@ -125,9 +157,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for n in SIZES {
         let mut results = Vec::new();
         for tool in &Tool::ALL[1..] {
-            let db = server.create_database().await?;
+            let db = create_database(server).await?;
             let samples = apply(*tool, n, &target(server, &db), runs * 10 + 1).await;
-            server.drop_database(&db).await?;
+            drop_database(server, &db).await?;
             results.push((*tool, stats(samples[1..].to_vec())));
         }
         let tm = results[0].1.median;
@@ -141,7 +173,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
         }
     }
-    let db = server.create_database().await?;
+    let db = create_database(server).await?;
     let (mut connect, mut select) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let t = Instant::now();
@@ -152,7 +184,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         c.simple_query("SELECT 1").await?;
         select.push(t.elapsed());
     }
-    server.drop_database(&db).await?;
+    drop_database(server, &db).await?;
     writeln!(
         md,
         "\nFor scale: connect + `SELECT 1` {}; `SELECT 1` on an open connection {}.",
@@ -171,7 +203,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             clone.push(t.elapsed());
             db.close().await?;
             let t = Instant::now();
-            let name = server.create_database().await?;
+            let name = create_database(server).await?;
             let pool = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(1)
                 .connect(&target(server, &name).url)
@@ -179,7 +211,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tools::sqlx(n).run(&pool).await?;
             create.push(t.elapsed());
             pool.close().await;
-            server.drop_database(&name).await?;
+            drop_database(server, &name).await?;
         }
         let (c, s) = (stats(clone), stats(create));
         writeln!(
@@ -197,12 +229,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     writeln!(md, "| tool | apply 100 from empty | per migration | no-op with 100 applied |\n|---|---:|---:|---:|")?;
     for tool in Tool::ALL {
-        let db = server.create_database().await?;
+        let db = create_database(server).await?;
         let proxy = Arc::new(RoundTripCounter::start(server.config(&db)).await?);
         let t = proxied(&proxy, server, &db);
         let times = if tool == Tool::Limit { 1 } else { 2 };
         let counted = count_runs(tool, &t, proxy, times).await;
-        server.drop_database(&db).await?;
+        drop_database(server, &db).await?;
         let noop = counted.get(1).map_or("—".to_owned(), ToString::to_string);
         writeln!(
             md,
