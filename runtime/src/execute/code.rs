@@ -95,13 +95,7 @@ impl Executor<'_, '_> {
             Direction::Down => self.tables.record_down_sql(m),
         } + &self.tables.store_digest_sql(&after);
         let watch = self.watch;
-        let client = self
-            .session
-            .exclusive()
-            .ok_or_else(|| Error::CodeNeedsPool {
-                version: m.version().to_owned(),
-                path: step.script().path().to_owned(),
-            })?;
+        let client = owned_client(self.session, step)?;
         let tx = client
             .transaction()
             .await
@@ -245,13 +239,7 @@ impl Executor<'_, '_> {
             Direction::Down => self.tables.record_down_sql(m),
         };
         let watch = self.watch;
-        let client = self
-            .session
-            .exclusive()
-            .ok_or_else(|| Error::CodeNeedsPool {
-                version: m.version().to_owned(),
-                path: step.script().path().to_owned(),
-            })?;
+        let client = owned_client(self.session, step)?;
         let tx = client
             .transaction()
             .await
@@ -317,4 +305,16 @@ impl Executor<'_, '_> {
         tracing::error!(target: events::FAILED, version = %failure.version, path = %failure.path, "migration failed");
         Error::MigrationFailed(Box::new(failure))
     }
+}
+
+/// The session's client for a code migration's `Transaction`, which needs it exclusively: a
+/// caller's shared `&Client` cannot give one ([`Error::CodeNeedsPool`], naming the file).
+fn owned_client<'c>(
+    session: &'c mut Session<'_>,
+    step: &PlannedStep<'_>,
+) -> Result<&'c mut tokio_postgres::Client, Error> {
+    session.exclusive().ok_or_else(|| Error::CodeNeedsPool {
+        version: step.migration().version().to_owned(),
+        path: step.script().path().to_owned(),
+    })
 }
