@@ -4,7 +4,7 @@ use crate::db::{Db, Session};
 use crate::error::Error;
 use crate::events;
 use crate::execute::{Executor, RunMode, StepOptions};
-use crate::history::{translate, Recorded, Tables};
+use crate::history::{translate, Absent, Recorded, Tables};
 use crate::lock::Lock;
 use crate::maintenance::{self, RepairReport};
 use crate::migrations::Migrations;
@@ -300,10 +300,12 @@ impl<'m> Migrator<'m> {
                         return Ok(Report::default());
                     }
                 }
-                // A new database: create the tables under the lock without trying to read them.
-                return self.apply(db, None, recorded.missing).await;
+                // Under the lock, what this read saw is checked, not read again (a new
+                // database: its tables are created without trying to read them). A renamed
+                // row must be read again there, to be renamed in the database too.
+                return self.apply(db, None, (!renamed).then_some(recorded)).await;
             }
-            self.apply(db, None, false).await
+            self.apply(db, None, None).await
         }
         .instrument(span)
         .await
@@ -327,7 +329,7 @@ impl<'m> Migrator<'m> {
         db: impl Into<Db<'a>>,
         plan: &Plan<'m>,
     ) -> Result<Report, Error> {
-        self.apply(db.into(), Some(plan), false).await
+        self.apply(db.into(), Some(plan), None).await
     }
 
     /// Executes the plan inside one transaction and rolls it back: the scripts really run
@@ -340,7 +342,7 @@ impl<'m> Migrator<'m> {
         self.locked(
             db,
             None,
-            false,
+            None,
             Frame::DryRun,
             async |session, tables, recorded, watch| {
                 let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
@@ -390,7 +392,7 @@ impl<'m> Migrator<'m> {
         self.locked(
             db.into(),
             None,
-            false,
+            None,
             Frame::Plain,
             async |session, tables, recorded, _| {
                 let client = session.client();
@@ -437,7 +439,7 @@ impl<'m> Migrator<'m> {
         self.locked(
             db.into(),
             None,
-            false,
+            None,
             Frame::Atomic,
             async |session, tables, recorded, _| {
                 let client = session.client();
@@ -468,7 +470,7 @@ impl<'m> Migrator<'m> {
         self.locked(
             db.into(),
             None,
-            false,
+            None,
             Frame::Plain,
             async |session, tables, recorded, _| {
                 let client = session.client();
@@ -512,7 +514,7 @@ impl<'m> Migrator<'m> {
         &self,
         db: Db<'_>,
         given: Option<&Plan<'m>>,
-        missing: bool,
+        seen: Option<Recorded>,
     ) -> Result<Report, Error> {
         self.refuse_code_not_embedded(db).await?;
         // Queued behind another replica's run of the same set: done when the stored digest
@@ -529,7 +531,7 @@ impl<'m> Migrator<'m> {
         self.locked(
             db,
             done.and_then(|(sql, r)| Some((sql?, r))),
-            missing,
+            seen,
             Frame::Plain,
             async |session, tables, recorded, watch| {
                 let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
@@ -570,13 +572,14 @@ impl<'m> Migrator<'m> {
     /// The frame of every verb that changes history: takes the lock, gets the session to work
     /// on (with a pool another one than the lock's: the lock's stays in its transaction),
     /// (for a dry run, opens the transaction that will be rolled back,) creates the tables if
-    /// `missing` (or they turn out to be) and reads what is recorded, runs `work` while watching
-    /// the stop switch, and releases the lock on every path.
+    /// they are missing and reads what is recorded (reusing what the fast path `seen` when the
+    /// stored digest says nothing changed since), runs `work` while watching the stop switch,
+    /// and releases the lock on every path.
     async fn locked<T>(
         &self,
         db: Db<'_>,
         done: Option<(String, T)>,
-        missing: bool,
+        seen: Option<Recorded>,
         frame: Frame,
         work: impl AsyncFnOnce(&mut Session<'_>, &Tables, Recorded, &Watch) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -628,12 +631,17 @@ impl<'m> Migrator<'m> {
                             .await
                             .map_err(Error::db("starting a transaction"))?;
                     }
-                    let recorded = if frame != Frame::Plain || missing {
-                        // Inside a transaction a failed read would abort it; and the fast path
-                        // already saw that the tables are missing.
-                        tables.ensure_and_read(client).await?
-                    } else {
-                        tables.read_or_create(client).await?
+                    let recorded = match (frame, seen) {
+                        // Inside a transaction a failed read would abort it.
+                        (Frame::DryRun | Frame::Atomic, _) => {
+                            tables.ensure_and_read(client).await?
+                        }
+                        (Frame::Plain, None) => tables.read_or_create(client).await?,
+                        // The fast path saw a new database: create without looking first.
+                        (Frame::Plain, Some(seen)) if seen.absent != Absent::Nothing => {
+                            tables.create_and_read(client, seen.absent).await?
+                        }
+                        (Frame::Plain, Some(seen)) => tables.reread(client, seen).await?,
                     };
                     watch.pid.store(recorded.pid.unwrap_or(0), Ordering::SeqCst);
                     let mut recorded = recorded;

@@ -168,3 +168,52 @@ async fn a_waiter_returns_once_the_holder_has_applied_the_set() {
     assert!(report.is_noop() && report.fast_path);
     assert_eq!(db.advisory_locks().await, 1, "only the holder's lock");
 }
+
+/// A run reuses under the lock the history its fast path read only while the stored digest is
+/// unchanged. Here an operator deletes a history row while the run waits for the lock (the
+/// guard clears the digest): the run reads history again and re-applies that version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_edited_while_a_run_waits_for_the_lock_is_read_again() {
+    let db = fresh_db().await;
+    let files = [
+        ("V1__a.sql", "CREATE TABLE IF NOT EXISTS a (id int);"),
+        ("V2__b.sql", "CREATE TABLE IF NOT EXISTS b (id int);"),
+        ("V3__c.sql", "CREATE TABLE c (id int);"),
+    ];
+    set_of(&files[..2]).migrator().run(&db.pool).await.unwrap();
+    let set = set_of(&files);
+    let (holder, conn) = server()
+        .unwrap()
+        .config(&db.name)
+        .connect(tidemark::tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let key = set.migrator().effective_lock_key();
+    holder
+        .batch_execute(&format!("SELECT pg_advisory_lock({key})"))
+        .await
+        .unwrap();
+    let pool = db.pool.clone();
+    let run = tokio::spawn(async move { set.migrator().run(&pool).await });
+    // The run has passed its fast path once it tries the lock.
+    let tried = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%' \
+                 AND pid <> pg_backend_pid()";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while holder.query_one(tried, &[]).await.unwrap().get::<_, i64>(0) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never tried the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    holder
+        .batch_execute(&format!(
+            "DELETE FROM tidemark_history WHERE version = '2'; SELECT pg_advisory_unlock({key})"
+        ))
+        .await
+        .unwrap();
+    let report = run.await.unwrap().unwrap();
+    assert_eq!(report.versions(), ["2", "3"]);
+    assert_eq!(db.history().await.len(), 3);
+}

@@ -135,3 +135,47 @@ async fn each_migration_of_a_batch_records_its_own_start_and_duration() {
     assert_eq!(status.entries[1].execution_ms, Some(instant_ms));
     assert_ne!(status.entries[0].applied_at, status.entries[1].applied_at);
 }
+
+/// A new database is set up with plain DDL in one transaction; when part of the bookkeeping is
+/// already there (here the state table, as an operator who dropped only the history table
+/// leaves it), that transaction fails, is rolled back, and the objects are looked up one by
+/// one instead: the run succeeds and ends with both tables and the guard.
+#[tokio::test]
+async fn a_database_with_half_the_bookkeeping_gets_the_rest() {
+    let db = fresh_db().await;
+    let c = db.pool.get().await.unwrap();
+    c.batch_execute(
+        "CREATE TABLE tidemark_history_state (id boolean PRIMARY KEY DEFAULT true CHECK (id), \
+         digest bytea NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .await
+    .unwrap();
+    let report = EXAMPLE.migrator().run(&db.pool).await.unwrap();
+    assert_eq!(report.steps.len(), EXAMPLE.len());
+    assert_eq!(db.history().await.len(), EXAMPLE.len());
+    let guards: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'tidemark_history'::regclass \
+             AND tgname = 'tidemark_history_guard'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(guards, 1, "the guard trigger is created on the way");
+    assert!(EXAMPLE.migrator().run(&db.pool).await.unwrap().fast_path);
+}
+
+/// The guard made on a new database works: history edited by hand clears the stored digest,
+/// so the fast path no longer says up to date.
+#[tokio::test]
+async fn the_guard_made_on_a_new_database_sees_edits_by_hand() {
+    let db = fresh_db().await;
+    EXAMPLE.migrator().run(&db.pool).await.unwrap();
+    assert!(EXAMPLE.is_up_to_date(&db.pool).await.unwrap());
+    let c = db.pool.get().await.unwrap();
+    c.batch_execute("DELETE FROM tidemark_history WHERE version = '3'")
+        .await
+        .unwrap();
+    assert!(!EXAMPLE.is_up_to_date(&db.pool).await.unwrap());
+}

@@ -21,6 +21,48 @@ impl Tables {
         format!("{}_guard", self.table)
     }
 
+    /// `CREATE TABLE` of the history table (no trailing semicolon).
+    fn create_history_sql(&self) -> String {
+        format!(
+            "CREATE TABLE {} (\n\
+             \x20 version text PRIMARY KEY,\n\
+             \x20 version_key bigint[],\n\
+             \x20 name text NOT NULL,\n\
+             \x20 kind text NOT NULL,\n\
+             \x20 checksum bytea NOT NULL,\n\
+             \x20 down_checksum bytea,\n\
+             \x20 applied_at timestamptz NOT NULL DEFAULT now(),\n\
+             \x20 execution_ms bigint NOT NULL DEFAULT 0,\n\
+             \x20 applied_by text NOT NULL DEFAULT current_user,\n\
+             \x20 success boolean NOT NULL\n)",
+            self.history
+        )
+    }
+
+    /// `CREATE TABLE` of the one-row state table (no trailing semicolon).
+    fn create_state_sql(&self) -> String {
+        format!(
+            "CREATE TABLE {} (\n\
+             \x20 id boolean PRIMARY KEY DEFAULT true CHECK (id),\n\
+             \x20 digest bytea NOT NULL,\n\
+             \x20 updated_at timestamptz NOT NULL DEFAULT now()\n)",
+            self.state
+        )
+    }
+
+    /// The guard's function and trigger, each statement ending in a semicolon.
+    fn create_guard_sql(&self) -> String {
+        let guard = format!("{}.{}", ident(&self.schema), ident(&self.guard_name()));
+        format!(
+            "CREATE OR REPLACE FUNCTION {guard}() RETURNS trigger LANGUAGE plpgsql AS $g$ BEGIN DELETE FROM {state}; RETURN NULL; END $g$;\n\
+             CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {history} FOR EACH STATEMENT \
+             WHEN (current_setting('{BOOKKEEPING_SETTING}', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION {guard}();\n",
+            state = self.state,
+            history = self.history,
+            trigger = ident(&self.guard_name()),
+        )
+    }
+
     /// A `DO` block that creates what is missing: the schema (unless `public`), both tables
     /// and the guard trigger. A role without the privilege to create the trigger gets a
     /// warning from the server, not an error (the fast path then cannot see edits by hand).
@@ -28,7 +70,6 @@ impl Tables {
         let schema_lit = literal(&ident(&self.schema));
         let history_lit = literal(&self.history);
         let state_lit = literal(&self.state);
-        let guard = format!("{}.{}", ident(&self.schema), ident(&self.guard_name()));
         let guard_lit = literal(&self.guard_name());
         let raced = "EXCEPTION WHEN duplicate_schema OR duplicate_table OR duplicate_object OR unique_violation THEN NULL;";
         let mut body = String::new();
@@ -39,38 +80,40 @@ impl Tables {
             ));
         }
         body.push_str(&format!(
-            "IF to_regclass({history_lit}) IS NULL THEN BEGIN CREATE TABLE {} (\n\
-             \x20 version text PRIMARY KEY,\n\
-             \x20 version_key bigint[],\n\
-             \x20 name text NOT NULL,\n\
-             \x20 kind text NOT NULL,\n\
-             \x20 checksum bytea NOT NULL,\n\
-             \x20 down_checksum bytea,\n\
-             \x20 applied_at timestamptz NOT NULL DEFAULT now(),\n\
-             \x20 execution_ms bigint NOT NULL DEFAULT 0,\n\
-             \x20 applied_by text NOT NULL DEFAULT current_user,\n\
-             \x20 success boolean NOT NULL\n); {raced} END; END IF;\n",
-            self.history
+            "IF to_regclass({history_lit}) IS NULL THEN BEGIN {}; {raced} END; END IF;\n",
+            self.create_history_sql()
         ));
         body.push_str(&format!(
-            "IF to_regclass({state_lit}) IS NULL THEN BEGIN CREATE TABLE {} (\n\
-             \x20 id boolean PRIMARY KEY DEFAULT true CHECK (id),\n\
-             \x20 digest bytea NOT NULL,\n\
-             \x20 updated_at timestamptz NOT NULL DEFAULT now()\n); {raced} END; END IF;\n",
-            self.state
+            "IF to_regclass({state_lit}) IS NULL THEN BEGIN {}; {raced} END; END IF;\n",
+            self.create_state_sql()
         ));
         body.push_str(&format!(
             "IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = {history_lit}::regclass AND tgname = {guard_lit}) THEN BEGIN\n\
-             \x20 CREATE OR REPLACE FUNCTION {guard}() RETURNS trigger LANGUAGE plpgsql AS $g$ BEGIN DELETE FROM {state}; RETURN NULL; END $g$;\n\
-             \x20 CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {history} FOR EACH STATEMENT \
-             WHEN (current_setting('{BOOKKEEPING_SETTING}', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION {guard}();\n\
+             {}\
              {raced} WHEN insufficient_privilege THEN RAISE WARNING 'tidemark: cannot create the guard trigger on %: %', {history_lit}, SQLERRM;\n\
              END; END IF;\n",
-            state = self.state,
-            history = self.history,
-            trigger = ident(&self.guard_name()),
+            self.create_guard_sql()
         ));
         format!("DO $tidemark$ BEGIN\n{body}END $tidemark$;\n")
+    }
+
+    /// Plain DDL for a database the fast path found without the tables: the schema when
+    /// `schema` is set, both tables and the guard, in one transaction. No `DO` block: that
+    /// costs about as much as creating a table (the block is compiled and run by PL/pgSQL),
+    /// paid by every new database. Any object already there fails the whole transaction, and
+    /// the caller falls back to [`ensure_sql`](Self::ensure_sql), which looks everything up.
+    pub(crate) fn create_sql(&self, schema: bool) -> String {
+        let schema = if schema {
+            format!("CREATE SCHEMA {};\n", ident(&self.schema))
+        } else {
+            String::new()
+        };
+        format!(
+            "BEGIN;\n{schema}{};\n{};\n{}COMMIT;\n",
+            self.create_history_sql(),
+            self.create_state_sql(),
+            self.create_guard_sql()
+        )
     }
 
     /// Whether the guard trigger exists: part of the read under the lock, so a history table

@@ -11,12 +11,23 @@ const PID_SQL: &str = "SELECT pg_backend_pid() AS tidemark_pid";
 /// The column name that tells the digest row apart from history rows in one reply.
 pub(crate) const DIGEST_COLUMN: &str = "tidemark_digest";
 
+/// What of the bookkeeping a read found missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Absent {
+    /// Nothing (or not known: the read did not look).
+    Nothing,
+    /// The tables, in a schema that exists.
+    Tables,
+    /// The schema, so the tables too.
+    Schema,
+}
+
 /// What the database records: history rows and the stored digest of the applied set (hex).
 pub(crate) struct Recorded {
     pub(crate) history: Vec<HistoryRow>,
     pub(crate) digest: Option<String>,
-    /// The bookkeeping tables do not exist (yet).
-    pub(crate) missing: bool,
+    /// What of the bookkeeping the fast path found missing.
+    pub(crate) absent: Absent,
     /// The backend that answered (read under the lock: the one that runs the migrations).
     pub(crate) pid: Option<i32>,
 }
@@ -35,6 +46,16 @@ impl Tables {
             "SELECT version, name, kind, encode(checksum, 'hex'), success, \
              to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), execution_ms \
              FROM {}",
+            self.history
+        )
+    }
+
+    /// History with only what planning needs (no times: formatting a thousand timestamps is
+    /// most of a read's cost on the server), in no particular order: the rows carry an empty
+    /// `applied_at` and zero `execution_ms`.
+    fn plan_sql_unordered(&self) -> String {
+        format!(
+            "SELECT version, name, kind, encode(checksum, 'hex'), success FROM {}",
             self.history
         )
     }
@@ -70,7 +91,7 @@ impl Tables {
         let sql = format!(
             "{};\n{} WHERE NOT EXISTS (SELECT 1 FROM {} WHERE digest = {});",
             self.digest_sql(),
-            self.read_sql_unordered(),
+            self.plan_sql_unordered(),
             self.state,
             crate::sql::bytea(expected)
         );
@@ -79,7 +100,11 @@ impl Tables {
             Err(e) if is_undefined_table(&e) => Recorded {
                 history: Vec::new(),
                 digest: None,
-                missing: true,
+                absent: if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_SCHEMA_NAME) {
+                    Absent::Schema
+                } else {
+                    Absent::Tables
+                },
                 pid: None,
             },
             Err(e) => return Err(Error::db("reading the migration state")(e)),
@@ -112,12 +137,7 @@ impl Tables {
         );
         match client.simple_query(&sql).await {
             Ok(msgs) => {
-                let guarded = msgs.iter().any(|m| {
-                    matches!(m, SimpleQueryMessage::Row(r)
-                        if r.columns().first().is_some_and(|c| c.name() == "tidemark_guard")
-                            && r.get(0) != Some("0"))
-                });
-                if guarded {
+                if guarded(&msgs) {
                     return self.recorded(&msgs);
                 }
                 // A history table from an earlier tidemark, or one an administrator made.
@@ -130,6 +150,71 @@ impl Tables {
                 e,
             )),
         }
+    }
+
+    /// On a database the fast path found without the tables (`absent`): creates them with
+    /// plain DDL, in one round trip, and knows history is empty. Anything unexpected (another
+    /// migrator created them meanwhile, a privilege missing for the guard) rolls that back and
+    /// takes [`ensure_and_read`](Self::ensure_and_read)'s way, which looks everything up.
+    pub(crate) async fn create_and_read(
+        &self,
+        client: &Client,
+        absent: Absent,
+    ) -> Result<Recorded, Error> {
+        let sql = format!(
+            "{}{PID_SQL};",
+            self.create_sql(absent == Absent::Schema && self.schema != "public")
+        );
+        match client.simple_query(&sql).await {
+            Ok(msgs) => self.recorded(&msgs),
+            Err(_) => {
+                client
+                    .batch_execute("ROLLBACK")
+                    .await
+                    .map_err(Error::db("creating the history tables"))?;
+                self.ensure_and_read(client).await
+            }
+        }
+    }
+
+    /// Under the lock, after the fast path read `seen`: the stored digest, the guard and the
+    /// backend's pid, and history only when the digest is no longer the one seen, in one round
+    /// trip. While the guard trigger is in place every change of history changes or clears the
+    /// digest (tidemark's writes store a new one, anything else clears it), so an unchanged
+    /// digest means unchanged history and the rows `seen` brought are reused: a deploy onto a
+    /// thousand applied migrations reads them once, not twice. Without a digest seen, without
+    /// the guard, or without the tables, [`read_or_create`](Self::read_or_create) reads it all.
+    pub(crate) async fn reread(&self, client: &Client, seen: Recorded) -> Result<Recorded, Error> {
+        let Some(digest) = seen.digest.as_deref().and_then(crate::sql::from_hex) else {
+            return self.read_or_create(client).await;
+        };
+        let sql = format!(
+            "{};\n{};\n{PID_SQL};\n{} WHERE NOT EXISTS (SELECT 1 FROM {} WHERE digest = {});",
+            self.digest_sql(),
+            self.guard_exists_sql(),
+            self.plan_sql_unordered(),
+            self.state,
+            crate::sql::bytea(&digest)
+        );
+        let msgs = match client.simple_query(&sql).await {
+            Ok(msgs) => msgs,
+            Err(e) if is_undefined_table(&e) => return self.read_or_create(client).await,
+            Err(e) => {
+                return Err(privilege_or(
+                    "reading the history table",
+                    format!("SELECT on {} and {}", self.history, self.state),
+                    e,
+                ))
+            }
+        };
+        if !guarded(&msgs) {
+            return self.read_or_create(client).await;
+        }
+        let mut now = self.recorded(&msgs)?;
+        if now.digest == seen.digest {
+            now.history = seen.history;
+        }
+        Ok(now)
     }
 
     /// Creates what is missing and reads history and the stored digest, in one round trip.
@@ -159,7 +244,7 @@ impl Tables {
         let mut recorded = Recorded {
             history: Vec::new(),
             digest: None,
-            missing: false,
+            absent: Absent::Nothing,
             pid: None,
         };
         for r in rows(msgs) {
@@ -175,7 +260,7 @@ impl Tables {
         Ok(recorded)
     }
 
-    /// One row of [`read_sql`](Self::read_sql).
+    /// One row of [`read_sql`](Self::read_sql) or of a read for planning.
     fn parse(&self, r: &SimpleQueryRow) -> Result<HistoryRow, Error> {
         let bad = |what: &str| Error::CorruptHistory {
             table: self.history.clone(),
@@ -183,6 +268,7 @@ impl Tables {
         };
         let text = |i: usize| r.get(i).unwrap_or_default();
         let checksum = from_hex(text(3)).ok_or_else(|| bad("checksum"))?;
+        let timed = r.len() >= 7;
         Ok(HistoryRow {
             version: text(0).to_owned(),
             name: text(1).to_owned(),
@@ -190,10 +276,28 @@ impl Tables {
                 .ok_or_else(|| bad(&format!("kind {:?}", text(2))))?,
             checksum,
             success: text(4) == "t",
-            applied_at: text(5).to_owned(),
-            execution_ms: text(6).parse().map_err(|_| bad("execution_ms"))?,
+            // A read for planning has no times.
+            applied_at: if timed {
+                text(5).to_owned()
+            } else {
+                String::new()
+            },
+            execution_ms: if timed {
+                text(6).parse().map_err(|_| bad("execution_ms"))?
+            } else {
+                0
+            },
         })
     }
+}
+
+/// Whether a reply with [`Tables::guard_exists_sql`] in it says the guard trigger is there.
+fn guarded(msgs: &[SimpleQueryMessage]) -> bool {
+    msgs.iter().any(|m| {
+        matches!(m, SimpleQueryMessage::Row(r)
+            if r.columns().first().is_some_and(|c| c.name() == "tidemark_guard")
+                && r.get(0) != Some("0"))
+    })
 }
 
 fn rows(msgs: &[SimpleQueryMessage]) -> impl Iterator<Item = &SimpleQueryRow> {
