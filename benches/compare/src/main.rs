@@ -4,6 +4,8 @@
 //! min–max, and ratios to the one-batch limit and to tidemark. Prints a markdown report and
 //! writes it to `target/compare.md` (under benches/compare).
 
+mod deploy;
+mod parts;
 mod tools;
 
 use std::fmt::Write as _;
@@ -77,11 +79,33 @@ fn proxied(proxy: &RoundTripCounter, server: &TestServer, db: &str) -> Target {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let runs: usize = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let only = args
+        .first()
+        .filter(|a| ["parts", "deploy"].contains(&a.as_str()))
+        .cloned();
+    let runs: usize = args
+        .get(usize::from(only.is_some()))
         .and_then(|a| a.parse().ok())
         .unwrap_or(5);
     let server = server()?;
+    match only.as_deref() {
+        Some("parts") => {
+            for (n, keep) in [(10, 0), (100, 0), (100, 95), (1000, 995)] {
+                let md = parts::profile(server, |db| target(server, db), runs, n, keep).await?;
+                println!("{md}");
+            }
+            return Ok(());
+        }
+        Some(_) => {
+            println!(
+                "{}",
+                deploy::section(server, |db| target(server, db), runs * 2).await?
+            );
+            return Ok(());
+        }
+        None => {}
+    }
     let version: String = server
         .connect("postgres")
         .await?
@@ -151,6 +175,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
         }
     }
+
+    md.push_str(&deploy::section(server, |db| target(server, db), runs * 2).await?);
 
     writeln!(md, "\n## No-op start: everything already applied\n")?;
     writeln!(md, "| N | tool | time | ÷ tidemark |\n|---:|---|---:|---:|")?;

@@ -1,5 +1,6 @@
-//! Each tool, driven through its own public API: apply everything pending, on a connection
-//! made beforehand (connection set-up is not part of the measured time).
+//! Each tool, driven through its own public API: apply everything pending, on connections
+//! made beforehand (connection set-up is not part of the measured time; tidemark's pool holds
+//! the two sessions a run uses, the others their one connection).
 
 use diesel::Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
@@ -134,7 +135,10 @@ pub async fn apply_with(
                 .max_size(4)
                 .build()
                 .unwrap();
-            drop(pool.get().await.unwrap()); // connected beforehand
+            // Connected beforehand, as every tool is: with a pool, tidemark works on two
+            // sessions (one holds the lock in its transaction, the other runs the migrations).
+            let warm = (pool.get().await.unwrap(), pool.get().await.unwrap());
+            drop(warm);
             hook();
             for _ in 0..times {
                 let t = Instant::now();
@@ -193,4 +197,69 @@ pub async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client 
     let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     client
+}
+
+/// Applies the first `keep` migrations of the `n`-set with `tool`, through its own targeted
+/// run (setting up a database for the deploy case; not measured). Connections are closed when
+/// it returns, so the database can serve as a template.
+pub async fn apply_first(tool: Tool, n: usize, keep: usize, target: &Target) {
+    match tool {
+        Tool::Limit => {
+            let client = connect(&target.config).await;
+            let first: String = tidemark(n)
+                .iter()
+                .take(keep)
+                .map(|m| m.up().sql())
+                .collect::<Vec<_>>()
+                .join("\n");
+            client.batch_execute(&first).await.unwrap();
+        }
+        Tool::Tidemark => {
+            let (client, connection) = target.config.connect(tokio_postgres::NoTls).await.unwrap();
+            let conn = tokio::spawn(connection);
+            tidemark(n)
+                .migrator()
+                .target(tidemark::Target::version(keep))
+                .run(&client)
+                .await
+                .unwrap();
+            drop(client);
+            let _ = conn.await;
+        }
+        Tool::Sqlx => {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&target.url)
+                .await
+                .unwrap();
+            sqlx(n)
+                .run_to(i64::try_from(keep).unwrap(), &pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        Tool::Refinery => {
+            let (mut client, connection) =
+                target.config.connect(tokio_postgres::NoTls).await.unwrap();
+            let conn = tokio::spawn(connection);
+            refinery(n)
+                .set_target(refinery::Target::Version(keep.try_into().unwrap()))
+                .run_async(&mut client)
+                .await
+                .unwrap();
+            drop(client);
+            let _ = conn.await;
+        }
+        Tool::Diesel => {
+            let url = target.url.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut conn = diesel::PgConnection::establish(&url).unwrap();
+                for _ in 0..keep {
+                    conn.run_next_migration(diesel(n)).unwrap();
+                }
+            })
+            .await
+            .unwrap();
+        }
+    }
 }

@@ -1,0 +1,117 @@
+//! The deploy case: a few new migrations onto a database that already has many applied, each
+//! tool's own history in place. What every release of a self-migrating binary pays.
+//!
+//! For each tool, a template database gets the first `n - k` migrations of the `n`-set through
+//! the tool's own targeted run; each repetition clones every template (in a rotating order) and
+//! times the tool applying what is pending, the last `k`.
+
+use crate::tools::{self, apply, apply_first, Target, Tool};
+use crate::{cell, ratios, stats};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+use tidemark::testing::TestServer;
+use tidemark_rig::{create_database, drop_database};
+
+/// A copy of `template` under a new name.
+pub async fn clone_of(
+    server: &TestServer,
+    template: &str,
+) -> Result<String, Box<dyn std::error::Error>> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "tm_rig_{}_clone_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    server
+        .connect(server.admin_database())
+        .await?
+        .batch_execute(&format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+        ))
+        .await?;
+    Ok(name)
+}
+
+/// Times `tool` applying what is pending on a database with the first `keep` applied (the
+/// limit: the remaining scripts as one message).
+async fn apply_rest(tool: Tool, n: usize, keep: usize, target: &Target) -> Duration {
+    if tool != Tool::Limit {
+        return apply(tool, n, target, 1).await[0];
+    }
+    let client = tools::connect(&target.config).await;
+    let rest: String = tools::tidemark(n)
+        .iter()
+        .skip(keep)
+        .map(|m| m.up().sql())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let started = Instant::now();
+    client.batch_execute(&rest).await.unwrap();
+    started.elapsed()
+}
+
+pub async fn section(
+    server: &TestServer,
+    target: impl Fn(&str) -> Target,
+    reps: usize,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let mut md = String::new();
+    writeln!(
+        md,
+        "\n## Deploy: k new migrations onto a database with many applied\n\n\
+         Each tool's template database has the first n − k migrations applied by the tool \
+         itself; every repetition clones each template (rotating order) and times the run \
+         that applies the last k. {reps} repetitions.\n"
+    )?;
+    writeln!(
+        md,
+        "| applied + new | tool | time | ÷ limit | ÷ tidemark |\n|---|---|---:|---:|---:|"
+    )?;
+    for n in [100, 1000] {
+        for k in [1, 5, 20] {
+            let keep = n - k;
+            let mut templates = Vec::new();
+            for tool in Tool::ALL {
+                let db = create_database(server).await?;
+                apply_first(tool, n, keep, &target(&db)).await;
+                templates.push(db);
+            }
+            let count = Tool::ALL.len();
+            let mut times: Vec<Vec<Duration>> = vec![Vec::new(); count];
+            for rep in 0..reps {
+                for j in 0..count {
+                    let i = (rep + j) % count;
+                    let db = clone_of(server, &templates[i]).await?;
+                    times[i].push(apply_rest(Tool::ALL[i], n, keep, &target(&db)).await);
+                    drop_database(server, &db).await?;
+                }
+            }
+            for db in &templates {
+                drop_database(server, db).await?;
+            }
+            eprintln!("deploy {k} onto {keep}: {reps} repetitions done");
+            for (i, tool) in Tool::ALL.iter().enumerate() {
+                let ratio = |base: usize| {
+                    ratios(
+                        times[i]
+                            .iter()
+                            .zip(&times[base])
+                            .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+                            .collect(),
+                    )
+                };
+                writeln!(
+                    md,
+                    "| {keep} + {k} | {} | {} | {} | {} |",
+                    tool.name(),
+                    cell(stats(times[i].clone())),
+                    ratio(0),
+                    ratio(1),
+                )?;
+            }
+        }
+    }
+    Ok(md)
+}

@@ -1,0 +1,246 @@
+//! Where tidemark's fixed cost goes: `scripts/bench parts [runs]`.
+//!
+//! A real `run` of N migrations onto an empty database goes through the round-trip counter,
+//! which records every message tidemark sends. Those messages are then replayed, one by one and
+//! timed, on fresh databases (the lock's messages on one session, the rest on another, as
+//! tidemark does), beside the parts that are not messages: opening a connection, and the
+//! bookkeeping DDL split into its objects.
+
+use crate::tools::{self, Target};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+use tidemark::testing::TestServer;
+use tidemark_rig::{create_database, drop_database, RoundTripCounter};
+
+fn median(mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    v[v.len() / 2].as_secs_f64() * 1000.0
+}
+
+/// A short label for a message: its first line, cut.
+fn label(sql: &str) -> String {
+    let first = sql.lines().next().unwrap_or_default();
+    let cut: String = first.chars().take(70).collect();
+    let more = if first.len() > cut.len() || sql.lines().count() > 1 {
+        " …"
+    } else {
+        ""
+    };
+    format!("`{}`{more} ({} bytes)", cut.replace('`', "'"), sql.len())
+}
+
+/// Whether a message belongs to the lock's session (everything else runs on the work session).
+fn on_lock_session(sql: &str) -> bool {
+    sql.contains("advisory_lock") || sql.contains("advisory_unlock")
+}
+
+/// The DDL of the bookkeeping tables, object by object, on a fresh database each.
+const DDL_PARTS: [(&str, &str); 4] = [
+    (
+        "history table (pkey + TOAST)",
+        "CREATE TABLE h (version text PRIMARY KEY, version_key bigint[], name text NOT NULL, \
+         kind text NOT NULL, checksum bytea NOT NULL, down_checksum bytea, applied_at timestamptz \
+         NOT NULL DEFAULT now(), execution_ms bigint NOT NULL DEFAULT 0, applied_by text NOT NULL \
+         DEFAULT current_user, success boolean NOT NULL)",
+    ),
+    (
+        "state table (pkey + TOAST)",
+        "CREATE TABLE h_state (id boolean PRIMARY KEY DEFAULT true CHECK (id), digest bytea NOT \
+         NULL, updated_at timestamptz NOT NULL DEFAULT now())",
+    ),
+    (
+        "guard function + trigger (on an existing table)",
+        "CREATE TABLE g (x int); CREATE FUNCTION g_guard() RETURNS trigger LANGUAGE plpgsql AS \
+         $g$ BEGIN RETURN NULL; END $g$; CREATE TRIGGER g_guard AFTER INSERT OR UPDATE OR DELETE \
+         OR TRUNCATE ON g FOR EACH STATEMENT EXECUTE FUNCTION g_guard()",
+    ),
+    (
+        "a table with one int column (for scale)",
+        "CREATE TABLE s (x int)",
+    ),
+];
+
+pub async fn profile(
+    server: &TestServer,
+    target: impl Fn(&str) -> Target,
+    runs: usize,
+    n: usize,
+    keep: usize,
+) -> Result<String, Box<dyn std::error::Error>> {
+    // The database each run starts from: empty, or a copy of one with `keep` applied.
+    let template = if keep > 0 {
+        let db = create_database(server).await?;
+        tools::apply_first(tools::Tool::Tidemark, n, keep, &target(&db)).await;
+        Some(db)
+    } else {
+        None
+    };
+    let fresh = || async {
+        match &template {
+            Some(t) => crate::deploy::clone_of(server, t).await,
+            None => Ok(create_database(server).await?),
+        }
+    };
+    // 1. What tidemark sends.
+    let db = fresh().await?;
+    let proxy = RoundTripCounter::start(server.config(&db)).await?;
+    let pool = proxy.pool();
+    drop(pool.get().await?);
+    proxy.take();
+    tools::tidemark(n).migrator().run(&pool).await?;
+    let sent = proxy.take().queries;
+    let dump = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/parts");
+    std::fs::create_dir_all(&dump)?;
+    for (i, sql) in sent.iter().enumerate() {
+        std::fs::write(
+            dump.join(format!("run-{n}-{keep}-message-{}.sql", i + 1)),
+            sql,
+        )?;
+    }
+    drop(pool);
+    drop_database(server, &db).await?;
+
+    // 2. Replayed and timed, with the parts that are not messages.
+    let mut msg_times: Vec<Vec<Duration>> = vec![Vec::new(); sent.len()];
+    let mut ddl_times: Vec<Vec<Duration>> = vec![Vec::new(); DDL_PARTS.len()];
+    let (mut connect, mut whole1, mut whole2, mut limit, mut atomic) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // The floor of per-migration atomicity: each script in its own transaction, no bookkeeping.
+    let each: String = tools::tidemark(n)
+        .iter()
+        .skip(keep)
+        .map(|m| format!("BEGIN;\n{}\nCOMMIT;", m.up().sql()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let scripts: String = tools::tidemark(n)
+        .iter()
+        .skip(keep)
+        .map(|m| m.up().sql())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for _ in 0..runs {
+        let db = fresh().await?;
+        let t = target(&db);
+        let started = Instant::now();
+        let lock = tools::connect(&t.config).await;
+        connect.push(started.elapsed());
+        let work = tools::connect(&t.config).await;
+        for (i, sql) in sent.iter().enumerate() {
+            let c = if i == 0 || on_lock_session(sql) {
+                &lock
+            } else {
+                &work
+            };
+            let started = Instant::now();
+            let _ = c.simple_query(sql).await; // the fast path fails on a new database
+            msg_times[i].push(started.elapsed());
+        }
+        drop_database(server, &db).await?;
+        for (i, (_, sql)) in DDL_PARTS.iter().enumerate().filter(|_| keep == 0) {
+            let db = create_database(server).await?;
+            let c = tools::connect(&target(&db).config).await;
+            let started = Instant::now();
+            c.batch_execute(sql).await?;
+            ddl_times[i].push(started.elapsed());
+            drop_database(server, &db).await?;
+        }
+        // The whole run, its pool warmed with one session and with two; and the limit.
+        for (warm, out) in [(1, &mut whole1), (2, &mut whole2)] {
+            let db = fresh().await?;
+            let pool = server.pool(&db, 4);
+            let held: Vec<_> = futures_join(&pool, warm).await;
+            drop(held);
+            let started = Instant::now();
+            tools::tidemark(n).migrator().run(&pool).await?;
+            out.push(started.elapsed());
+            drop(pool);
+            drop_database(server, &db).await?;
+        }
+        let db = fresh().await?;
+        let c = tools::connect(&target(&db).config).await;
+        let started = Instant::now();
+        c.batch_execute(&scripts).await?;
+        limit.push(started.elapsed());
+        drop_database(server, &db).await?;
+        let db = fresh().await?;
+        let c = tools::connect(&target(&db).config).await;
+        let started = Instant::now();
+        c.batch_execute(&each).await?;
+        atomic.push(started.elapsed());
+        drop_database(server, &db).await?;
+    }
+
+    if let Some(t) = &template {
+        drop_database(server, t).await?;
+    }
+    let mut md = String::new();
+    writeln!(
+        md,
+        "## Where a run of {} onto {} goes ({runs} runs, medians)\n",
+        n - keep,
+        if keep == 0 {
+            "an empty database".to_owned()
+        } else {
+            format!("a database with {keep} applied")
+        }
+    )?;
+    writeln!(md, "| part | ms |\n|---|---:|")?;
+    writeln!(
+        md,
+        "| **whole `run`, pool warmed with one session** | {:.2} |",
+        median(whole1)
+    )?;
+    writeln!(
+        md,
+        "| **whole `run`, pool warmed with two sessions** | {:.2} |",
+        median(whole2)
+    )?;
+    writeln!(
+        md,
+        "| **the limit: all scripts as one message** | {:.2} |",
+        median(limit)
+    )?;
+    writeln!(
+        md,
+        "| the same, each script in its own transaction (no bookkeeping) | {:.2} |",
+        median(atomic)
+    )?;
+    writeln!(md, "| opening a connection | {:.2} |", median(connect))?;
+    let mut total = 0.0;
+    for (i, sql) in sent.iter().enumerate() {
+        let m = median(msg_times[i].clone());
+        total += m;
+        let session = if i == 0 || on_lock_session(sql) {
+            "lock session"
+        } else {
+            "work session"
+        };
+        writeln!(
+            md,
+            "| message {}, {session}: {} | {m:.2} |",
+            i + 1,
+            label(sql)
+        )?;
+    }
+    writeln!(md, "| sum of the messages | {total:.2} |")?;
+    for (i, (name, _)) in DDL_PARTS.iter().enumerate().filter(|_| keep == 0) {
+        writeln!(
+            md,
+            "| DDL alone: {name} | {:.2} |",
+            median(ddl_times[i].clone())
+        )?;
+    }
+    Ok(md)
+}
+
+/// Opens `k` sessions of `pool` at once and gives them back (so the pool holds `k` idle ones).
+async fn futures_join(
+    pool: &tidemark::deadpool_postgres::Pool,
+    k: usize,
+) -> Vec<tidemark::deadpool_postgres::Object> {
+    let mut held = Vec::new();
+    for _ in 0..k {
+        held.push(pool.get().await.expect("a pooled session"));
+    }
+    held
+}
