@@ -31,17 +31,13 @@ impl Order {
     pub fn compare(self, a: &str, b: &str) -> Ordering {
         match self {
             Self::Text => a.cmp(b),
-            Self::Numeric => {
-                match (
-                    Version::parse_canonical(a).and_then(|v| v.parts),
-                    Version::parse_canonical(b).and_then(|v| v.parts),
-                ) {
-                    (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
-                    (Some(_), None) => Ordering::Less,
-                    (None, Some(_)) => Ordering::Greater,
-                    (None, None) => a.cmp(b),
-                }
-            }
+            // Without allocating: sorting ten thousand versions compares them ~140,000 times.
+            Self::Numeric => match (is_numeric(a), is_numeric(b)) {
+                (true, true) => digits(a).cmp(digits(b)).then_with(|| a.cmp(b)),
+                (true, false) => Ordering::Less,
+                (false, true) => Ordering::Greater,
+                (false, false) => a.cmp(b),
+            },
         }
     }
 
@@ -156,6 +152,18 @@ fn legacy_diesel(text: &str) -> Option<String> {
     Version::from_parts(parts).map(|v| v.text)
 }
 
+/// Whether `text` is the canonical text of a numeric version (what
+/// [`Version::parse_canonical`] accepts).
+fn is_numeric(text: &str) -> bool {
+    text.split('.')
+        .all(|p| parse_digits(p).is_some_and(|v| v <= MAX_PART))
+}
+
+/// The parts of a text [`is_numeric`] accepted.
+fn digits(text: &str) -> impl Iterator<Item = u64> + '_ {
+    text.split('.').map(|p| parse_digits(p).unwrap_or(0))
+}
+
 fn parse_digits(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -166,7 +174,13 @@ fn parse_digits(s: &str) -> Option<u64> {
 impl Ord for Version {
     /// The numeric order (see [`Order::Numeric`]); a diesel folder sorts by text instead.
     fn cmp(&self, other: &Self) -> Ordering {
-        Order::Numeric.compare(&self.text, &other.text)
+        // The parts are what `Order::Numeric` would parse from the texts.
+        match (&self.parts, &other.parts) {
+            (Some(x), Some(y)) => x.cmp(y).then_with(|| self.text.cmp(&other.text)),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => self.text.cmp(&other.text),
+        }
     }
 }
 
@@ -226,6 +240,31 @@ mod tests {
         assert_eq!(Order::Numeric.compare("2.1", "2.10"), Ordering::Less);
         assert_eq!(Order::Numeric.compare("9", "R__x"), Ordering::Less);
         assert!(v(&[20240131120000]) < v(&[20240131120000, 0]));
+    }
+
+    #[test]
+    fn versions_order_as_their_texts_do_in_the_numeric_order() {
+        let d = |t: &str| Version::parse_diesel(t).unwrap();
+        let all = [
+            v(&[3]),
+            v(&[10]),
+            v(&[2, 1]),
+            v(&[2, 10]),
+            v(&[2]),
+            d("2024-01-31-120000"),
+            d("2023-05-23-1715-update-subgraph"),
+            d("99999999999999999999"),
+            d("0001"),
+        ];
+        for a in &all {
+            for b in &all {
+                assert_eq!(
+                    a.cmp(b),
+                    Order::Numeric.compare(&a.to_string(), &b.to_string()),
+                    "{a} vs {b}"
+                );
+            }
+        }
     }
 
     #[test]
