@@ -5,8 +5,8 @@
 //! the tool's own targeted run; each repetition clones every template (in a rotating order) and
 //! times the tool applying what is pending, the last `k`.
 
+use crate::rotated_rows;
 use crate::tools::{self, apply, apply_first, Target, Tool};
-use crate::{cell, ratios, stats};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 use tidemark::testing::TestServer;
@@ -92,25 +92,7 @@ pub async fn section(
                 drop_database(server, db).await?;
             }
             eprintln!("deploy {k} onto {keep}: {reps} repetitions done");
-            for (i, tool) in Tool::ALL.iter().enumerate() {
-                let ratio = |base: usize| {
-                    ratios(
-                        times[i]
-                            .iter()
-                            .zip(&times[base])
-                            .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
-                            .collect(),
-                    )
-                };
-                writeln!(
-                    md,
-                    "| {keep} + {k} | {} | {} | {} | {} |",
-                    tool.name(),
-                    cell(stats(times[i].clone())),
-                    ratio(0),
-                    ratio(1),
-                )?;
-            }
+            rotated_rows(&mut md, &format!("{keep} + {k}"), &times)?;
         }
     }
     Ok(md)

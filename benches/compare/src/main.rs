@@ -34,6 +34,35 @@ fn stats(mut v: Vec<Duration>) -> Stats {
     }
 }
 
+/// One table row per tool of a rotated measurement (`times[i]` is `Tool::ALL[i]`'s, one per
+/// repetition): time, ratio to the limit, ratio to tidemark.
+fn rotated_rows(
+    md: &mut String,
+    label: &str,
+    times: &[Vec<Duration>],
+) -> Result<(), std::fmt::Error> {
+    for (i, tool) in Tool::ALL.iter().enumerate() {
+        let ratio = |base: usize| {
+            ratios(
+                times[i]
+                    .iter()
+                    .zip(&times[base])
+                    .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+                    .collect(),
+            )
+        };
+        writeln!(
+            md,
+            "| {label} | {} | {} | {} | {} |",
+            tool.name(),
+            cell(stats(times[i].clone())),
+            ratio(0),
+            ratio(1),
+        )?;
+    }
+    Ok(())
+}
+
 /// The median of per-repetition ratios and their range: `1.12× (1.05–1.20)`.
 fn ratios(mut v: Vec<f64>) -> String {
     v.sort_by(f64::total_cmp);
@@ -155,25 +184,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         eprintln!("apply {n}: {reps} repetitions done");
-        for (i, tool) in Tool::ALL.iter().enumerate() {
-            let ratio = |base: usize| {
-                ratios(
-                    times[i]
-                        .iter()
-                        .zip(&times[base])
-                        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
-                        .collect(),
-                )
-            };
-            writeln!(
-                md,
-                "| {n} | {} | {} | {} | {} |",
-                tool.name(),
-                cell(stats(times[i].clone())),
-                ratio(0),
-                ratio(1),
-            )?;
-        }
+        rotated_rows(&mut md, &n.to_string(), &times)?;
     }
 
     md.push_str(&deploy::section(server, |db| target(server, db), runs * 2).await?);
