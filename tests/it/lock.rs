@@ -13,22 +13,29 @@ fn small() -> &'static tidemark::Migrations {
     ])
 }
 
-#[tokio::test]
-async fn a_lock_held_elsewhere_makes_run_wait_then_fail_with_lock_timeout() {
-    let db = fresh_db().await;
-    let set = small();
-    let mut config = server().unwrap().config(&db.name);
+/// A session of another deployer (`application_name` other-deployer) holding the migration
+/// lock `key` on database `name`.
+async fn hold_lock(name: &str, key: i64) -> tidemark::tokio_postgres::Client {
+    let mut config = server().unwrap().config(name);
     config.application_name("other-deployer");
     let (holder, conn) = config
         .connect(tidemark::tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(conn);
-    let key = set.migrator().effective_lock_key();
     holder
         .batch_execute(&format!("SELECT pg_advisory_lock({key})"))
         .await
         .unwrap();
+    holder
+}
+
+#[tokio::test]
+async fn a_lock_held_elsewhere_makes_run_wait_then_fail_with_lock_timeout() {
+    let db = fresh_db().await;
+    let set = small();
+    let key = set.migrator().effective_lock_key();
+    let holder = hold_lock(&db.name, key).await;
     let pid: i32 = holder
         .query_one("SELECT pg_backend_pid()", &[])
         .await
@@ -182,18 +189,8 @@ async fn history_edited_while_a_run_waits_for_the_lock_is_read_again() {
     ];
     set_of(&files[..2]).migrator().run(&db.pool).await.unwrap();
     let set = set_of(&files);
-    let (holder, conn) = server()
-        .unwrap()
-        .config(&db.name)
-        .connect(tidemark::tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
     let key = set.migrator().effective_lock_key();
-    holder
-        .batch_execute(&format!("SELECT pg_advisory_lock({key})"))
-        .await
-        .unwrap();
+    let holder = hold_lock(&db.name, key).await;
     let pool = db.pool.clone();
     let run = tokio::spawn(async move { set.migrator().run(&pool).await });
     // The run has passed its fast path once it tries the lock.
