@@ -218,6 +218,13 @@ impl Tables {
     }
 
     /// Creates what is missing and reads history and the stored digest, in one round trip.
+    ///
+    /// A creation race can still fail the block once: when a concurrent migrator commits the
+    /// schema between the block's lookup and its `CREATE SCHEMA`, the duplicate is caught, but
+    /// the backend's catalog cache may still hold the lookup's "no such schema" until its next
+    /// transaction, so the `CREATE TABLE` after it says the schema does not exist (seen with 16
+    /// migrators creating tables in one new schema). The block is then run again, in a new
+    /// transaction, which sees every committed object.
     pub(crate) async fn ensure_and_read(&self, client: &Client) -> Result<Recorded, Error> {
         let sql = format!(
             "{}{};\n{};\n{PID_SQL};",
@@ -225,7 +232,14 @@ impl Tables {
             self.read_sql(),
             self.digest_sql()
         );
-        let msgs = client.simple_query(&sql).await.map_err(|e| {
+        let mut attempts = 1;
+        let msgs = loop {
+            match client.simple_query(&sql).await {
+                Err(e) if attempts < ENSURE_ATTEMPTS && is_creation_race(&e) => attempts += 1,
+                result => break result,
+            }
+        };
+        let msgs = msgs.map_err(|e| {
             privilege_or(
                 "creating the history tables",
                 format!(
@@ -322,6 +336,27 @@ pub(crate) fn privilege_or(doing: &'static str, needed: String, e: tokio_postgre
         };
     }
     Error::db(doing)(e)
+}
+
+/// How many times [`Tables::ensure_and_read`] runs its block when it loses a creation race.
+const ENSURE_ATTEMPTS: u32 = 3;
+
+/// An error a concurrent creator of the same schema or objects can cause, which a new
+/// transaction no longer meets: the schema not seen yet (a stale catalog cache entry), or an
+/// object created meanwhile that the block's handlers did not catch.
+fn is_creation_race(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code().is_some_and(|c| {
+        [
+            SqlState::INVALID_SCHEMA_NAME,
+            SqlState::UNIQUE_VIOLATION,
+            SqlState::DUPLICATE_SCHEMA,
+            SqlState::DUPLICATE_TABLE,
+            SqlState::DUPLICATE_OBJECT,
+            SqlState::T_R_DEADLOCK_DETECTED,
+        ]
+        .contains(c)
+    })
 }
 
 fn is_undefined_table(e: &tokio_postgres::Error) -> bool {
