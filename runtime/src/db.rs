@@ -58,6 +58,16 @@ impl Deref for Conn<'_> {
 }
 
 impl Conn<'_> {
+    /// The same session detached from its pool (closed, never reused, when dropped): the
+    /// session a run's fast path used becomes the one its migrations run on, its catalog caches
+    /// already warm with the bookkeeping tables.
+    pub(crate) fn detach(self) -> Self {
+        match self {
+            Self::Pooled(o) => Self::Detached(Object::take(o)),
+            other => other,
+        }
+    }
+
     /// The client for exclusive use, when this connection is tidemark's own (detached from the
     /// pool): what a code migration's `Transaction` needs.
     pub(crate) fn exclusive(&mut self) -> Option<&mut Client> {

@@ -40,12 +40,17 @@ impl<'a> Lock<'a> {
     /// as the fast path's digest test) is asked after each refused attempt: `None` when it says
     /// so, so a replica queued behind the one that migrated stops waiting as soon as that one
     /// commits, instead of taking the lock in turn to learn there is nothing to do.
+    ///
+    /// `spare` is a session the caller holds for the work after the lock (the fast path's):
+    /// given back to the pool at the first refused attempt, so a waiter holds one session, not
+    /// two, while it waits.
     pub(crate) async fn acquire(
         db: Db<'a>,
         key: i64,
         timeout: Duration,
         stop: Option<&Stop>,
         done: Option<&str>,
+        spare: &mut Option<Conn<'a>>,
     ) -> Result<Option<Self>, Error> {
         let pooled = matches!(db, Db::Pool(_));
         let start = Instant::now();
@@ -76,6 +81,7 @@ impl<'a> Lock<'a> {
                     }));
                 }
                 Ok(false) => {
+                    spare.take();
                     if let Some(sql) = done {
                         // An error (the tables not there yet) only means: not done.
                         if first_value(&conn, sql).await.ok().flatten().as_deref() == Some("t") {

@@ -1,6 +1,6 @@
 //! The `Migrator` builder and its verbs.
 
-use crate::db::{Db, Session};
+use crate::db::{Conn, Db, Session};
 use crate::error::Error;
 use crate::events;
 use crate::execute::{Executor, RunMode, StepOptions};
@@ -275,7 +275,7 @@ impl<'m> Migrator<'m> {
     async fn is_up_to_date_on<'a>(&self, db: Db<'a>) -> Result<bool, Error> {
         let tables = self.tables()?;
         let conn = db.shared().await?;
-        let Some(mut recorded) = tables.check(&conn, self.set.digest()).await? else {
+        let Some(mut recorded) = tables.check(&conn, self.set).await? else {
             return Ok(true);
         };
         translate(self.set, &mut recorded.history);
@@ -302,14 +302,13 @@ impl<'m> Migrator<'m> {
             if self.target == Target::Latest {
                 let tables = self.tables()?;
                 let conn = db.shared().await?;
-                let Some(mut recorded) = tables.check(&conn, self.set.digest()).await? else {
+                let Some(mut recorded) = tables.check(&conn, self.set).await? else {
                     tracing::debug!("up to date (fast path)");
                     return Ok(Report {
                         fast_path: true,
                         ..Report::default()
                     });
                 };
-                drop(conn);
                 // An earlier tidemark's text for a version is renamed under the lock.
                 let renamed = !translate(self.set, &mut recorded.history).is_empty();
                 // The same round trip brought history: a database where a newer build applied
@@ -327,10 +326,13 @@ impl<'m> Migrator<'m> {
                 }
                 // Under the lock, what this read saw is checked, not read again (a new
                 // database: its tables are created without trying to read them). A renamed
-                // row must be read again there, to be renamed in the database too.
-                return self.apply(db, None, (!renamed).then_some(recorded)).await;
+                // row must be read again there, to be renamed in the database too. The
+                // session that read it runs the migrations.
+                return self
+                    .apply(db, None, (!renamed).then_some(recorded), Some(conn))
+                    .await;
             }
-            self.apply(db, None, None).await
+            self.apply(db, None, None, None).await
         }
         .instrument(span)
         .await
@@ -370,7 +372,7 @@ impl<'m> Migrator<'m> {
     }
 
     async fn execute_on<'a>(&self, db: Db<'a>, plan: &Plan<'m>) -> Result<Report, Error> {
-        self.apply(db, Some(plan), None).await
+        self.apply(db, Some(plan), None, None).await
     }
 
     /// Executes the plan inside one transaction and rolls it back: the scripts really run
@@ -389,6 +391,7 @@ impl<'m> Migrator<'m> {
         self.refuse_code_not_embedded(db).await?;
         self.locked(
             db,
+            None,
             None,
             None,
             Frame::DryRun,
@@ -465,6 +468,7 @@ impl<'m> Migrator<'m> {
             db,
             None,
             None,
+            None,
             Frame::Plain,
             async |session, tables, recorded, _| {
                 let client = session.client();
@@ -523,6 +527,7 @@ impl<'m> Migrator<'m> {
             db,
             None,
             None,
+            None,
             Frame::Atomic,
             async |session, tables, recorded, _| {
                 let client = session.client();
@@ -560,6 +565,7 @@ impl<'m> Migrator<'m> {
     async fn repair_on<'a>(&self, db: Db<'a>) -> Result<RepairReport, Error> {
         self.locked(
             db,
+            None,
             None,
             None,
             Frame::Plain,
@@ -601,11 +607,12 @@ impl<'m> Migrator<'m> {
     }
 
     /// Plans under the lock (or checks that `given` still holds) and executes.
-    async fn apply(
+    async fn apply<'a>(
         &self,
-        db: Db<'_>,
+        db: Db<'a>,
         given: Option<&Plan<'m>>,
         seen: Option<Recorded>,
+        warm: Option<Conn<'a>>,
     ) -> Result<Report, Error> {
         self.refuse_code_not_embedded(db).await?;
         // Queued behind another replica's run of the same set: done when the stored digest
@@ -623,6 +630,7 @@ impl<'m> Migrator<'m> {
             db,
             done.and_then(|(sql, r)| Some((sql?, r))),
             seen,
+            warm,
             Frame::Plain,
             async |session, tables, recorded, watch| {
                 let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
@@ -665,12 +673,14 @@ impl<'m> Migrator<'m> {
     /// (for a dry run, opens the transaction that will be rolled back,) creates the tables if
     /// they are missing and reads what is recorded (reusing what the fast path `seen` when the
     /// stored digest says nothing changed since), runs `work` while watching the stop switch,
-    /// and releases the lock on every path.
-    async fn locked<T>(
+    /// and releases the lock on every path. `warm` is a session the caller already used (the
+    /// fast path's): with a pool the work runs on it unless the lock had to be waited for.
+    async fn locked<'a, T>(
         &self,
-        db: Db<'_>,
+        db: Db<'a>,
         done: Option<(String, T)>,
         seen: Option<Recorded>,
+        mut warm: Option<Conn<'a>>,
         frame: Frame,
         work: impl AsyncFnOnce(&mut Session<'_>, &Tables, Recorded, &Watch) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -682,6 +692,7 @@ impl<'m> Migrator<'m> {
             self.lock_timeout,
             self.stop.as_ref(),
             done_sql.as_deref(),
+            &mut warm,
         )
         .await?;
         let lock = match (acquired, done_value) {
@@ -690,7 +701,11 @@ impl<'m> Migrator<'m> {
             (None, None) => unreachable!("no lock is given back only when `done` says so"),
         };
         let mut own = if lock.is_pooled() {
-            match db.dedicated().await {
+            let conn = match warm.take() {
+                Some(c) => Ok(c.detach()),
+                None => db.dedicated().await,
+            };
+            match conn {
                 Ok(c) => Some(c),
                 Err(e) => {
                     let _ = lock.release().await;

@@ -85,3 +85,36 @@ async fn transactional_migrations_travel_in_one_message() {
     );
     assert_eq!(db.history().await.len(), 100);
 }
+
+/// A deploy (5 new migrations onto 995 applied) plans from the stored digest, which says that
+/// history is the set without its 5 newest: no history row travels, before or under the lock,
+/// and the run is five messages as on a new database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_onto_995_applied_reads_no_history_row() {
+    let db = fresh_db().await;
+    generated(995).migrator().run(&db.pool).await.unwrap();
+    let set = generated(1000);
+    let proxy = Proxy::start(server().unwrap().config(&db.name))
+        .await
+        .unwrap();
+    let pool = proxy.pool();
+    drop(pool.get().await.unwrap());
+    proxy.take();
+    let report = set.migrator().run(&pool).await.unwrap();
+    assert_eq!(report.versions(), ["996", "997", "998", "999", "1000"]);
+    let seen = proxy.take();
+    assert_eq!(seen.queries.len(), 5, "{:#?}", seen.queries);
+    let reads: Vec<&String> = seen
+        .queries
+        .iter()
+        .filter(|q| q.contains("FROM \"public\".\"tidemark_history\""))
+        .collect();
+    assert!(
+        reads
+            .iter()
+            .all(|q| q.contains("WHERE NOT success OR NOT EXISTS")),
+        "only failed rows (none here) are read: {reads:#?}"
+    );
+    assert_eq!(db.history().await.len(), 1000);
+    assert!(set.is_up_to_date(&pool).await.unwrap());
+}

@@ -111,7 +111,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let only = args
         .first()
-        .filter(|a| ["parts", "deploy"].contains(&a.as_str()))
+        .filter(|a| ["parts", "deploy", "noop"].contains(&a.as_str()))
         .cloned();
     let runs: usize = args
         .get(usize::from(only.is_some()))
@@ -123,6 +123,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             for (n, keep) in [(10, 0), (100, 0), (100, 95), (1000, 995)] {
                 let md = parts::profile(server, |db| target(server, db), runs, n, keep).await?;
                 println!("{md}");
+            }
+            return Ok(());
+        }
+        Some("noop") => {
+            for n in [10, 1000] {
+                println!(
+                    "{}",
+                    parts::noop(server, |db| target(server, db), runs, n).await?
+                );
             }
             return Ok(());
         }

@@ -126,11 +126,7 @@ pub async fn profile(
         connect.push(started.elapsed());
         let work = tools::connect(&t.config).await;
         for (i, sql) in sent.iter().enumerate() {
-            let c = if i == 0 || on_lock_session(sql) {
-                &lock
-            } else {
-                &work
-            };
+            let c = if on_lock_session(sql) { &lock } else { &work };
             let started = Instant::now();
             let _ = c.simple_query(sql).await; // the fast path fails on a new database
             msg_times[i].push(started.elapsed());
@@ -210,7 +206,7 @@ pub async fn profile(
     for (i, sql) in sent.iter().enumerate() {
         let m = median(msg_times[i].clone());
         total += m;
-        let session = if i == 0 || on_lock_session(sql) {
+        let session = if on_lock_session(sql) {
             "lock session"
         } else {
             "work session"
@@ -243,4 +239,70 @@ async fn futures_join(
         held.push(pool.get().await.expect("a pooled session"));
     }
     held
+}
+
+/// Where a no-op start goes (`scripts/bench noop [runs]`): on a pool warmed with one session and
+/// a database with `n` applied, medians over `runs × 20` calls of each: `SELECT 1`, the fast
+/// path's query alone, `is_up_to_date` and a whole `run`.
+pub async fn noop(
+    server: &TestServer,
+    target: impl Fn(&str) -> Target,
+    runs: usize,
+    n: usize,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let db = create_database(server).await?;
+    let t = target(&db);
+    let set = tools::tidemark(n);
+    let pool = server.pool(&db, 4);
+    set.migrator().run(&pool).await?;
+    let fast_path = {
+        // The fast path's query, as the round-trip counter sees it.
+        let proxy = RoundTripCounter::start(t.config.clone()).await?;
+        let p = proxy.pool();
+        set.migrator().run(&p).await?;
+        proxy.take();
+        set.migrator().run(&p).await?;
+        proxy.take().queries.remove(0)
+    };
+    let reps = runs * 20;
+    let (mut select, mut query, mut probe, mut run) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let c = pool.get().await?;
+        let s = Instant::now();
+        c.simple_query("SELECT 1").await?;
+        select.push(s.elapsed());
+        let s = Instant::now();
+        c.simple_query(&fast_path).await?;
+        query.push(s.elapsed());
+        drop(c);
+        let s = Instant::now();
+        assert!(set.is_up_to_date(&pool).await?);
+        probe.push(s.elapsed());
+        let s = Instant::now();
+        set.migrator().run(&pool).await?;
+        run.push(s.elapsed());
+    }
+    drop(pool);
+    drop_database(server, &db).await?;
+    let mut md = String::new();
+    writeln!(
+        md,
+        "## Where a no-op start with {n} applied goes ({reps} calls each, medians)\n"
+    )?;
+    writeln!(md, "| part | ms |\n|---|---:|")?;
+    writeln!(
+        md,
+        "| `SELECT 1` on a pooled session | {:.3} |",
+        median(select)
+    )?;
+    writeln!(
+        md,
+        "| the fast path's query on it: {} | {:.3} |",
+        label(&fast_path),
+        median(query)
+    )?;
+    writeln!(md, "| `is_up_to_date(&pool)` | {:.3} |", median(probe))?;
+    writeln!(md, "| **`run(&pool)`** | {:.3} |", median(run))?;
+    Ok(md)
 }

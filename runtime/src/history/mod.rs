@@ -1,11 +1,13 @@
 //! The bookkeeping tables. Every statement tidemark runs against them is built in this module:
-//! [`ddl`] creates them, [`read`] reads them, [`write`] records what runs.
+//! [`ddl`] creates them, [`read`] reads them, [`write`] records what runs; [`prefix`] knows
+//! the history a stored digest stands for without reading it.
 //!
 //! The history table has one row per applied migration; the state table (`{table}_state`) one
 //! row holding the digest of the applied set, which makes the up-to-date check one query.
 
 mod ddl;
 mod legacy;
+mod prefix;
 mod read;
 mod write;
 

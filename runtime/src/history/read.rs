@@ -2,7 +2,7 @@
 
 use super::{HistoryRow, Tables};
 use crate::error::Error;
-use crate::migrations::MigrationKind;
+use crate::migrations::{MigrationKind, Migrations};
 use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 
 /// The backend's pid, in the reads under the lock.
@@ -20,6 +20,22 @@ pub(crate) enum Absent {
     Tables,
     /// The schema, so the tables too.
     Schema,
+}
+
+impl Recorded {
+    /// Nothing recorded, because the read failed with `e`, an undefined table or schema.
+    fn absent(e: &tokio_postgres::Error) -> Self {
+        Self {
+            history: Vec::new(),
+            digest: None,
+            absent: if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_SCHEMA_NAME) {
+                Absent::Schema
+            } else {
+                Absent::Tables
+            },
+            pid: None,
+        }
+    }
 }
 
 /// What the database records: history rows and the stored digest of the applied set (hex).
@@ -81,38 +97,43 @@ impl Tables {
         }
     }
 
-    /// The fast path, in one round trip and creating nothing: the stored digest and, only when
-    /// it is not `expected`, history too. `None` when the stored digest is `expected`.
+    /// The fast path, creating nothing: the stored digest, in one round trip of one small
+    /// statement; `None` when it is the set's. Otherwise what is recorded: the successful rows
+    /// are known without reading them when the digest is the set's without its newest
+    /// migrations (a deploy: [`prefix`](super::prefix); failed rows, which the digest leaves
+    /// out, are read under the lock by [`reread`](Self::reread)), and read in a second round
+    /// trip when it is not.
     pub(crate) async fn check(
         &self,
         client: &Client,
-        expected: &[u8; 32],
+        set: &Migrations,
     ) -> Result<Option<Recorded>, Error> {
-        let sql = format!(
-            "{};\n{} WHERE NOT EXISTS (SELECT 1 FROM {} WHERE digest = {});",
-            self.digest_sql(),
-            self.plan_sql_unordered(),
-            self.state,
-            crate::sql::bytea(expected)
-        );
-        let recorded = match client.simple_query(&sql).await {
-            Ok(msgs) => self.recorded(&msgs)?,
-            Err(e) if is_undefined_table(&e) => Recorded {
-                history: Vec::new(),
-                digest: None,
-                absent: if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_SCHEMA_NAME) {
-                    Absent::Schema
-                } else {
-                    Absent::Tables
-                },
-                pid: None,
-            },
+        let digest = match client.simple_query(&self.digest_sql()).await {
+            Ok(msgs) => self.recorded(&msgs)?.digest,
+            Err(e) if is_undefined_table(&e) => return Ok(Some(Recorded::absent(&e))),
             Err(e) => return Err(Error::db("reading the migration state")(e)),
         };
-        if recorded.digest.as_deref() == Some(tidemark_core::to_hex(expected).as_str()) {
+        let stored = digest.as_deref().and_then(from_hex);
+        if stored.as_ref() == Some(set.digest()) {
             return Ok(None);
         }
-        Ok(Some(recorded))
+        let history = match stored.and_then(|d| super::prefix::history_without_newest(set, &d)) {
+            Some(rows) => rows,
+            None => match client.simple_query(&self.plan_sql_unordered()).await {
+                Ok(msgs) => rows(&msgs)
+                    .map(|r| self.parse(r))
+                    .collect::<Result<_, _>>()?,
+                // A state table without the history table.
+                Err(e) if is_undefined_table(&e) => return Ok(Some(Recorded::absent(&e))),
+                Err(e) => return Err(Error::db("reading the migration state")(e)),
+            },
+        };
+        Ok(Some(Recorded {
+            history,
+            digest,
+            absent: Absent::Nothing,
+            pid: None,
+        }))
     }
 
     /// One value, `t` when the stored digest is `expected`: what a waiter for the lock asks
@@ -178,18 +199,20 @@ impl Tables {
     }
 
     /// Under the lock, after the fast path read `seen`: the stored digest, the guard and the
-    /// backend's pid, and history only when the digest is no longer the one seen, in one round
-    /// trip. While the guard trigger is in place every change of history changes or clears the
-    /// digest (tidemark's writes store a new one, anything else clears it), so an unchanged
-    /// digest means unchanged history and the rows `seen` brought are reused: a deploy onto a
-    /// thousand applied migrations reads them once, not twice. Without a digest seen, without
-    /// the guard, or without the tables, [`read_or_create`](Self::read_or_create) reads it all.
+    /// backend's pid, and history only when the digest is no longer the one seen (else only
+    /// its failed rows), in one round trip. While the guard trigger is in place every change
+    /// of history changes or clears the digest (tidemark's writes store a new one, anything
+    /// else clears it), so an unchanged digest means unchanged successful rows and the rows
+    /// `seen` brought (or knew from the digest) are reused: a deploy onto a thousand applied
+    /// migrations reads them at most once. Failed rows, which the digest leaves out, are read
+    /// here every time. Without a digest seen, without the guard, or without the tables,
+    /// [`read_or_create`](Self::read_or_create) reads it all.
     pub(crate) async fn reread(&self, client: &Client, seen: Recorded) -> Result<Recorded, Error> {
         let Some(digest) = seen.digest.as_deref().and_then(crate::sql::from_hex) else {
             return self.read_or_create(client).await;
         };
         let sql = format!(
-            "{};\n{};\n{PID_SQL};\n{} WHERE NOT EXISTS (SELECT 1 FROM {} WHERE digest = {});",
+            "{};\n{};\n{PID_SQL};\n{} WHERE NOT success OR NOT EXISTS (SELECT 1 FROM {} WHERE digest = {});",
             self.digest_sql(),
             self.guard_exists_sql(),
             self.plan_sql_unordered(),
@@ -212,7 +235,10 @@ impl Tables {
         }
         let mut now = self.recorded(&msgs)?;
         if now.digest == seen.digest {
-            now.history = seen.history;
+            // Only failed rows came: the successful ones are those seen.
+            let failed = std::mem::take(&mut now.history);
+            now.history = seen.history.into_iter().filter(|r| r.success).collect();
+            now.history.extend(failed);
         }
         Ok(now)
     }
