@@ -2,8 +2,8 @@
 //!
 //! A real `run` of N migrations onto an empty database goes through the round-trip counter,
 //! which records every message tidemark sends. Those messages are then replayed, one by one and
-//! timed, on fresh databases (the lock's messages on one session, the rest on another, as
-//! tidemark does), beside the parts that are not messages: opening a connection, and the
+//! timed, on fresh databases (the lock's messages on one session, the rest, the fast path's
+//! first, on another, as tidemark does), beside the parts that are not messages: opening a connection, and the
 //! bookkeeping DDL split into its objects.
 
 use crate::tools::{self, Target};
