@@ -23,6 +23,7 @@ mod migrator;
 mod placeholders;
 mod plan;
 mod report;
+pub mod schema;
 mod sql;
 mod stale;
 mod status;

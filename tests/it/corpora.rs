@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Instant;
 use tidemark::{Error, Migrations, Target};
 
-fn corpora() -> Option<PathBuf> {
+pub(crate) fn corpora() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora");
     if dir.is_dir() {
         Some(dir)
@@ -131,7 +131,7 @@ async fn schema(db: &crate::support::TestDb) -> BTreeSet<String> {
     tidemark::testing::snapshot(&c).await.unwrap()
 }
 
-fn load(dir: &Path, ignore: &[&str]) -> &'static Migrations {
+pub(crate) fn load(dir: &Path, ignore: &[&str]) -> &'static Migrations {
     let options = tidemark_core::ScanOptions {
         display_path: Some(dir.file_name().unwrap().to_string_lossy().into_owned()),
         ignore: ignore.iter().map(|s| (*s).to_owned()).collect(),
@@ -372,7 +372,7 @@ async fn cratesio_runs_like_psql_and_its_broken_rollback_stops_where_psql_does()
     .await;
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

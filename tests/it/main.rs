@@ -17,6 +17,7 @@ mod privileges;
 mod readme;
 mod roundtrips;
 mod run;
+mod schema;
 mod self_migrating;
 mod smoke;
 mod stale;

@@ -1,0 +1,143 @@
+//! A database's schema read from its catalog: rendered as a deterministic SQL file
+//! ([`Schema::to_sql`]: `tidemark schema`, the checkpoint of `tidemark squash`) and compared
+//! object by object ([`Schema::diff`]: `tidemark drift`).
+//!
+//! Every object comes from one catalog query (`catalog.sql`) run with an empty `search_path`,
+//! so the server's own deparsers (`pg_get_viewdef`, `pg_get_functiondef`, `pg_get_indexdef`,
+//! `format_type`, …) print every name schema-qualified and the file means the same wherever it
+//! runs. The order of the file is fixed by kind, then by dependency where one object needs
+//! another of its kind (a partition its parent, a view the views and functions it reads), then
+//! by name: never by OID or creation order, so the same schema gives the same bytes. Owners and
+//! privileges are left out (they belong to an environment, not to a schema), as are
+//! tidemark's own history tables.
+
+mod diff;
+mod render;
+
+pub use diff::{Difference, DifferenceKind, Drift};
+
+use crate::error::Error;
+use crate::sql::literal;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+const CATALOG_SQL: &str = include_str!("catalog.sql");
+
+/// One object of a schema: a table, a column, a constraint, an index, a view, a function, …
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SchemaObject {
+    /// What it is: `table`, `column`, `constraint`, `index`, `view`, `materialized view`,
+    /// `function`, `trigger`, `rule`, `policy`, `row level security`, `sequence`,
+    /// `sequence owner`, `enum`, `domain`, `type`, `extension`, `schema`, `comment`,
+    /// `aggregate`.
+    pub kind: String,
+    /// Its schema.
+    pub schema: String,
+    /// Its identity, unique within its kind: `public.users`, `public.users.email` (a column),
+    /// `users_email_key on public.users` (a constraint, trigger, rule or policy),
+    /// `public.f(integer)` (a function).
+    pub name: String,
+    /// The table a column, constraint, index, trigger, rule or policy belongs to.
+    pub parent: Option<String>,
+    /// The statement that creates it, when it has one of its own (a column's is its table's).
+    pub definition: Option<String>,
+    /// What a comparison looks at: the definition, or for a table its kind and options (its
+    /// columns and constraints are objects of their own).
+    pub detail: String,
+    rank: u8,
+}
+
+/// What must come before what, among objects of one group (see `catalog.sql`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Dependency {
+    dependent: String,
+    needs: String,
+}
+
+/// The objects of a database's schema (see the [module](self) docs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Schema {
+    objects: Vec<SchemaObject>,
+    depends: Vec<Dependency>,
+}
+
+impl Schema {
+    /// Reads the schema of the database behind `client`, leaving out tidemark's bookkeeping
+    /// tables `schema.table` (and `{table}_state`, the guard): `read(&client, "public",
+    /// "tidemark_history")` for the defaults. Only reads, in a read-only transaction.
+    pub async fn read(client: &Client, schema: &str, table: &str) -> Result<Self, Error> {
+        let query = CATALOG_SQL
+            .replace("$HS", &literal(schema))
+            .replace("$HT", &literal(table));
+        let sql = format!("BEGIN READ ONLY; SET LOCAL search_path = ''; {query}; COMMIT");
+        let msgs = match client.simple_query(&sql).await {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(Error::db("reading the schema from the catalog")(e));
+            }
+        };
+        let mut out = Self::default();
+        for m in &msgs {
+            let SimpleQueryMessage::Row(r) = m else {
+                continue;
+            };
+            let text = |i: usize| r.get(i).map(str::to_owned);
+            let kind = text(0).unwrap_or_default();
+            if kind == "depends" {
+                out.depends.push(Dependency {
+                    dependent: text(2).unwrap_or_default(),
+                    needs: text(3).unwrap_or_default(),
+                });
+                continue;
+            }
+            let definition = text(4);
+            out.objects.push(SchemaObject {
+                kind,
+                schema: text(1).unwrap_or_default(),
+                name: text(2).unwrap_or_default(),
+                parent: text(3),
+                detail: text(5).or_else(|| definition.clone()).unwrap_or_default(),
+                definition,
+                rank: text(6).and_then(|v| v.parse().ok()).unwrap_or(0),
+            });
+        }
+        out.drop_bookkeeping_schema(schema);
+        out.objects
+            .sort_by(|a, b| (&a.kind, &a.name).cmp(&(&b.kind, &b.name)));
+        out.depends
+            .sort_by(|a, b| (&a.dependent, &a.needs).cmp(&(&b.dependent, &b.needs)));
+        Ok(out)
+    }
+
+    /// Every object, by kind then name.
+    pub fn objects(&self) -> &[SchemaObject] {
+        &self.objects
+    }
+
+    /// The history schema is tidemark's when nothing but its tables lives there.
+    fn drop_bookkeeping_schema(&mut self, schema: &str) {
+        let used = self
+            .objects
+            .iter()
+            .any(|o| o.kind != "schema" && o.schema == schema);
+        if !used {
+            self.objects
+                .retain(|o| !(o.kind == "schema" && o.schema == schema));
+        }
+    }
+
+    /// The schema as SQL that creates it on an empty database, one statement per object in a
+    /// fixed order, each line of `header` first as a comment. The same schema gives the same
+    /// text.
+    pub fn to_sql(&self, header: &str) -> String {
+        render::render(self, header)
+    }
+
+    /// What differs between `self` (what the migrations produce) and `actual` (a database's
+    /// catalog): objects missing from `actual`, objects only `actual` has, objects both have
+    /// with another definition.
+    pub fn diff(&self, actual: &Schema) -> Drift {
+        diff::diff(self, actual)
+    }
+}
