@@ -24,6 +24,12 @@ pub(crate) struct CheckArgs {
     /// A lint rule whose findings are errors (repeatable; `*` for every rule).
     #[arg(long, value_name = "RULE")]
     deny: Vec<String>,
+    /// Also check that this file is what `tidemark schema` writes (the migrations' schema,
+    /// built on a scratch database: see --scratch-url).
+    #[arg(long, value_name = "FILE")]
+    schema: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    scratch: crate::scratch::ScratchArgs,
     /// Print JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -69,6 +75,17 @@ pub(crate) async fn run(dir: &Path, ignore: &[String], args: &CheckArgs) -> u8 {
         say::error("--database-url is empty");
         return exit::CONNECTION;
     }
+    if let Some(file) = &args.schema {
+        if !diagnostics.iter().any(Diagnostic::is_error) {
+            match schema_diagnostic(dir, &scan_options, file, &args.scratch).await {
+                Ok(found) => diagnostics.extend(found),
+                Err(message) => {
+                    say::error(&message);
+                    return exit::FAILURE;
+                }
+            }
+        }
+    }
     diagnostics.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
     print_diagnostics(&diagnostics, checked.read, args.json);
     if diagnostics.iter().any(Diagnostic::is_error) {
@@ -76,6 +93,25 @@ pub(crate) async fn run(dir: &Path, ignore: &[String], args: &CheckArgs) -> u8 {
     } else {
         exit::OK
     }
+}
+
+/// `--schema FILE`: an error when the file is not the schema the folder's migrations make.
+async fn schema_diagnostic(
+    dir: &Path,
+    options: &ScanOptions,
+    file: &Path,
+    scratch: &crate::scratch::ScratchArgs,
+) -> Result<Option<Diagnostic>, String> {
+    let set = tidemark_core::scan(dir, options).map_err(|_| "the folder has errors".to_owned())?;
+    let set = tidemark::__private::from_scanned(set);
+    Ok(crate::schema::out_of_date(&set, file, scratch)
+        .await?
+        .map(|problem| {
+            Diagnostic::error(file.display().to_string(), problem).help(format!(
+                "run `tidemark schema -o {}` and review the change",
+                file.display()
+            ))
+        }))
 }
 
 /// Prints diagnostics like rustc does (`error: path:line:col: …`), or as JSON.

@@ -1,9 +1,13 @@
 //! `tidemark`: create, check and apply PostgreSQL migrations from a folder.
 
 mod check;
+mod drift;
 mod new;
 mod say;
+mod schema;
+mod scratch;
 mod source;
+mod squash;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -11,7 +15,8 @@ use std::process::ExitCode;
 use tidemark::cli::exit;
 
 /// Create, check and apply PostgreSQL migrations. Exit codes: 0 ok, 1 failure, 2 usage,
-/// 3 pending (status --exit-code), 4 lock timeout, 5 no connection, 6 dry run incomplete.
+/// 3 pending (status --exit-code), 4 lock timeout, 5 no connection, 6 dry run incomplete,
+/// 7 drift found.
 /// A `.env` file in the current directory or above is read first, as sqlx-cli and diesel do.
 #[derive(Parser)]
 #[command(name = "tidemark", version)]
@@ -32,6 +37,12 @@ enum Command {
     New(new::NewArgs),
     /// Check the folder as the compiler would (and, with a database, have the server parse it).
     Check(check::CheckArgs),
+    /// Write the schema the migrations make, as a deterministic SQL file to commit and review.
+    Schema(schema::SchemaArgs),
+    /// Compare a database's schema with what its applied migrations make (changes nothing).
+    Drift(drift::DriftArgs),
+    /// Write a checkpoint that new databases run instead of the migrations up to a version.
+    Squash(squash::SquashArgs),
     #[command(flatten)]
     Db(tidemark::cli::MigrateCommand),
 }
@@ -58,6 +69,18 @@ fn main() -> ExitCode {
         match &cli.command {
             Command::New(args) => new::run(&cli.dir, args),
             Command::Check(args) => check::run(&cli.dir, &cli.ignore, args).await,
+            Command::Schema(args) => match source::load(&cli.dir, &cli.ignore, false) {
+                Ok(set) => schema::run(&set, args).await,
+                Err(code) => code,
+            },
+            Command::Drift(args) => match source::load(&cli.dir, &cli.ignore, false) {
+                Ok(set) => drift::run(&set, args).await,
+                Err(code) => code,
+            },
+            Command::Squash(args) => match source::load(&cli.dir, &cli.ignore, false) {
+                Ok(set) => squash::run(&cli.dir, &set, args).await,
+                Err(code) => code,
+            },
             Command::Db(command) => {
                 let json = command.database().json;
                 match source::load(&cli.dir, &cli.ignore, json) {

@@ -48,6 +48,14 @@ pub(crate) fn code_no_transaction(path: &str, text: &str, out: &mut Vec<Diagnost
     scan(path, text, text.len(), "//", out)
 }
 
+/// `checkpoint` and `squashes …`: a checkpoint's header lines (`crate::checkpoint`).
+fn is_checkpoint_header(directive: &str) -> bool {
+    directive == crate::checkpoint::CHECKPOINT
+        || directive
+            .strip_prefix(crate::checkpoint::SQUASHES)
+            .is_some_and(|rest| rest.starts_with(' '))
+}
+
 fn scan(
     path: &str,
     text: &str,
@@ -71,6 +79,8 @@ fn scan(
                     found = true;
                 } else if is_allow(directive.trim()) {
                     // Build-time analysis reads these (`tidemark-analysis`).
+                } else if is_checkpoint_header(directive.trim()) {
+                    // A checkpoint's header (`crate::checkpoint`).
                 } else {
                     out.push(
                         Diagnostic::error(

@@ -8,6 +8,7 @@
 //! `tidemark`.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod checkpoint;
 mod checksum;
 mod diagnostic;
 pub(crate) mod directive;
@@ -24,13 +25,14 @@ mod script;
 mod version;
 mod wrapper;
 
+pub use checkpoint::checkpoint_header;
 pub use checksum::{
     checksum, digest_update, entry_digest, normalize, set_digest, to_hex, Checksum,
 };
 pub use diagnostic::{Diagnostic, Severity};
 pub use directive::allowed_rules;
 pub use kind::Kind;
-pub use model::{MigrationSet, ScannedMigration, Script};
+pub use model::{Checkpoint, MigrationSet, ScannedMigration, Script};
 pub use name::{parse_diesel_dir, parse_file_name, Form, ParsedName, Role};
 pub use rerun::{is_watched, rerun_if_changed};
 pub use scan::{check, scan, Audience, Checked, ScanOptions};

@@ -44,6 +44,23 @@ pub struct ScannedMigration {
     pub up: Script,
     /// The rollback script, if any.
     pub down: Option<Script>,
+    /// Its file is gone: a checkpoint stands for it (see [`Checkpoint`]), and `up` is an empty
+    /// script at the checkpoint's path with the checksum the checkpoint recorded.
+    pub squashed: bool,
+}
+
+/// A checkpoint file (`B{ver}__{name}.sql`): the schema as of its version, which a database
+/// with no migration applied runs instead of every migration it squashes (`tidemark squash`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The newest version it squashes.
+    pub version: Version,
+    /// The descriptive name.
+    pub name: String,
+    /// The script that creates the schema.
+    pub script: Script,
+    /// How many of the set's first versioned migrations it stands for (those up to `version`).
+    pub squashes: usize,
 }
 
 impl ScannedMigration {
@@ -67,6 +84,8 @@ pub struct MigrationSet {
     pub order: Order,
     /// Problems that do not stop the build, such as an empty forward script.
     pub warnings: Vec<Diagnostic>,
+    /// The checkpoint, if the folder has one.
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// One file that plays a role in a migration, as found by the scan; pairing turns

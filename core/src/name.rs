@@ -11,6 +11,9 @@ pub enum Role {
     Rollback,
     /// A repeatable script (`R__x.sql`).
     Repeatable,
+    /// A checkpoint (`B{ver}__x.sql`, Flyway's baseline migration form): the schema as of
+    /// version `ver`, which a new database runs instead of every migration up to it.
+    Checkpoint,
 }
 
 /// The naming convention a file follows; `tidemark new` uses it to continue a folder's style.
@@ -74,6 +77,7 @@ pub fn parse_file_name(file: &str) -> Result<Option<ParsedName>, String> {
     let flyway_role = match stem.as_bytes() {
         [b'V', d, ..] if d.is_ascii_digit() => Some(Role::Forward),
         [b'U', d, ..] if d.is_ascii_digit() => Some(Role::Rollback),
+        [b'B', d, ..] if d.is_ascii_digit() => Some(Role::Checkpoint),
         _ => None,
     };
     if let Some(role) = flyway_role {

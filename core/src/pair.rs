@@ -76,6 +76,7 @@ pub(crate) fn assemble(found: Vec<Found>, out: &mut Vec<Diagnostic>) -> Vec<Scan
             form: first.form,
             up,
             down,
+            squashed: false,
         });
     }
     for (name, group) in repeatable {
@@ -116,6 +117,7 @@ pub(crate) fn assemble(found: Vec<Found>, out: &mut Vec<Diagnostic>) -> Vec<Scan
             form: f.form,
             up,
             down,
+            squashed: false,
         });
     }
     migrations

@@ -43,6 +43,8 @@ pub struct Checked {
     pub read: usize,
     /// How the versions are ordered (the migrations are in this order).
     pub order: crate::version::Order,
+    /// The checkpoint (`B{ver}__{name}.sql`), if the folder has one.
+    pub checkpoint: Option<crate::model::Checkpoint>,
 }
 
 impl Checked {
@@ -79,6 +81,7 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Result<MigrationSet, Vec<Diagn
         digest,
         order: checked.order,
         warnings: checked.diagnostics,
+        checkpoint: checked.checkpoint,
     })
 }
 
@@ -130,6 +133,8 @@ pub fn check(dir: &Path, options: &ScanOptions) -> Checked {
             )),
         }
     }
+    let (checkpoints, found): (Vec<Found>, Vec<Found>) =
+        found.into_iter().partition(|f| f.role == Role::Checkpoint);
     let mut identities: Vec<(Option<&crate::version::Version>, &str)> = found
         .iter()
         .map(|f| {
@@ -147,13 +152,16 @@ pub fn check(dir: &Path, options: &ScanOptions) -> Checked {
     identities.dedup();
     let read = identities.len();
     let mut migrations = assemble(found, &mut out);
+    let merged = crate::checkpoint::merge(checkpoints, &mut migrations, &mut out);
     let order = order_of(&mut migrations, &mut out);
+    let checkpoint = crate::checkpoint::finish(merged, &migrations, order, &mut out);
     diagnostic::sort(&mut out);
     Checked {
         migrations,
         diagnostics: out,
         read,
         order,
+        checkpoint,
     }
 }
 

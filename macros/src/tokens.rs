@@ -24,6 +24,10 @@ pub(crate) fn migrations(
     let mut code_items = Vec::new();
     let mut items = Vec::with_capacity(set.migrations.len());
     for (index, m) in set.migrations.iter().enumerate() {
+        if m.squashed {
+            items.push(squashed(m, numeric));
+            continue;
+        }
         if m.kind != Kind::Code {
             items.push(migration(m, numeric, None));
             continue;
@@ -53,6 +57,21 @@ pub(crate) fn migrations(
     let dir = dir.to_string_lossy();
     let shown = &source.shown;
     let ignore = &source.ignore;
+    let set_expr = match &set.checkpoint {
+        None => quote!(p::migrations(MIGRATIONS, #digest, SOURCE, #order)),
+        Some(c) => {
+            let id = c.version.to_string();
+            let parts = sort_key(Some(&c.version), numeric);
+            let name = &c.name;
+            let up = script(&c.script);
+            let squashes = c.squashes;
+            quote!(p::checkpointed(
+                MIGRATIONS, #digest, SOURCE, #order,
+                p::migration(#id, &[#(#parts),*], #name, p::VERSIONED, "", #up, p::NO_DOWN),
+                #squashes,
+            ))
+        }
+    };
     // Short paths through one `use`: 1,000 migrations are tens of thousands of tokens.
     Ok(quote!({
         #(#warnings)*
@@ -65,7 +84,7 @@ pub(crate) fn migrations(
         );
         #[cfg(not(debug_assertions))]
         const SOURCE: ::core::option::Option<p::Source> = ::core::option::Option::None;
-        p::migrations(MIGRATIONS, #digest, SOURCE, #order)
+        #set_expr
     }))
 }
 
@@ -76,13 +95,7 @@ fn migration(
     code: Option<(usize, crate::code::Shape)>,
 ) -> TokenStream {
     let id = m.id();
-    let parts = m
-        .version
-        .as_ref()
-        .and_then(|v| v.parts())
-        .filter(|_| numeric)
-        .map(<[u64]>::to_vec)
-        .unwrap_or_default();
+    let parts = sort_key(m.version.as_ref(), numeric);
     let legacy = m
         .version
         .as_ref()
@@ -117,6 +130,30 @@ fn migration(
         None => quote!(p::NO_DOWN),
     };
     quote!(p::migration(#id, &[#(#parts),*], #name, #kind, #legacy, #up, #down))
+}
+
+/// A version's numeric parts, the history's sort key; none in a diesel folder, whose order is
+/// its version text.
+fn sort_key(version: Option<&tidemark_core::Version>, numeric: bool) -> Vec<u64> {
+    version
+        .and_then(|v| v.parts())
+        .filter(|_| numeric)
+        .map(<[u64]>::to_vec)
+        .unwrap_or_default()
+}
+
+/// A migration squashed into the checkpoint whose file is gone: no script of its own.
+fn squashed(m: &ScannedMigration, numeric: bool) -> TokenStream {
+    let id = m.id();
+    let parts = sort_key(m.version.as_ref(), numeric);
+    let name = &m.name;
+    let kind = match m.kind {
+        Kind::Code => quote!(p::CODE),
+        _ => quote!(p::VERSIONED),
+    };
+    let path = &m.up.path;
+    let sum = bytes32(&m.up.checksum);
+    quote!(p::migration(#id, &[#(#parts),*], #name, #kind, "", p::squashed(#path, #sum), p::NO_DOWN))
 }
 
 fn script(s: &Script) -> TokenStream {

@@ -76,6 +76,9 @@ impl Batch {
             digest = step.digest_after(digest);
             b.digests.push(digest);
             let record = match step.direction() {
+                Direction::Up if !step.squashed().is_empty() => {
+                    tables.record_squashed_sql(step.squashed())
+                }
                 Direction::Up => tables.record_up_sql(step.migration(), true, Timing::Step),
                 Direction::Down => tables.record_down_sql(step.migration()),
             };

@@ -76,6 +76,28 @@ pub enum Error {
         /// Its forward file.
         path: String,
     },
+    /// A migration squashed into the checkpoint, whose file is gone, would have to run: the
+    /// database has some of the migrations the checkpoint stands for applied but not this one,
+    /// or the target is below the checkpoint; nothing was run.
+    #[error(
+        "version {version} must run, but its file is gone: it is squashed into {checkpoint},          which only a database with no migration applied can run (and only up to a target at          or above it); restore the squashed files from version control to migrate this          database, or choose a target at or above the checkpoint"
+    )]
+    Squashed {
+        /// The squashed version that would have to run.
+        version: String,
+        /// The checkpoint's file.
+        checkpoint: String,
+    },
+    /// The scratch database [`Migrator::drift`](crate::Migrator::drift) was given is not
+    /// empty; nothing was changed.
+    #[error(
+        "the scratch database is not empty ({objects} schema objects): drift builds the expected \
+         schema on an empty database; give it a new one"
+    )]
+    ScratchNotEmpty {
+        /// How many objects its catalog holds.
+        objects: usize,
+    },
     /// The target version is not in the migration set.
     #[error("target version {version} is not a migration of this set")]
     UnknownTarget {
@@ -300,6 +322,8 @@ impl Error {
             Self::CodeNotEmbedded { .. } => "code_not_embedded",
             Self::CodeNeedsPool { .. } => "code_needs_pool",
             Self::AdoptMismatch { .. } => "adopt_mismatch",
+            Self::Squashed { .. } => "squashed",
+            Self::ScratchNotEmpty { .. } => "scratch_not_empty",
         }
     }
 
@@ -319,6 +343,7 @@ impl Error {
             | Self::Missing { version, .. }
             | Self::OutOfOrder { version, .. }
             | Self::NoRollback { version, .. }
+            | Self::Squashed { version, .. }
             | Self::Dirty { version, .. }
             | Self::NoTransactionInSingleRun { version, .. }
             | Self::CodeNotEmbedded { version, .. }

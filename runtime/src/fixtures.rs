@@ -54,5 +54,6 @@ pub(crate) fn set(items: Vec<Migration>) -> Migrations {
         digest,
         source: None,
         order: tidemark_core::Order::Numeric,
+        checkpoint: None,
     }
 }

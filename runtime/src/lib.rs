@@ -8,6 +8,7 @@ mod batch;
 mod code;
 pub mod connect;
 mod db;
+mod drift;
 mod error;
 pub mod events;
 mod execute;

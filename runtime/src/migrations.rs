@@ -143,6 +143,21 @@ pub struct Migrations {
     pub(crate) source: Option<crate::__private::Source>,
     /// How versions compare: diesel's string order for a diesel folder, else numeric.
     pub(crate) order: tidemark_core::Order,
+    /// The folder's checkpoint (`B{ver}__{name}.sql`), if it has one.
+    pub(crate) checkpoint: Option<Checkpoint>,
+}
+
+/// A checkpoint (`B{ver}__{name}.sql`, written by `tidemark squash`): the schema as of its
+/// version, which a database with no migration applied runs instead of the migrations it
+/// stands for, recording each of them as applied. Those are the set's first `squashes`
+/// versioned migrations; where a file is gone its entry stays, without a script
+/// ([`Migrations::is_squashed`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Checkpoint {
+    /// The checkpoint as a migration: the newest version it squashes, its own name, its
+    /// script. It has no history row of its own.
+    pub(crate) migration: Migration,
+    pub(crate) squashes: usize,
 }
 
 impl Migrations {
@@ -165,6 +180,26 @@ impl Migrations {
     /// equal has exactly these migrations applied.
     pub fn digest(&self) -> &[u8; 32] {
         &self.digest
+    }
+
+    /// Whether `m` is a migration whose file is gone, squashed into the set's checkpoint: it
+    /// has no script of its own (its `up` is empty, at the checkpoint's path, with the
+    /// checksum it had), and only the checkpoint can apply it.
+    pub fn is_squashed(&self, m: &Migration) -> bool {
+        self.checkpoint.as_ref().is_some_and(|c| {
+            m.kind.is_versioned()
+                && m.up.sql.is_empty()
+                && m.up.code.is_none()
+                && m.up.path == c.migration.up.path
+        })
+    }
+
+    /// The checkpoint's file, version and how many migrations it stands for, if the set has
+    /// one (see [`tidemark squash`](crate#the-schema)).
+    pub fn checkpoint(&self) -> Option<(&Script, &str, usize)> {
+        self.checkpoint
+            .as_ref()
+            .map(|c| (&c.migration.up, c.migration.version(), c.squashes))
     }
 
     /// The migration with this canonical version (or `R__{name}`), if the set has it.

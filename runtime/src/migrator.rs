@@ -259,6 +259,12 @@ impl<'m> Migrator<'m> {
         Tables::new(&self.schema, &self.table)
     }
 
+    /// The set, and where its history lives, for the verbs built in other modules
+    /// ([`drift`](Self::drift)).
+    pub(crate) fn parts(&self) -> (&'m Migrations, &str, &str) {
+        (self.set, &self.schema, &self.table)
+    }
+
     /// Whether the database has exactly this set applied: one query, no lock. For readiness
     /// probes and the fast path of [`run`](Self::run).
     ///

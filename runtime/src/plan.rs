@@ -23,6 +23,9 @@ pub enum Reason {
     RepeatableChanged,
     /// An applied migration above the target version.
     Rollback,
+    /// The set's checkpoint, on a database with no migration applied: it creates the schema
+    /// as of its version and records every migration it stands for.
+    Checkpoint,
 }
 
 /// One step of a [`Plan`].
@@ -33,6 +36,8 @@ pub struct PlannedStep<'m> {
     pub(crate) reason: Reason,
     /// The checksum recorded for this migration before the step (a changed repeatable).
     pub(crate) recorded: Option<[u8; 32]>,
+    /// What a checkpoint step records: the migrations it stands for (empty for any other).
+    pub(crate) covers: &'m [Migration],
 }
 
 impl<'m> PlannedStep<'m> {
@@ -47,7 +52,21 @@ impl<'m> PlannedStep<'m> {
             direction,
             reason,
             recorded,
+            covers: &[],
         }
+    }
+
+    /// The checkpoint's step: its script, recording the migrations it stands for.
+    fn checkpoint(checkpoint: &'m Migration, covers: &'m [Migration]) -> Self {
+        Self {
+            covers,
+            ..Self::new(checkpoint, Direction::Up, Reason::Checkpoint, None)
+        }
+    }
+
+    /// The migrations a checkpoint step records as applied; empty for any other step.
+    pub fn squashed(&self) -> &'m [Migration] {
+        self.covers
     }
 
     /// The migration.
@@ -77,7 +96,11 @@ impl<'m> PlannedStep<'m> {
     /// The set digest once this step is done, from the digest `before` it.
     pub(crate) fn digest_after(&self, before: [u8; 32]) -> [u8; 32] {
         let mut digest = self.digest_without(before);
-        if self.direction == Direction::Up {
+        if !self.covers.is_empty() {
+            for m in self.covers {
+                digest_update(&mut digest, &m.entry_digest(), true);
+            }
+        } else if self.direction == Direction::Up {
             digest_update(&mut digest, &self.migration.entry_digest(), true);
         }
         digest
@@ -295,10 +318,28 @@ pub(crate) fn plan<'m>(
         }
     }
     steps.extend(rollbacks);
-    for m in versioned.iter().copied() {
+    // A database with no migration applied starts from the checkpoint, when the target is at
+    // or above it: the migrations it stands for are then done.
+    let checkpoint = set
+        .checkpoint
+        .as_ref()
+        .filter(|c| highest_applied.is_none() && wanted(c.migration.version()));
+    let mut done_by_checkpoint = 0;
+    if let Some(c) = checkpoint {
+        let covers = &set.items[..c.squashes];
+        steps.push(PlannedStep::checkpoint(&c.migration, covers));
+        done_by_checkpoint = c.squashes;
+    }
+    for m in versioned.iter().copied().skip(done_by_checkpoint) {
         let v = m.version();
         if recorded.contains_key(v) || !wanted(v) {
             continue;
+        }
+        if set.is_squashed(m) {
+            return Err(Error::Squashed {
+                version: v.to_owned(),
+                checkpoint: m.up.path().to_owned(),
+            });
         }
         let late = highest_applied.is_some_and(|h| order.compare(v, h) == Ordering::Less);
         if late && !policy.allow_out_of_order {

@@ -12,6 +12,7 @@ pub const EMPTY: Migrations = Migrations {
     digest: [0; 32],
     source: None,
     order: Order::Numeric,
+    checkpoint: None,
 };
 
 /// The kinds and orders, short for the generated code.
@@ -59,6 +60,43 @@ pub const fn migrations(
         digest,
         source,
         order,
+        checkpoint: None,
+    }
+}
+
+/// A set built at compile time with its checkpoint: `migration` is the checkpoint (the newest
+/// version it squashes, its name, its script) and it stands for the first `squashes`
+/// versioned migrations of `items`.
+pub const fn checkpointed(
+    items: &'static [Migration],
+    digest: [u8; 32],
+    source: Option<Source>,
+    order: Order,
+    migration: Migration,
+    squashes: usize,
+) -> Migrations {
+    Migrations {
+        items: Cow::Borrowed(items),
+        digest,
+        source,
+        order,
+        checkpoint: Some(crate::migrations::Checkpoint {
+            migration,
+            squashes,
+        }),
+    }
+}
+
+/// The script of a migration squashed into the checkpoint at `path`, whose file is gone: no
+/// SQL, the checksum it had.
+pub const fn squashed(path: &'static str, checksum: [u8; 32]) -> Script {
+    Script {
+        sql: Cow::Borrowed(""),
+        path: Cow::Borrowed(path),
+        checksum,
+        no_transaction: false,
+        own_transaction: false,
+        code: None,
     }
 }
 
@@ -158,7 +196,7 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
             // Only the compiler knows whether a code migration's file has a `down`: assume one,
             // so that a plan across it names the migration instead of a missing rollback (the
             // binary refuses to run code it does not have either way).
-            down: if m.kind == MigrationKind::Code {
+            down: if m.kind == MigrationKind::Code && !m.squashed {
                 Some(Script {
                     sql: Cow::Borrowed(""),
                     path: Cow::Owned(m.up.path.clone()),
@@ -173,11 +211,30 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
             up: owned(m.up),
         })
         .collect::<Vec<_>>();
+    let checkpoint = set.checkpoint.map(|c| crate::migrations::Checkpoint {
+        migration: Migration {
+            id: Cow::Owned(c.version.to_string()),
+            version_parts: Cow::Owned(
+                c.version
+                    .parts()
+                    .filter(|_| numeric)
+                    .map(<[u64]>::to_vec)
+                    .unwrap_or_default(),
+            ),
+            name: Cow::Owned(c.name),
+            kind: MigrationKind::Versioned,
+            legacy: None,
+            up: owned(c.script),
+            down: None,
+        },
+        squashes: c.squashes,
+    });
     Migrations {
         items: Cow::Owned(items),
         digest: set.digest,
         source: None,
         order: set.order,
+        checkpoint,
     }
 }
 

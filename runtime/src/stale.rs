@@ -59,10 +59,15 @@ pub(crate) fn stale(set: &Migrations) -> Option<Stale> {
     };
     let checked = tidemark_core::check(dir, &options);
     let mut on_disk: BTreeMap<String, Option<[u8; 32]>> = BTreeMap::new();
+    // A checkpoint's path is also the path of the entries it stands for: its own script last.
+    let checkpoint = checked.checkpoint.as_ref().map(|c| &c.script);
     for m in &checked.migrations {
         for s in std::iter::once(&m.up).chain(&m.down) {
             on_disk.insert(s.path.clone(), Some(s.checksum));
         }
+    }
+    if let Some(s) = checkpoint {
+        on_disk.insert(s.path.clone(), Some(s.checksum));
     }
     for d in checked.diagnostics.iter().filter(|d| d.is_error()) {
         on_disk.entry(d.path.clone()).or_insert(None);
@@ -72,6 +77,9 @@ pub(crate) fn stale(set: &Migrations) -> Option<Stale> {
         for s in std::iter::once(&m.up).chain(&m.down) {
             embedded.insert(s.path(), *s.checksum());
         }
+    }
+    if let Some((s, _, _)) = set.checkpoint() {
+        embedded.insert(s.path(), *s.checksum());
     }
     let new: Vec<String> = on_disk
         .keys()

@@ -102,17 +102,32 @@ impl Timing {
     }
 }
 
+/// The columns a history row is inserted with.
+const HISTORY_COLUMNS: &str = "(version, version_key, name, kind, checksum, down_checksum, applied_at, execution_ms, success)";
+
+/// A history row's values, in [`HISTORY_COLUMNS`]' order.
+fn history_values(m: &Migration, success: bool, applied_at: &str, execution_ms: &str) -> String {
+    let key = if m.kind.is_versioned() {
+        bigint_array(&m.version_parts)
+    } else {
+        "NULL".to_owned()
+    };
+    format!(
+        "({v}, {key}, {n}, '{k}', {c}, {down}, {applied_at}, {execution_ms}, {success})",
+        v = literal(&m.id),
+        n = literal(&m.name),
+        k = m.kind.as_str(),
+        c = bytea(&m.up.checksum),
+        down = down_checksum(m),
+    )
+}
+
 impl Tables {
     /// Records a forward step and returns its [`STEP_COLUMN`] row (the step's microseconds). A
     /// versioned migration gets a plain insert (it cannot be there: history was read under the
     /// lock); a repeatable one replaces its row.
     pub(crate) fn record_up_sql(&self, m: &Migration, success: bool, timing: Timing) -> String {
         let (applied_at, execution_ms, step_us) = timing.columns();
-        let key = if m.kind.is_versioned() {
-            bigint_array(&m.version_parts)
-        } else {
-            "NULL".to_owned()
-        };
         let upsert = match m.kind {
             MigrationKind::Versioned | MigrationKind::Code => "",
             _ => {
@@ -122,15 +137,37 @@ impl Tables {
             }
         };
         format!(
-            "INSERT INTO {h} AS h (version, version_key, name, kind, checksum, down_checksum, applied_at, execution_ms, success) \
-             VALUES ({v}, {key}, {n}, '{k}', {c}, {down}, {applied_at}, {execution_ms}, {success}){upsert} \
+            "INSERT INTO {h} AS h {HISTORY_COLUMNS} VALUES {row}{upsert} \
              RETURNING {step_us} AS {STEP_COLUMN};\n",
             h = self.history,
-            v = literal(&m.id),
-            n = literal(&m.name),
-            k = m.kind.as_str(),
-            c = bytea(&m.up.checksum),
-            down = down_checksum(m),
+            row = history_values(m, success, &applied_at, &execution_ms),
+        )
+    }
+
+    /// Records the migrations a checkpoint stands for (`covers`), in one statement that returns
+    /// one [`STEP_COLUMN`] row like any other step's record. All were applied when the
+    /// checkpoint started; the time it took is its newest migration's (the others took none of
+    /// their own).
+    pub(crate) fn record_squashed_sql(&self, covers: &[Migration]) -> String {
+        let (applied_at, execution_ms, step_us) = Timing::Step.columns();
+        let last = covers.len().saturating_sub(1);
+        let rows: Vec<String> = covers
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let ms = if i == last {
+                    execution_ms.as_str()
+                } else {
+                    "0"
+                };
+                history_values(m, true, &applied_at, ms)
+            })
+            .collect();
+        format!(
+            "WITH squashed AS (INSERT INTO {h} {HISTORY_COLUMNS} VALUES {rows} RETURNING 1) \
+             SELECT {step_us} AS {STEP_COLUMN} FROM (SELECT count(*) FROM squashed) AS recorded;\n",
+            h = self.history,
+            rows = rows.join(", "),
         )
     }
 

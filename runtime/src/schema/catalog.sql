@@ -31,6 +31,9 @@ WITH ext AS (
   FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
   WHERE NOT (n.nspname = $HS AND p.proname = $HT || '_guard')
     AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_proc'::regclass AND objid = p.oid)
+    -- A range type's constructors come with the type.
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                    AND d.objid = p.oid AND d.deptype = 'i')
 ), col AS (
   SELECT r.oid AS relid, r.qname AS rel, r.nspname, a.attnum, a.attname, a.attislocal,
          quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
@@ -176,8 +179,11 @@ SELECT 'constraint', k.nspname, quote_ident(k.conname) || ' on ' || k.rel, k.rel
        k.condef, 0
 FROM con k
 UNION ALL
-SELECT 'index', r.nspname, r.qname, t.qname, pg_get_indexdef(i.indexrelid) || ';',
-       pg_get_indexdef(i.indexrelid) || CASE WHEN i.indisvalid THEN '' ELSE ' (INVALID)' END, 0
+-- A partitioned table's index without ONLY, so that it makes its partitions' indexes too.
+SELECT 'index', r.nspname, r.qname, t.qname,
+       regexp_replace(pg_get_indexdef(i.indexrelid), ' ON ONLY ', ' ON ') || ';',
+       regexp_replace(pg_get_indexdef(i.indexrelid), ' ON ONLY ', ' ON ')
+       || CASE WHEN i.indisvalid THEN '' ELSE ' (INVALID)' END, 0
 FROM pg_index i JOIN rel r ON r.oid = i.indexrelid JOIN rel t ON t.oid = i.indrelid
 WHERE NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid
                   AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x'))

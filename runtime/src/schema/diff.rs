@@ -53,6 +53,8 @@ pub struct Drift {
     /// Every object that differs, by kind then name. The columns, constraints, indexes and
     /// triggers of a table that is missing or unexpected as a whole are not listed again.
     pub differences: Vec<Difference>,
+    /// What the comparison could not vouch for (the two servers run different majors).
+    pub notes: Vec<String>,
 }
 
 impl Drift {
@@ -153,7 +155,10 @@ pub(super) fn diff(expected: &Schema, actual: &Schema) -> Drift {
         }
     }
     differences.sort_by(|a, b| (&a.object_kind, &a.name).cmp(&(&b.object_kind, &b.name)));
-    Drift { differences }
+    Drift {
+        differences,
+        notes: Vec::new(),
+    }
 }
 
 fn difference(

@@ -1,0 +1,247 @@
+//! Checkpoints: `B{ver}__{name}.sql` (Flyway's baseline-migration form), written by `tidemark
+//! squash`. Its header lists every migration it stands for, one directive line each:
+//!
+//! ```sql
+//! -- tidemark:checkpoint
+//! -- tidemark:squashes 1 versioned 4160ff…81b6 create_users
+//! -- tidemark:squashes 2 versioned 449314…2c07 create_posts
+//! ```
+//!
+//! with the version, the kind and the checksum each had, so that a database that ran them one
+//! by one and one that ran the checkpoint record the same history (and the same set digest),
+//! and the files may be deleted: their entries stay in the set, without a script, marked
+//! squashed. A file that is still there must be the file that was squashed.
+
+use crate::checksum::{to_hex, Checksum};
+use crate::diagnostic::Diagnostic;
+use crate::kind::Kind;
+use crate::model::{Checkpoint, Found, ScannedMigration, Script};
+use crate::name::Form;
+use crate::version::{Order, Version};
+
+/// The directive that lists one squashed migration, after `tidemark:`.
+pub(crate) const SQUASHES: &str = "squashes";
+/// The directive that opens a checkpoint's header, after `tidemark:`.
+pub(crate) const CHECKPOINT: &str = "checkpoint";
+
+/// One `-- tidemark:squashes` line.
+struct Entry {
+    version: Version,
+    kind: Kind,
+    checksum: Checksum,
+    name: String,
+    /// Byte offset of the line, for diagnostics.
+    at: usize,
+}
+
+/// The checkpoint of `files` (the folder's `B…` files): its listed migrations checked against
+/// the folder's files and, where a file is gone, added to `migrations` as squashed entries.
+/// [`finish`] then counts them once the set is in order.
+pub(crate) fn merge(
+    files: Vec<Found>,
+    migrations: &mut Vec<ScannedMigration>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<(Version, String, Script)> {
+    let mut files = files.into_iter();
+    let first = files.next()?;
+    for other in files {
+        out.push(
+            Diagnostic::error(
+                &other.path,
+                format!("a second checkpoint beside `{}`", first.path),
+            )
+            .help("keep one checkpoint: `tidemark squash` writes the new one and deletes the old"),
+        );
+    }
+    let (version, script) = (first.version?, first.script?);
+    if script.no_transaction {
+        out.push(
+            Diagnostic::error(&script.path, "a checkpoint runs in one transaction")
+                .help("remove the no-transaction directive; squash again if the file was edited"),
+        );
+        return None;
+    }
+    let entries = entries(&script, out)?;
+    match entries.last() {
+        None => {
+            out.push(
+                Diagnostic::error(&script.path, "the checkpoint lists no squashed migration")
+                    .help("write checkpoints with `tidemark squash --up-to VERSION`"),
+            );
+            return None;
+        }
+        Some(last) if last.version != version => {
+            out.push(
+                Diagnostic::error(
+                    &script.path,
+                    format!(
+                        "the checkpoint is named for version {version} but its newest squashed migration is {}",
+                        last.version
+                    ),
+                )
+                .at(&script.text, last.at)
+                .help("name the file after the newest migration it squashes, or squash again"),
+            );
+            return None;
+        }
+        Some(_) => {}
+    }
+    for e in &entries {
+        match migrations.iter().find(|m| m.version.as_ref() == Some(&e.version)) {
+            Some(m) if m.kind != e.kind || m.up.checksum != e.checksum => out.push(
+                Diagnostic::error(
+                    &m.up.path,
+                    format!(
+                        "this migration changed after `{}` squashed it (recorded: {} {}, now: {} {})",
+                        script.path,
+                        e.kind.as_str(),
+                        to_hex(&e.checksum),
+                        m.kind.as_str(),
+                        to_hex(&m.up.checksum)
+                    ),
+                )
+                .help("restore the file as it was squashed, or squash again"),
+            ),
+            Some(_) => {}
+            None => migrations.push(ScannedMigration {
+                version: Some(e.version.clone()),
+                name: e.name.clone(),
+                kind: e.kind,
+                form: Form::Flyway,
+                up: Script {
+                    text: String::new(),
+                    checksum: e.checksum,
+                    no_transaction: false,
+                    code: false,
+                    own_transaction: false,
+                    ..script.clone()
+                },
+                down: None,
+                squashed: true,
+            }),
+        }
+    }
+    // Versioned first, by version; repeatables after, as `assemble` leaves them.
+    migrations.sort_by(|a, b| match (&a.version, &b.version) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.name.cmp(&b.name),
+    });
+    Some((version, first.name, script))
+}
+
+/// The checkpoint once `migrations` are in the folder's `order`: it stands for the versioned
+/// migrations up to its version, and each of them must be one it lists.
+pub(crate) fn finish(
+    merged: Option<(Version, String, Script)>,
+    migrations: &[ScannedMigration],
+    order: Order,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Checkpoint> {
+    let (version, name, script) = merged?;
+    let listed = entries(&script, &mut Vec::new())?;
+    let text = version.to_string();
+    let mut squashes = 0;
+    for m in migrations.iter().filter(|m| m.version.is_some()) {
+        if order.compare(&m.id(), &text) == std::cmp::Ordering::Greater {
+            break;
+        }
+        squashes += 1;
+        if !listed
+            .iter()
+            .any(|e| Some(&e.version) == m.version.as_ref())
+        {
+            out.push(
+                Diagnostic::error(
+                    &m.up.path,
+                    format!(
+                        "version {} is at or below the checkpoint `{}` (version {version}), which does not stand for it",
+                        m.id(),
+                        script.path
+                    ),
+                )
+                .help("give this migration a version above the checkpoint's, or squash again"),
+            );
+        }
+    }
+    Some(Checkpoint {
+        version,
+        name,
+        script,
+        squashes,
+    })
+}
+
+/// The header's entries, in the order written (which `tidemark squash` makes the set's).
+fn entries(script: &Script, out: &mut Vec<Diagnostic>) -> Option<Vec<Entry>> {
+    let mut entries = Vec::new();
+    let mut at = 0;
+    let mut ok = true;
+    for line in script.text.split_inclusive('\n') {
+        let here = at;
+        at += line.len();
+        let Some(rest) = line
+            .trim()
+            .strip_prefix("--")
+            .and_then(|c| c.trim().strip_prefix("tidemark:"))
+            .and_then(|d| d.trim().strip_prefix(SQUASHES))
+        else {
+            continue;
+        };
+        let mut words = rest.split_whitespace();
+        let parsed = (|| {
+            let version = Version::parse_canonical(words.next()?)?;
+            let kind = Kind::from_history(words.next()?).filter(|k| k.is_versioned())?;
+            let hex = words.next()?;
+            let checksum = parse_hex(hex)?;
+            let name = words.collect::<Vec<_>>().join(" ");
+            Some((version, kind, checksum, name))
+        })();
+        match parsed {
+            Some((version, kind, checksum, name)) => entries.push(Entry {
+                version,
+                kind,
+                checksum,
+                name,
+                at: here,
+            }),
+            None => {
+                ok = false;
+                out.push(
+                    Diagnostic::error(&script.path, "a `tidemark:squashes` line tidemark cannot read")
+                        .at(&script.text, here)
+                        .help("it is `-- tidemark:squashes VERSION KIND CHECKSUM NAME`, as `tidemark squash` writes it"),
+                );
+            }
+        }
+    }
+    ok.then_some(entries)
+}
+
+fn parse_hex(hex: &str) -> Option<Checksum> {
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The header `tidemark squash` writes for `squashed` (version, kind, checksum, name; in the
+/// set's order).
+pub fn checkpoint_header<'a>(
+    squashed: impl IntoIterator<Item = (&'a str, Kind, &'a Checksum, &'a str)>,
+) -> String {
+    let mut header = format!("-- tidemark:{CHECKPOINT}\n");
+    for (version, kind, checksum, name) in squashed {
+        header.push_str(&format!(
+            "-- tidemark:{SQUASHES} {version} {} {} {name}\n",
+            kind.as_str(),
+            to_hex(checksum)
+        ));
+    }
+    header
+}
