@@ -104,14 +104,14 @@ async fn schema_diagnostic(
 ) -> Result<Option<Diagnostic>, String> {
     let set = tidemark_core::scan(dir, options).map_err(|_| "the folder has errors".to_owned())?;
     let set = tidemark::__private::from_scanned(set);
-    Ok(crate::schema::out_of_date(&set, file, scratch)
-        .await?
-        .map(|problem| {
-            Diagnostic::error(file.display().to_string(), problem).help(format!(
-                "run `tidemark schema -o {}` and review the change",
-                file.display()
-            ))
-        }))
+    crate::scratch::use_server(scratch);
+    match tidemark::testing::check_schema_file(&set, file).await {
+        Ok(()) => Ok(None),
+        Err(problem) => Ok(Some(Diagnostic::error(
+            file.display().to_string(),
+            problem.to_string(),
+        ))),
+    }
 }
 
 /// Prints diagnostics like rustc does (`error: path:line:col: …`), or as JSON.

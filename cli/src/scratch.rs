@@ -20,14 +20,18 @@ pub(crate) struct ScratchArgs {
     pub(crate) scratch_url: Option<String>,
 }
 
+/// Points the testing kit, which makes the scratch databases, at `--scratch-url`'s server or
+/// at a throwaway one. Before the kit's first use: it reads its server once.
+pub(crate) fn use_server(args: &ScratchArgs) {
+    match args.scratch_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => std::env::set_var(URL_VARIABLE, url),
+        None => std::env::remove_var(URL_VARIABLE),
+    }
+}
+
 /// A new, empty scratch database.
 pub(crate) async fn database(args: &ScratchArgs) -> Result<TestDatabase, String> {
-    if let Some(url) = args.scratch_url.as_deref().filter(|u| !u.is_empty()) {
-        // The kit reads its server from this variable, once; nothing has read it yet.
-        std::env::set_var(URL_VARIABLE, url);
-    } else {
-        std::env::remove_var(URL_VARIABLE);
-    }
+    use_server(args);
     TestDatabase::empty()
         .await
         .map_err(|e| format!("no scratch database: {e}"))

@@ -14,15 +14,11 @@
 
 use crate::checksum::{to_hex, Checksum};
 use crate::diagnostic::Diagnostic;
+use crate::directive::{CHECKPOINT, SQUASHES};
 use crate::kind::Kind;
 use crate::model::{Checkpoint, Found, ScannedMigration, Script};
 use crate::name::Form;
 use crate::version::{Order, Version};
-
-/// The directive that lists one squashed migration, after `tidemark:`.
-pub(crate) const SQUASHES: &str = "squashes";
-/// The directive that opens a checkpoint's header, after `tidemark:`.
-pub(crate) const CHECKPOINT: &str = "checkpoint";
 
 /// One `-- tidemark:squashes` line.
 struct Entry {

@@ -4,6 +4,10 @@ use crate::diagnostic::Diagnostic;
 
 /// The directive tidemark knows, after the `-- tidemark:` prefix.
 const NO_TRANSACTION: &str = "no-transaction";
+/// The directive that opens a checkpoint's header (see the checkpoint module).
+pub(crate) const CHECKPOINT: &str = "checkpoint";
+/// The directive that lists one migration a checkpoint squashes (see the checkpoint module).
+pub(crate) const SQUASHES: &str = "squashes";
 
 /// `allow(rule, …)`: silences build-time analysis rules for the file (or, before a statement,
 /// for that statement).
@@ -48,11 +52,11 @@ pub(crate) fn code_no_transaction(path: &str, text: &str, out: &mut Vec<Diagnost
     scan(path, text, text.len(), "//", out)
 }
 
-/// `checkpoint` and `squashes …`: a checkpoint's header lines (`crate::checkpoint`).
+/// `checkpoint` and `squashes …`: a checkpoint's header lines (see the checkpoint module).
 fn is_checkpoint_header(directive: &str) -> bool {
-    directive == crate::checkpoint::CHECKPOINT
+    directive == CHECKPOINT
         || directive
-            .strip_prefix(crate::checkpoint::SQUASHES)
+            .strip_prefix(SQUASHES)
             .is_some_and(|rest| rest.starts_with(' '))
 }
 
@@ -80,7 +84,7 @@ fn scan(
                 } else if is_allow(directive.trim()) {
                     // Build-time analysis reads these (`tidemark-analysis`).
                 } else if is_checkpoint_header(directive.trim()) {
-                    // A checkpoint's header (`crate::checkpoint`).
+                    // A checkpoint's header (see the checkpoint module).
                 } else {
                     out.push(
                         Diagnostic::error(

@@ -17,6 +17,7 @@ mod render;
 pub use diff::{Difference, DifferenceKind, Drift};
 
 use crate::error::Error;
+use crate::migrations::Migrations;
 use crate::sql::literal;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
@@ -140,4 +141,24 @@ impl Schema {
     pub fn diff(&self, actual: &Schema) -> Drift {
         diff::diff(self, actual)
     }
+}
+
+/// The first lines of the schema file (`tidemark schema`, the testing kit's
+/// `assert_schema_file`), as comments once rendered.
+/// Nothing in them depends on where or when the file was written (the folder's path, the
+/// server, the time), so the same migrations give the same bytes.
+pub fn file_header(set: &Migrations) -> String {
+    let newest = set
+        .iter()
+        .rfind(|m| m.kind().is_versioned())
+        .map_or_else(|| "none".to_owned(), |m| m.version().to_owned());
+    let count = match set.len() {
+        1 => "1 migration".to_owned(),
+        n => format!("{n} migrations"),
+    };
+    format!(
+        "The schema the migrations make: {count} up to version {newest}, then the repeatable ones.\n\
+         Written by `tidemark schema`; do not edit: regenerate it, and `tidemark check --schema`\n\
+         fails while it is out of date. Owners and privileges are left out."
+    )
 }

@@ -14,6 +14,7 @@
 
 mod database;
 mod reversible;
+mod schema_file;
 mod server;
 mod snapshot;
 mod template;
@@ -22,6 +23,7 @@ pub use database::TestDatabase;
 pub use reversible::{
     assert_all_reversible, assert_reversible, check_reversible, Irreversible, Reversibility,
 };
+pub use schema_file::{assert_schema_file, check_schema_file};
 pub use server::{server, ServerError, TestServer, URL_VARIABLE};
 pub use snapshot::snapshot;
 
