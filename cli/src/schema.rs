@@ -19,13 +19,7 @@ pub(crate) struct SchemaArgs {
 
 /// The rendering of `set`'s schema.
 pub(crate) async fn render(set: &Migrations, args: &ScratchArgs) -> Result<String, String> {
-    scratch::render(
-        set,
-        Target::Latest,
-        &tidemark::schema::file_header(set),
-        args,
-    )
-    .await
+    scratch::render(set, Target::Latest, tidemark::schema::file_header(), args).await
 }
 
 pub(crate) async fn run(set: &Migrations, args: &SchemaArgs) -> u8 {

@@ -31,10 +31,24 @@ struct Entry {
 }
 
 /// The checkpoint of `files` (the folder's `B…` files): its listed migrations checked against
-/// the folder's files and, where a file is gone, added to `migrations` as squashed entries.
-/// [`finish`] then counts them once the set is in order.
+/// the folder's files and, where a file is gone, added to `migrations` as squashed entries,
+/// each with its rollback among `orphans` (rollback files whose forward file is gone) if it is
+/// there. [`finish`] then counts them once the set is in order. Gives back the rollbacks no
+/// entry took.
 pub(crate) fn merge(
     files: Vec<Found>,
+    orphans: Vec<Found>,
+    migrations: &mut Vec<ScannedMigration>,
+    out: &mut Vec<Diagnostic>,
+) -> (Option<(Version, String, Script)>, Vec<Found>) {
+    let mut orphans = orphans;
+    let merged = merge_into(files, &mut orphans, migrations, out);
+    (merged, orphans)
+}
+
+fn merge_into(
+    files: Vec<Found>,
+    orphans: &mut Vec<Found>,
     migrations: &mut Vec<ScannedMigration>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<(Version, String, Script)> {
@@ -99,7 +113,12 @@ pub(crate) fn merge(
                 .help("restore the file as it was squashed, or squash again"),
             ),
             Some(_) => {}
-            None => migrations.push(ScannedMigration {
+            None => {
+                let down = orphans
+                    .iter()
+                    .position(|r| r.version.as_ref() == Some(&e.version))
+                    .and_then(|i| orphans.remove(i).script);
+                migrations.push(ScannedMigration {
                 version: Some(e.version.clone()),
                 name: e.name.clone(),
                 kind: e.kind,
@@ -112,9 +131,10 @@ pub(crate) fn merge(
                     own_transaction: false,
                     ..script.clone()
                 },
-                down: None,
+                down,
                 squashed: true,
-            }),
+            });
+            }
         }
     }
     // Versioned first, by version; repeatables after, as `assemble` leaves them.

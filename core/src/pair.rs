@@ -15,8 +15,13 @@ struct Group {
 }
 
 /// Pairs forward and rollback files into migrations in run order (versions ascending, then
-/// repeatables by name), reporting every conflict.
-pub(crate) fn assemble(found: Vec<Found>, out: &mut Vec<Diagnostic>) -> Vec<ScannedMigration> {
+/// repeatables by name), reporting every conflict. Rollbacks of versions without a forward
+/// file are given back: a checkpoint may stand for their forward script
+/// ([`orphan_rollbacks`] reports the others).
+pub(crate) fn assemble(
+    found: Vec<Found>,
+    out: &mut Vec<Diagnostic>,
+) -> (Vec<ScannedMigration>, Vec<Found>) {
     let mut versioned: BTreeMap<Version, Group> = BTreeMap::new();
     let mut repeatable: BTreeMap<String, Group> = BTreeMap::new();
     for f in found {
@@ -36,6 +41,7 @@ pub(crate) fn assemble(found: Vec<Found>, out: &mut Vec<Diagnostic>) -> Vec<Scan
         }
     }
     let mut migrations = Vec::new();
+    let mut orphans = Vec::new();
     for (version, group) in versioned {
         let duplicate = format!("duplicate version {version}");
         report_duplicates(&group.forward, &duplicate, RENUMBER, out);
@@ -43,12 +49,7 @@ pub(crate) fn assemble(found: Vec<Found>, out: &mut Vec<Diagnostic>) -> Vec<Scan
         report_duplicates(&group.rollback, &second, ONE_ROLLBACK, out);
         let mut forward = group.forward.into_iter();
         let Some(first) = forward.next() else {
-            for r in &group.rollback {
-                out.push(
-                    Diagnostic::error(&r.path, format!("rollback for version {version} has no forward migration"))
-                        .help("add the forward script for this version, or fix the version in this file's name"),
-                );
-            }
+            orphans.extend(group.rollback);
             continue;
         };
         let down = group.rollback.into_iter().next();
@@ -120,10 +121,30 @@ pub(crate) fn assemble(found: Vec<Found>, out: &mut Vec<Diagnostic>) -> Vec<Scan
             squashed: false,
         });
     }
-    migrations
+    (migrations, orphans)
 }
 
 const ONE_ROLLBACK: &str = "keep one rollback script per version and delete or merge the other";
+/// Reports rollbacks whose version has neither a forward file nor a checkpoint entry.
+pub(crate) fn orphan_rollbacks(orphans: Vec<Found>, out: &mut Vec<Diagnostic>) {
+    for r in orphans {
+        let version = r
+            .version
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        out.push(
+            Diagnostic::error(
+                &r.path,
+                format!("rollback for version {version} has no forward migration"),
+            )
+            .help(
+                "add the forward script for this version, or fix the version in this file's name",
+            ),
+        );
+    }
+}
+
 const RENUMBER: &str = "give every migration its own version (renumber one of the two files)";
 
 fn report_duplicates(files: &[Found], what: &str, help: &str, out: &mut Vec<Diagnostic>) {

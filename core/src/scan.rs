@@ -151,8 +151,10 @@ pub fn check(dir: &Path, options: &ScanOptions) -> Checked {
     identities.sort();
     identities.dedup();
     let read = identities.len();
-    let mut migrations = assemble(found, &mut out);
-    let merged = crate::checkpoint::merge(checkpoints, &mut migrations, &mut out);
+    let (mut migrations, orphans) = assemble(found, &mut out);
+    let (merged, orphans) =
+        crate::checkpoint::merge(checkpoints, orphans, &mut migrations, &mut out);
+    crate::pair::orphan_rollbacks(orphans, &mut out);
     let order = order_of(&mut migrations, &mut out);
     let checkpoint = crate::checkpoint::finish(merged, &migrations, order, &mut out);
     diagnostic::sort(&mut out);

@@ -62,6 +62,19 @@ fn a_checkpoint_stands_for_the_listed_migrations_whose_files_are_gone() {
     );
     assert_eq!(c.migrations[0].up.checksum, checksum(A));
     assert_eq!(c.migrations[0].up.path, "m/B2__cp.sql");
+
+    // A squashed migration's rollback file may stay, to roll back below the checkpoint; a
+    // rollback of a version nothing stands for is still an error.
+    let c = checked(&[
+        ("B2__cp.sql", &b2),
+        ("U1__a.sql", "DROP TABLE a;\n"),
+        ("U7__x.sql", "SELECT 1;\n"),
+    ]);
+    assert_eq!(
+        errors(&c),
+        ["m/U7__x.sql: rollback for version 7 has no forward migration"]
+    );
+    assert_eq!(c.migrations[0].down.as_ref().unwrap().path, "m/U1__a.sql");
 }
 
 #[test]

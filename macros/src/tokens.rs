@@ -122,13 +122,7 @@ fn migration(
         return quote!(p::migration(#id, &[#(#parts),*], #name, #kind, #legacy, #up, #down));
     }
     let up = script(&m.up);
-    let down = match &m.down {
-        Some(d) => {
-            let d = script(d);
-            quote!(p::down(#d))
-        }
-        None => quote!(p::NO_DOWN),
-    };
+    let down = rollback(m.down.as_ref());
     quote!(p::migration(#id, &[#(#parts),*], #name, #kind, #legacy, #up, #down))
 }
 
@@ -142,7 +136,7 @@ fn sort_key(version: Option<&tidemark_core::Version>, numeric: bool) -> Vec<u64>
         .unwrap_or_default()
 }
 
-/// A migration squashed into the checkpoint whose file is gone: no script of its own.
+/// A migration squashed into the checkpoint whose file is gone: no forward script of its own.
 fn squashed(m: &ScannedMigration, numeric: bool) -> TokenStream {
     let id = m.id();
     let parts = sort_key(m.version.as_ref(), numeric);
@@ -153,7 +147,20 @@ fn squashed(m: &ScannedMigration, numeric: bool) -> TokenStream {
     };
     let path = &m.up.path;
     let sum = bytes32(&m.up.checksum);
-    quote!(p::migration(#id, &[#(#parts),*], #name, #kind, "", p::squashed(#path, #sum), p::NO_DOWN))
+    // Its rollback file may still be there, to roll back below the checkpoint.
+    let down = rollback(m.down.as_ref());
+    quote!(p::migration(#id, &[#(#parts),*], #name, #kind, "", p::squashed(#path, #sum), #down))
+}
+
+/// `p::down(…)` of a rollback script, or `p::NO_DOWN`.
+fn rollback(d: Option<&Script>) -> TokenStream {
+    match d {
+        Some(d) => {
+            let d = script(d);
+            quote!(p::down(#d))
+        }
+        None => quote!(p::NO_DOWN),
+    }
 }
 
 fn script(s: &Script) -> TokenStream {

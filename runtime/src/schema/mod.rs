@@ -17,7 +17,6 @@ mod render;
 pub use diff::{Difference, DifferenceKind, Drift};
 
 use crate::error::Error;
-use crate::migrations::Migrations;
 use crate::sql::literal;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
@@ -144,21 +143,11 @@ impl Schema {
 }
 
 /// The first lines of the schema file (`tidemark schema`, the testing kit's
-/// `assert_schema_file`), as comments once rendered.
-/// Nothing in them depends on where or when the file was written (the folder's path, the
-/// server, the time), so the same migrations give the same bytes.
-pub fn file_header(set: &Migrations) -> String {
-    let newest = set
-        .iter()
-        .rfind(|m| m.kind().is_versioned())
-        .map_or_else(|| "none".to_owned(), |m| m.version().to_owned());
-    let count = match set.len() {
-        1 => "1 migration".to_owned(),
-        n => format!("{n} migrations"),
-    };
-    format!(
-        "The schema the migrations make: {count} up to version {newest}, then the repeatable ones.\n\
-         Written by `tidemark schema`; do not edit: regenerate it, and `tidemark check --schema`\n\
-         fails while it is out of date. Owners and privileges are left out."
-    )
+/// `assert_schema_file`), as comments once rendered. Nothing in them depends on the folder's
+/// contents, where or when the file was written (the folder's path, the server, the time): a
+/// review sees the schema change and nothing else, and the same migrations give the same bytes.
+pub fn file_header() -> &'static str {
+    "The schema the migrations make, written by `tidemark schema`. Do not edit: regenerate it\n\
+     (`tidemark schema -o FILE`); `tidemark check --schema FILE` fails while it is out of date.\n\
+     Owners and privileges are left out."
 }

@@ -27,12 +27,13 @@ pub fn assert_schema_file<'a>(
     let caller = std::panic::Location::caller();
     async move {
         if let Err(e) = check_schema_file(set, Path::new(path)).await {
-            panic!("{e}\n  (assert_schema_file at {caller})");
+            panic!("{path}: {e}\n  (assert_schema_file at {caller})");
         }
     }
 }
 
-/// [`assert_schema_file`] as a `Result`: `Err` says what differs.
+/// [`assert_schema_file`] as a `Result`: `Err` says what differs (the file's path is the
+/// caller's to add).
 pub async fn check_schema_file(set: &Migrations, path: &Path) -> Result<(), TestError> {
     let db = TestDatabase::empty().await?;
     db.migrate(set, crate::Target::Latest).await?;
@@ -40,7 +41,7 @@ pub async fn check_schema_file(set: &Migrations, path: &Path) -> Result<(), Test
     let schema = Schema::read(&client, "public", "tidemark_history").await?;
     drop(client);
     db.close().await?;
-    let expected = schema.to_sql(&file_header(set));
+    let expected = schema.to_sql(file_header());
     let committed = std::fs::read_to_string(path)
         .map_err(|e| TestError(format!("cannot read {}: {e}", path.display())))?;
     if committed == expected {
@@ -52,10 +53,8 @@ pub async fn check_schema_file(set: &Migrations, path: &Path) -> Result<(), Test
         .position(|(a, b)| a != b)
         .unwrap_or_else(|| committed.lines().count().min(expected.lines().count()));
     Err(TestError(format!(
-        "{} is out of date: the migrations make another schema (first difference at line {}: \
-         the file has `{}`, the migrations make `{}`); run `tidemark schema -o {}` and review \
-         the change",
-        path.display(),
+        "out of date: the migrations make another schema (first difference at line {}: the file \
+         has `{}`, the migrations make `{}`); run `tidemark schema -o {}` and review the change",
         line + 1,
         committed.lines().nth(line).unwrap_or("(end of file)"),
         expected.lines().nth(line).unwrap_or("(end)"),
