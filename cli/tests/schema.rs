@@ -19,7 +19,7 @@ impl Project {
     /// A project whose `migrations/` is a copy of `from`.
     fn copy_of(from: &Path) -> Self {
         let tmp = tempfile::tempdir().unwrap();
-        copy_dir(from, &tmp.path().join("migrations"));
+        tidemark_rig::copy_dir(from, &tmp.path().join("migrations"));
         let s = server().unwrap();
         Self {
             dir: tmp.path().to_path_buf(),
@@ -48,19 +48,6 @@ impl Project {
 
     fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 

@@ -3,12 +3,14 @@
 //! strings for child processes, and servers set up in special ways.
 
 mod conn;
+mod files;
 mod pgbouncer;
 mod roundtrips;
 pub mod scratch;
 mod servers;
 
 pub use conn::connection_string;
+pub use files::copy_dir;
 pub use pgbouncer::PgBouncer;
 pub use roundtrips::{RoundTripCounter, Seen};
 pub use servers::{password_server, plain_tcp_server, tls_server, PasswordServer, TlsServer};

@@ -353,7 +353,7 @@ async fn cratesio_runs_like_psql_and_its_broken_rollback_stops_where_psql_does()
     // one declaration added, the fix tidemark's error asks for.
     let copy = tempfile::tempdir().unwrap();
     let dir = copy.path().join("cratesio");
-    copy_dir(&root.join("cratesio"), &dir);
+    tidemark_rig::copy_dir(&root.join("cratesio"), &dir);
     std::fs::write(
         dir.join("2024-04-12-144536_remove-downloads-column/metadata.toml"),
         "run_in_transaction = false\n",
@@ -370,17 +370,4 @@ async fn cratesio_runs_like_psql_and_its_broken_rollback_stops_where_psql_does()
         },
     )
     .await;
-}
-
-pub(crate) fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -2,7 +2,7 @@
 //! re-creates it (the same catalog, the same bytes), on the example folder and on the real
 //! folders of `../shared/corpora`.
 
-use crate::corpora::{copy_dir, corpora, load};
+use crate::corpora::{corpora, load};
 use crate::support::{fresh_db, TestDb};
 use std::path::Path;
 use tidemark::schema::Schema;
@@ -80,7 +80,7 @@ async fn the_corpora_render_and_recreate() {
     renders_and_recreates("openmeter", load(&root.join("openmeter"), &[])).await;
     let copy = tempfile::tempdir().unwrap();
     let dir = copy.path().join("cratesio");
-    copy_dir(&root.join("cratesio"), &dir);
+    tidemark_rig::copy_dir(&root.join("cratesio"), &dir);
     std::fs::write(
         dir.join("2024-04-12-144536_remove-downloads-column/metadata.toml"),
         "run_in_transaction = false\n",
