@@ -47,7 +47,16 @@ WITH ext AS (
                    THEN ' GENERATED ALWAYS AS (' || pg_get_expr(d.adbin, d.adrelid) || ') VIRTUAL'
                  WHEN d.adbin IS NOT NULL THEN ' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid)
                  ELSE '' END
-         || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END AS def
+         -- PostgreSQL 18 names NOT NULL constraints; a name other than the default one
+         -- (a column renamed since) is kept. Earlier majors have no such rows.
+         || CASE WHEN a.attnotnull
+                 THEN coalesce(' CONSTRAINT ' || quote_ident(
+                        (SELECT n.conname FROM pg_constraint n
+                         WHERE n.conrelid = a.attrelid AND n.contype = 'n'
+                           AND n.conkey = ARRAY[a.attnum]
+                           AND n.conname <> left(r.relname || '_' || a.attname || '_not_null', 63))
+                      ), '') || ' NOT NULL'
+                 ELSE '' END AS def
   FROM rel r
   JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
   JOIN pg_type ty ON ty.oid = a.atttypid
