@@ -77,11 +77,7 @@ pub(crate) async fn run(set: &Migrations, args: &DriftArgs) -> u8 {
         }
         Err(e) => {
             say::error(&tidemark::cli::describe_error(&e, &target));
-            if e.is_connection_lost() || e.kind() == "connection" {
-                exit::CONNECTION
-            } else {
-                exit::FAILURE
-            }
+            tidemark::cli::exit_code(&e)
         }
     }
 }

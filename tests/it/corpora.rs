@@ -327,9 +327,12 @@ async fn openmeter_round_trips_like_psql() {
     .await;
 }
 
-#[tokio::test]
-async fn cratesio_runs_like_psql_and_its_broken_rollback_stops_where_psql_does() {
-    let Some(root) = corpora() else { return };
+/// crates.io's folder as tidemark can run it: a copy with one declaration added, on
+/// PostgreSQL 14+ (`None`, saying why, on 13). One rollback (2024-04-12-144536) holds `CREATE
+/// INDEX CONCURRENTLY` without saying `run_in_transaction = false`: diesel could not run it
+/// either, and tidemark refuses the folder at build time (core/tests/corpora.rs); the copy has
+/// that one declaration added, the fix tidemark's error asks for.
+pub(crate) async fn cratesio_runnable(root: &Path) -> Option<(tempfile::TempDir, PathBuf)> {
     let probe = fresh_db().await;
     let version: i32 = probe
         .pool
@@ -345,12 +348,8 @@ async fn cratesio_runs_like_psql_and_its_broken_rollback_stops_where_psql_does()
             "SKIPPED on PostgreSQL {}: crates.io's folder needs 14+ (CREATE OR REPLACE TRIGGER)",
             version / 10000
         );
-        return;
+        return None;
     }
-    // One rollback (2024-04-12-144536) holds CREATE INDEX CONCURRENTLY without saying
-    // `run_in_transaction = false`: diesel could not run it either, and tidemark refuses the
-    // folder at build time (core/tests/corpora.rs). The round trip runs on a copy with that
-    // one declaration added, the fix tidemark's error asks for.
     let copy = tempfile::tempdir().unwrap();
     let dir = copy.path().join("cratesio");
     tidemark_rig::copy_dir(&root.join("cratesio"), &dir);
@@ -359,6 +358,15 @@ async fn cratesio_runs_like_psql_and_its_broken_rollback_stops_where_psql_does()
         "run_in_transaction = false\n",
     )
     .unwrap();
+    Some((copy, dir))
+}
+
+#[tokio::test]
+async fn cratesio_runs_like_psql_and_its_broken_rollback_stops_where_psql_does() {
+    let Some(root) = corpora() else { return };
+    let Some((_copy, dir)) = cratesio_runnable(&root).await else {
+        return;
+    };
     // Rolling back, the 51st (2024-10-25-112826) drops a constraint where its up created an
     // index: psql stops there, and so must tidemark.
     round_trip(

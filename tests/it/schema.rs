@@ -78,14 +78,9 @@ async fn the_corpora_render_and_recreate() {
     let Some(root) = corpora() else { return };
     renders_and_recreates("docsrs", load(&root.join("docsrs"), &[])).await;
     renders_and_recreates("openmeter", load(&root.join("openmeter"), &[])).await;
-    let copy = tempfile::tempdir().unwrap();
-    let dir = copy.path().join("cratesio");
-    tidemark_rig::copy_dir(&root.join("cratesio"), &dir);
-    std::fs::write(
-        dir.join("2024-04-12-144536_remove-downloads-column/metadata.toml"),
-        "run_in_transaction = false\n",
-    )
-    .unwrap();
+    let Some((_copy, dir)) = crate::corpora::cratesio_runnable(&root).await else {
+        return;
+    };
     renders_and_recreates(
         "cratesio",
         load(Path::new(&dir), &["data_oauth_github.sql"]),

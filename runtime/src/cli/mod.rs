@@ -212,6 +212,13 @@ async fn watch_signals(stop: crate::Stop, which: std::sync::Arc<std::sync::atomi
     stop.stop();
 }
 
+/// The exit code of an error (see [`exit`]). Not public API: the `tidemark` binary's own verbs
+/// use it.
+#[doc(hidden)]
+pub fn exit_code(e: &Error) -> u8 {
+    code_of(e)
+}
+
 fn code_of(e: &Error) -> u8 {
     match e {
         Error::LockTimeout { .. } => exit::LOCK_TIMEOUT,
