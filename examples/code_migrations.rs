@@ -9,8 +9,8 @@
 //! ```
 
 use std::process::ExitCode;
-use tidemark::cli::clap::{self, Parser};
 use tidemark::testing::TestDatabase;
+use tidemark_cli::clap::{self, Parser};
 
 static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/code_migrations");
 
@@ -27,7 +27,7 @@ enum App {
     /// Seed a throwaway database at version 2, migrate it, and show the domains.
     Demo,
     /// Manage the schema with the migrations built into this binary (code ones included).
-    Migrate(tidemark::cli::MigrateArgs),
+    Migrate(tidemark_cli::MigrateArgs),
 }
 
 #[tokio::main]
@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
         App::Demo
     };
     match app {
-        App::Migrate(args) => ExitCode::from(tidemark::cli::run(&MIGRATIONS, &args).await),
+        App::Migrate(args) => ExitCode::from(tidemark_cli::run(&MIGRATIONS, &args).await),
         App::Demo => match demo().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -9,7 +9,7 @@
 //! With no DATABASE_URL, `serve` starts a throwaway PostgreSQL like the quickstart does.
 
 use std::process::ExitCode;
-use tidemark::cli::clap::{self, Parser};
+use tidemark_cli::clap::{self, Parser};
 
 static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/migrations");
 
@@ -22,13 +22,13 @@ enum App {
         database_url: Option<String>,
     },
     /// Manage the schema with the migrations built into this binary.
-    Migrate(tidemark::cli::MigrateArgs),
+    Migrate(tidemark_cli::MigrateArgs),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     match App::parse() {
-        App::Migrate(args) => ExitCode::from(tidemark::cli::run(&MIGRATIONS, &args).await),
+        App::Migrate(args) => ExitCode::from(tidemark_cli::run(&MIGRATIONS, &args).await),
         App::Serve { database_url } => match serve(database_url).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

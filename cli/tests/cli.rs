@@ -626,7 +626,7 @@ async fn a_long_run_in_a_log_says_it_is_still_going() {
     p.write("V1__slow.sql", "SELECT pg_sleep(5.5);\n");
     let out = p.tidemark(&["up"]).success();
     assert!(
-        stderr(&out).contains("  still running after 5.0 s: 0 migrations done"),
+        stderr(&out).contains("  still running after 5 s: 0 migrations done"),
         "{}",
         stderr(&out)
     );
@@ -713,7 +713,7 @@ async fn code_migrations_are_checked_and_listed_but_not_run_by_the_binary() {
         err,
         "error: migrations/V2__backfill.rs (version 2) is a Rust code migration, which this \
          program cannot run (it reads the folder, the code is compiled into your application); \
-         nothing was run: run your application's own `migrate` subcommand (`tidemark::cli`), \
+         nothing was run: run your application's own `migrate` subcommand (`tidemark-cli`), \
          which has it embedded\n"
     );
     assert!(!p.exists("items").await, "not even the SQL before it ran");

@@ -364,7 +364,7 @@ async fn a_terminated_backend_is_a_connection_error_and_history_stays_consistent
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restart_mid_run_is_a_connection_error_and_a_waiter_reconnects() {
-    use tidemark::testing::cluster::{Cluster, ClusterOptions};
+    use tidemark_cluster::{Cluster, ClusterOptions};
     let cluster = Cluster::start(&ClusterOptions::default()).unwrap();
     let url = tidemark_rig::connection_string(&cluster.config("postgres"));
     let connect = || async {
@@ -449,7 +449,7 @@ async fn a_waiter_polling_beside_create_index_concurrently_does_not_deadlock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_processes_through_pgbouncer_in_transaction_mode() {
-    use tidemark::testing::cluster::{Cluster, ClusterOptions};
+    use tidemark_cluster::{Cluster, ClusterOptions};
     let cluster = Cluster::start(&ClusterOptions::default()).unwrap();
     let pgb = tidemark_rig::PgBouncer::start(cluster.socket_dir(), cluster.port(), 4).unwrap();
     let url = pgb.url("postgres");

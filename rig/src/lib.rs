@@ -17,6 +17,9 @@ pub use servers::{password_server, plain_tcp_server, tls_server, PasswordServer,
 
 use tidemark::testing::TestServer;
 
+/// Why one of the rig's servers could not be set up (a cluster, a TLS server, a PgBouncer).
+pub type SetupError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Creates an empty database with a unique name on `server` and returns the name: for
 /// benchmarks, which time creation and migration themselves (tests use
 /// `tidemark::testing::TestDatabase`, which also drops it).

@@ -1,11 +1,11 @@
 //! A real PgBouncer in transaction-pooling mode in front of a test server (Debian's
 //! `pgbouncer` package), stopped and removed when this process exits, however it exits.
 
+use crate::SetupError;
 use std::path::Path;
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tidemark::testing::ServerError;
 
 /// A running PgBouncer.
 pub struct PgBouncer {
@@ -18,13 +18,13 @@ impl PgBouncer {
     /// Starts one that forwards every database to the server behind `socket_dir` (its socket
     /// `.s.PGSQL.{port}`), with `pool_mode = transaction` and at most `pool_size` server
     /// connections per database.
-    pub fn start(socket_dir: &Path, port: u16, pool_size: u32) -> Result<Self, ServerError> {
-        let err = |e: &dyn std::fmt::Display| ServerError::new(format!("pgbouncer: {e}"));
+    pub fn start(socket_dir: &Path, port: u16, pool_size: u32) -> Result<Self, SetupError> {
+        let err = |e: &dyn std::fmt::Display| SetupError::from(format!("pgbouncer: {e}"));
         let bin = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
             .into_iter()
             .find(|p| Path::new(p).is_file())
             .ok_or_else(|| {
-                ServerError::new("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
+                SetupError::from("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
             })?;
         let dir = tempfile::Builder::new()
             .prefix("tm-pgb-")

@@ -21,13 +21,14 @@ pub struct Scratch {
 
 impl Scratch {
     /// A crate named `name` whose `Cargo.toml` has `manifest_tail` after its `[package]` table
-    /// (dependencies; `{tidemark}` stands for `path = "<repo>"`).
+    /// (dependencies; `{tidemark}` stands for `path = "<repo>"`, `{tidemark-cli}` for
+    /// `path = "<repo>/cli"`).
     pub fn new(name: &str, manifest_tail: &str) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let tail = manifest_tail.replace(
-            "{tidemark}",
-            &format!("path = {:?}", repo_root().display().to_string()),
-        );
+        let path = |p: PathBuf| format!("path = {:?}", p.display().to_string());
+        let tail = manifest_tail
+            .replace("{tidemark}", &path(repo_root()))
+            .replace("{tidemark-cli}", &path(repo_root().join("cli")));
         let manifest = format!(
             "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n\n{tail}"
         );

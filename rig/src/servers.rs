@@ -1,9 +1,8 @@
-//! Servers set up in special ways, each a private cluster of its own (the kit's throwaway
-//! cluster machinery): a role that must give its password.
+//! Servers set up in special ways, each a private cluster of its own (`tidemark-cluster`): a role that must give its password.
 
-use tidemark::testing::cluster::{Cluster, ClusterOptions};
-use tidemark::testing::ServerError;
+use crate::SetupError;
 use tidemark::tokio_postgres::{Config, NoTls};
+use tidemark_cluster::{Cluster, ClusterOptions};
 
 /// A private cluster on which one role logs in by password (scram-sha-256) and everyone else
 /// is trusted on the socket.
@@ -16,7 +15,7 @@ pub struct PasswordServer {
 const ROLE: &str = "tidemark_password_check";
 
 /// Starts a [`PasswordServer`] whose role's password is `password`.
-pub async fn password_server(password: &str) -> Result<PasswordServer, ServerError> {
+pub async fn password_server(password: &str) -> Result<PasswordServer, SetupError> {
     let options = ClusterOptions {
         hba: vec![format!("local all {ROLE} scram-sha-256")],
         ..ClusterOptions::default()
@@ -39,8 +38,8 @@ pub async fn password_server(password: &str) -> Result<PasswordServer, ServerErr
     })
 }
 
-fn server_error(e: &dyn std::fmt::Debug) -> ServerError {
-    ServerError::new(format!("setting up the password server: {e:?}"))
+fn server_error(e: &dyn std::fmt::Debug) -> SetupError {
+    SetupError::from(format!("setting up the password server: {e:?}"))
 }
 
 impl PasswordServer {
@@ -79,7 +78,7 @@ fn ca(name: &str) -> (rcgen::Certificate, rcgen::KeyPair) {
 
 /// Starts a [`TlsServer`]; its certificate names `localhost` only (not 127.0.0.1), so
 /// `verify-full` to `localhost` passes and to `127.0.0.1` fails on the name.
-pub fn tls_server() -> Result<TlsServer, ServerError> {
+pub fn tls_server() -> Result<TlsServer, SetupError> {
     let (ca_cert, ca_key) = ca("tidemark test CA");
     let (other, _) = ca("some other CA");
     let key = rcgen::KeyPair::generate().expect("a key");
@@ -108,11 +107,11 @@ pub fn tls_server() -> Result<TlsServer, ServerError> {
         ],
     };
     let cluster = Cluster::start(&options)?;
-    let files = tempfile::tempdir().map_err(|e| ServerError::new(e.to_string()))?;
+    let files = tempfile::tempdir().map_err(|e| SetupError::from(e.to_string()))?;
     let ca_file = files.path().join("ca.pem");
     let other_ca_file = files.path().join("other-ca.pem");
-    std::fs::write(&ca_file, ca_cert.pem()).map_err(|e| ServerError::new(e.to_string()))?;
-    std::fs::write(&other_ca_file, other.pem()).map_err(|e| ServerError::new(e.to_string()))?;
+    std::fs::write(&ca_file, ca_cert.pem()).map_err(|e| SetupError::from(e.to_string()))?;
+    std::fs::write(&other_ca_file, other.pem()).map_err(|e| SetupError::from(e.to_string()))?;
     Ok(TlsServer {
         cluster,
         ca_file,
@@ -133,7 +132,7 @@ impl TlsServer {
 }
 
 /// A private cluster that listens on TCP at 127.0.0.1 without TLS.
-pub fn plain_tcp_server() -> Result<(Cluster, u16), ServerError> {
+pub fn plain_tcp_server() -> Result<(Cluster, u16), SetupError> {
     let cluster = Cluster::start(&ClusterOptions {
         tcp: true,
         ..ClusterOptions::default()

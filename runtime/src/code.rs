@@ -60,7 +60,7 @@ pub fn boxed<E: Into<BoxError>>(result: Result<(), E>) -> Result<(), BoxError> {
 
 /// Reports a code migration's progress: a `tidemark::progress` event with `done` and, when
 /// known, `total` (rows, batches, whatever the migration counts). The `tidemark` CLI and
-/// `tidemark::cli` show it on their progress line; any tracing subscriber can log it.
+/// `tidemark-cli` show it on their progress line; any tracing subscriber can log it.
 ///
 /// ```no_run
 /// # async fn backfill(tx: &tokio_postgres::Transaction<'_>) -> Result<(), tokio_postgres::Error> {

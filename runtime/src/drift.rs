@@ -81,16 +81,7 @@ impl<'m> Migrator<'m> {
 /// The set restricted to what `history` records as applied (what the scratch database must
 /// run), with the checkpoint when every migration it stands for is applied.
 fn applied_subset(set: &Migrations, history: &[HistoryRow]) -> Result<Migrations, Error> {
-    if let Some(row) = history.iter().find(|r| !r.success) {
-        return Err(Error::Dirty {
-            version: row.version.clone(),
-            name: row.name.clone(),
-            path: set.get(&row.version).map_or_else(
-                || "(a migration not in this set)".to_owned(),
-                |m| m.up.path().to_owned(),
-            ),
-        });
-    }
+    crate::plan::check_no_failed_row(set, history)?;
     if let Some(row) = history.iter().find(|r| set.get(&r.version).is_none()) {
         return Err(Error::Missing {
             version: row.version.clone(),

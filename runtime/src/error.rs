@@ -65,22 +65,23 @@ pub enum Error {
         /// The highest applied version.
         highest: String,
     },
-    /// A rollback would cross a migration without a rollback script; nothing was run.
-    #[error(
-        "cannot roll back version {version} ({path}): it has no rollback script; add one, or \
-         choose a target that does not cross it"
-    )]
+    /// A rollback would cross a migration without a rollback script (or one this set does
+    /// not have at all); nothing was run.
+    #[error("cannot roll back version {version}{}", no_rollback_text(path.as_deref()))]
     NoRollback {
         /// The version without rollback.
         version: String,
-        /// Its forward file.
-        path: String,
+        /// Its forward file; `None` when the version is applied but not in this set.
+        path: Option<String>,
     },
     /// A migration squashed into the checkpoint, whose file is gone, would have to run: the
     /// database has some of the migrations the checkpoint stands for applied but not this one,
     /// or the target is below the checkpoint; nothing was run.
     #[error(
-        "version {version} must run, but its file is gone: it is squashed into {checkpoint},          which only a database with no migration applied can run (and only up to a target at          or above it); restore the squashed files from version control to migrate this          database, or choose a target at or above the checkpoint"
+        "version {version} must run, but its file is gone: it is squashed into {checkpoint}, \
+         which only a database with no migration applied can run (and only up to a target at \
+         or above it); restore the squashed files from version control to migrate this \
+         database, or choose a target at or above the checkpoint"
     )]
     Squashed {
         /// The squashed version that would have to run.
@@ -88,6 +89,7 @@ pub enum Error {
         /// The checkpoint's file.
         checkpoint: String,
     },
+    #[cfg(feature = "schema")]
     /// The scratch database [`Migrator::drift`](crate::Migrator::drift) was given is not
     /// empty; nothing was changed.
     #[error(
@@ -120,16 +122,17 @@ pub enum Error {
     },
     /// A no-transaction migration failed midway in an earlier run.
     #[error(
-        "{path} (version {version}, {name}) failed midway in an earlier run and left a failed row \
-         in history; finish or undo its statements by hand, then run `repair` to clear the row"
+        "{} (version {version}, {name}) failed midway in an earlier run and left a failed row \
+         in history; finish or undo its statements by hand, then run `repair` to clear the row",
+        path.as_deref().unwrap_or("a migration this set does not have")
     )]
     Dirty {
         /// The version of the failed row.
         version: String,
         /// Its name.
         name: String,
-        /// Its forward file, or a note that the set does not have it.
-        path: String,
+        /// Its forward file; `None` when the set does not have the version.
+        path: Option<String>,
     },
     /// [`Migrator::execute`](crate::Migrator::execute) was given a plan made before history
     /// changed; nothing was run.
@@ -216,12 +219,14 @@ pub enum Error {
         /// What committed before the stop.
         applied: Report,
     },
+    #[cfg(feature = "connect")]
     /// A connection string cannot be used (its syntax, its `sslmode`, its root certificate).
     #[error("the connection string cannot be used: {reason}")]
     ConnectionString {
         /// What is wrong; never the string itself.
         reason: String,
     },
+    #[cfg(feature = "adopt")]
     /// Another tool's history table cannot be adopted as a whole: it is not there, several
     /// are, or it lacks the tool's columns. Nothing was recorded.
     #[error("cannot adopt {table}{}: {problem}; nothing was recorded", tool_suffix(*.tool))]
@@ -233,6 +238,7 @@ pub enum Error {
         /// What is wrong and what to do.
         problem: String,
     },
+    #[cfg(feature = "adopt")]
     /// A row of another tool's history does not match the set: a version the set lacks, a
     /// file changed since the tool applied it, a failed row. Nothing was recorded.
     #[error(
@@ -256,7 +262,7 @@ pub enum Error {
     #[error(
         "{path} (version {version}) is a Rust code migration, which this program cannot run \
          (it reads the folder, the code is compiled into your application); nothing was run: run \
-         your application's own `migrate` subcommand (`tidemark::cli`), which has it embedded"
+         your application's own `migrate` subcommand (`tidemark-cli`), which has it embedded"
     )]
     CodeNotEmbedded {
         /// The code migration.
@@ -314,15 +320,19 @@ impl Error {
             Self::NoTransactionInSingleRun { .. } => "no_transaction_in_single_run",
             Self::InvalidScript { .. } => "invalid_script",
             Self::PlaceholderUnset { .. } => "placeholder_unset",
+            #[cfg(feature = "connect")]
             Self::ConnectionString { .. } => "connection_string",
             Self::Interrupted { .. } => "interrupted",
             Self::MissingPrivilege { .. } => "missing_privilege",
             Self::InvalidName { .. } => "invalid_name",
+            #[cfg(feature = "adopt")]
             Self::ForeignHistory { .. } => "foreign_history",
             Self::CodeNotEmbedded { .. } => "code_not_embedded",
             Self::CodeNeedsPool { .. } => "code_needs_pool",
+            #[cfg(feature = "adopt")]
             Self::AdoptMismatch { .. } => "adopt_mismatch",
             Self::Squashed { .. } => "squashed",
+            #[cfg(feature = "schema")]
             Self::ScratchNotEmpty { .. } => "scratch_not_empty",
         }
     }
@@ -365,7 +375,11 @@ impl Error {
     /// Whether the connection to the server was lost (closed, a broken socket, the backend
     /// terminated, the server shutting down): what the CLI reports with exit code 5.
     pub fn is_connection_lost(&self) -> bool {
-        if matches!(self, Self::Pool(_) | Self::ConnectionString { .. }) {
+        if matches!(self, Self::Pool(_)) {
+            return true;
+        }
+        #[cfg(feature = "connect")]
+        if matches!(self, Self::ConnectionString { .. }) {
             return true;
         }
         let Some(e) = self.driver_error() else {
@@ -521,6 +535,20 @@ impl fmt::Display for MigrationFailed {
 
 impl std::error::Error for MigrationFailed {}
 
+fn no_rollback_text(path: Option<&str>) -> String {
+    match path {
+        Some(path) => format!(
+            " ({path}): it has no rollback script; add one, or choose a target that does not \
+             cross it"
+        ),
+        None => ": it is applied but not in this set of migrations, so there is no rollback \
+                 script for it; roll back with the build that has it, or choose a target that \
+                 does not cross it"
+            .to_owned(),
+    }
+}
+
+#[cfg(feature = "adopt")]
 fn tool_suffix(tool: Option<crate::Tool>) -> String {
     tool.map(|t| format!(" ({t})")).unwrap_or_default()
 }

@@ -3,17 +3,21 @@
 // The README (these docs) shows whole build scripts and binaries, `fn main` included.
 #![allow(clippy::needless_doctest_main)]
 
+#[cfg(feature = "adopt")]
 mod adopt;
 mod batch;
 mod code;
+#[cfg(feature = "connect")]
 pub mod connect;
 mod db;
+#[cfg(feature = "schema")]
 mod drift;
 mod error;
 pub mod events;
 mod execute;
 #[cfg(test)]
 mod fixtures;
+#[cfg(feature = "fleet")]
 pub mod fleet;
 mod history;
 mod locate;
@@ -24,6 +28,7 @@ mod migrator;
 mod placeholders;
 mod plan;
 mod report;
+#[cfg(feature = "schema")]
 pub mod schema;
 mod sql;
 mod stale;
@@ -32,15 +37,15 @@ mod stop;
 mod table;
 mod target;
 
-#[cfg(feature = "cli")]
-pub mod cli;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(feature = "adopt")]
 pub use adopt::{Adopt, AdoptReport, Tool, UnknownTool};
 pub use code::progress;
 pub use db::Db;
 pub use error::{Error, MigrationFailed};
+#[cfg(feature = "fleet")]
 pub use fleet::{Fleet, FleetReport, FleetStatus, FleetTarget};
 pub use maintenance::RepairReport;
 pub use migrations::{Migration, MigrationKind, Migrations, Script};

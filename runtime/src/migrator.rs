@@ -261,6 +261,7 @@ impl<'m> Migrator<'m> {
 
     /// The set, and where its history lives, for the verbs built in other modules
     /// ([`drift`](Self::drift)).
+    #[cfg(feature = "schema")]
     pub(crate) fn parts(&self) -> (&'m Migrations, &str, &str) {
         (self.set, &self.schema, &self.table)
     }
@@ -512,6 +513,7 @@ impl<'m> Migrator<'m> {
     /// set.migrator().run(pool).await?;
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "adopt")]
     pub async fn adopt<'a>(
         &self,
         db: impl Into<Db<'a>>,
@@ -520,10 +522,12 @@ impl<'m> Migrator<'m> {
         self.adopt_boxed(db.into(), from.into()).await
     }
 
+    #[cfg(feature = "adopt")]
     fn adopt_boxed<'f>(&'f self, db: Db<'f>, from: crate::Adopt) -> Verb<'f, crate::AdoptReport> {
         Box::pin(self.adopt_on(db, from))
     }
 
+    #[cfg(feature = "adopt")]
     async fn adopt_on<'a>(
         &self,
         db: Db<'a>,

@@ -192,6 +192,19 @@ pub(crate) fn is_future(set: &Migrations, row: &HistoryRow, newest: Option<&str>
     newest.is_none_or(|n| set.order.compare(&row.version, n) == Ordering::Greater)
 }
 
+/// A failed row (a no-transaction migration that failed midway) blocks every run and every
+/// rebuild of the schema until `repair`: [`Error::Dirty`], naming the file when the set has it.
+pub(crate) fn check_no_failed_row(set: &Migrations, history: &[HistoryRow]) -> Result<(), Error> {
+    match history.iter().find(|r| !r.success) {
+        Some(row) => Err(Error::Dirty {
+            version: row.version.clone(),
+            name: row.name.clone(),
+            path: set.get(&row.version).map(|m| m.up.path().to_owned()),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Plans the steps from `history` to `target`, checking every policy before anything runs.
 pub(crate) fn plan<'m>(
     set: &'m Migrations,
@@ -202,16 +215,7 @@ pub(crate) fn plan<'m>(
     let recorded: HashMap<&str, &HistoryRow> =
         history.iter().map(|r| (r.version.as_str(), r)).collect();
     let known: HashMap<&str, &Migration> = set.iter().map(|m| (m.version(), m)).collect();
-    if let Some(row) = history.iter().find(|r| !r.success) {
-        return Err(Error::Dirty {
-            version: row.version.clone(),
-            name: row.name.clone(),
-            path: known.get(row.version.as_str()).map_or_else(
-                || "(a migration not in this set)".to_owned(),
-                |m| m.up.path().to_owned(),
-            ),
-        });
-    }
+    check_no_failed_row(set, history)?;
     let newest = newest(set);
     let mut future = Vec::new();
     for row in history
@@ -274,13 +278,13 @@ pub(crate) fn plan<'m>(
         let Some(m) = known.get(row.version.as_str()) else {
             return Err(Error::NoRollback {
                 version: row.version.clone(),
-                path: "(not in this set of migrations)".to_owned(),
+                path: None,
             });
         };
         if m.down.is_none() {
             return Err(Error::NoRollback {
                 version: m.version().to_owned(),
-                path: m.up.path().to_owned(),
+                path: Some(m.up.path().to_owned()),
             });
         }
         rollbacks.push(PlannedStep::new(
@@ -310,7 +314,7 @@ pub(crate) fn plan<'m>(
                 (None, Target::Initial) => {
                     return Err(Error::NoRollback {
                         version: m.version().to_owned(),
-                        path: m.up.path().to_owned(),
+                        path: Some(m.up.path().to_owned()),
                     })
                 }
                 (None, _) => {}
@@ -497,7 +501,7 @@ mod tests {
         failed.success = false;
         let err = plan_of(&s, &[applied(&s.items[0]), failed], Target::Latest).unwrap_err();
         assert!(
-            matches!(&err, Error::Dirty { path, .. } if path == "migrations/V2__m.sql"),
+            matches!(&err, Error::Dirty { path: Some(path), .. } if path == "migrations/V2__m.sql"),
             "{err:?}"
         );
     }

@@ -1,6 +1,6 @@
-//! The README's "Add it to a project" compiles as written: its `Cargo.toml` block and its Rust
-//! files go into a fresh crate with nothing else (the example migrations as its folder), which
-//! must build with its tests.
+//! The README's "Add it to a project" compiles as written: each `Cargo.toml` block and the Rust
+//! files after it go into a fresh crate with nothing else (the example migrations as its
+//! folder), which must build with its tests.
 
 use tidemark_rig::scratch::{repo_root, Scratch};
 
@@ -34,27 +34,51 @@ fn the_readme_compiles_in_a_fresh_crate_with_only_the_dependencies_it_lists() {
         !readme.contains("[`"),
         "no intra-doc links: they show as brackets outside docs.rs"
     );
-    let blocks = blocks(&readme);
-    let manifest = blocks
-        .iter()
-        .find(|(info, body)| info == "toml" && body.contains("[dependencies]"))
-        .expect("a Cargo.toml block")
-        .1
+    // Each `Cargo.toml` block starts a crate; the Rust blocks after it are its files, and a
+    // later crate builds on the earlier one (it keeps the files it does not write itself).
+    let mut crates: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for (info, body) in blocks(&readme) {
+        if info == "toml" && body.contains("[dependencies]") {
+            let inherited = crates.last().map(|c| c.1.clone()).unwrap_or_default();
+            crates.push((manifest(&body), inherited));
+        } else if info.starts_with("rust") {
+            let Some(path) = body.lines().next().and_then(|l| l.strip_prefix("// ")) else {
+                panic!(
+                    "a Rust block of the README names its file on its first line: {info}\n{body}"
+                );
+            };
+            let files = &mut crates.last_mut().expect("a Cargo.toml block first").1;
+            files.retain(|(p, _)| p != path.trim());
+            files.push((path.trim().to_owned(), body));
+        }
+    }
+    assert_eq!(crates.len(), 2, "the lean form and the fuller one");
+    assert!(crates[1].1.len() >= 3, "build.rs, src/main.rs and a test");
+    for (n, (manifest, files)) in crates.iter().enumerate() {
+        build(&format!("readme_app_{n}"), manifest, files);
+    }
+}
+
+/// The manifest block with this repository's crates by path.
+fn manifest(block: &str) -> String {
+    block
         .replace(
             "tidemark = { version = \"0.1\",",
             "tidemark = { {tidemark},",
         )
-        .replace("tidemark = \"0.1\"", "tidemark = { {tidemark} }");
-    let c = Scratch::new("readme_app", &manifest);
-    let mut files = 0;
-    for (info, body) in blocks.iter().filter(|(i, _)| i.starts_with("rust")) {
-        let Some(path) = body.lines().next().and_then(|l| l.strip_prefix("// ")) else {
-            panic!("a Rust block of the README names its file on its first line: {info}\n{body}");
-        };
-        c.write(path.trim(), body);
-        files += 1;
+        .replace("tidemark = \"0.1\"", "tidemark = { {tidemark} }")
+        .replace(
+            "tidemark-cli = { version = \"0.1\",",
+            "tidemark-cli = { {tidemark-cli},",
+        )
+}
+
+/// Builds a fresh crate of `files` with the example migrations: no error, no warning.
+fn build(name: &str, manifest: &str, files: &[(String, String)]) {
+    let c = Scratch::new(name, manifest);
+    for (path, body) in files {
+        c.write(path, body);
     }
-    assert!(files >= 3, "build.rs, src/main.rs and a test");
     for entry in std::fs::read_dir(repo_root().join("examples/migrations")).unwrap() {
         let entry = entry.unwrap();
         let text = std::fs::read_to_string(entry.path()).unwrap();

@@ -67,6 +67,7 @@ pub(crate) enum Timing {
     Now,
     /// When another tool applied it (microseconds since the epoch; now when it did not say)
     /// and how long it took: `adopt`.
+    #[cfg(feature = "adopt")]
     At {
         applied_us: Option<i64>,
         execution_ms: i64,
@@ -87,6 +88,7 @@ impl Timing {
                 "0".to_owned(),
                 "0".to_owned(),
             ),
+            #[cfg(feature = "adopt")]
             Self::At {
                 applied_us,
                 execution_ms,

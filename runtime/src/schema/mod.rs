@@ -12,9 +12,11 @@
 //! tidemark's own history tables.
 
 mod diff;
+mod file;
 mod render;
 
 pub use diff::{Difference, DifferenceKind, Drift};
+pub use file::{compare_file, FileDifference};
 
 use crate::error::Error;
 use crate::sql::literal;

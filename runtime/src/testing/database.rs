@@ -60,7 +60,7 @@ impl TestDatabase {
     /// were added, changed or removed since the build, so the test would run an old set.
     pub async fn at(set: &Migrations, target: Target) -> Result<Self, TestError> {
         if let Some(stale) = crate::stale::stale(set) {
-            return Err(TestError(stale.to_string()));
+            return Err(TestError::Stale(stale.to_string()));
         }
         let server = server()?;
         let admin = server.admin().await?;
@@ -135,7 +135,7 @@ impl TestDatabase {
         background()
             .spawn(async move { drop_database(&*server.admin().await?, &name).await })
             .await
-            .unwrap_or_else(|e| Err(TestError(format!("dropping a test database: {e}"))))
+            .unwrap_or_else(|e| Err(TestError::Drop(e)))
     }
 }
 

@@ -27,44 +27,75 @@ pub use schema_file::{assert_schema_file, check_schema_file};
 pub use server::{server, ServerError, TestServer, URL_VARIABLE};
 pub use snapshot::snapshot;
 
-#[doc(hidden)]
-pub use server::cluster;
-
-use std::fmt;
-
-/// Why a test database could not be provided.
-#[derive(Debug)]
-pub struct TestError(String);
-
-impl fmt::Display for TestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Why a test database could not be provided; the cause is kept as a value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TestError {
+    /// No test server.
+    #[error("{0}")]
+    Server(&'static ServerError),
+    /// A statement of the kit's own failed.
+    #[error("test database: {}", crate::error::driver_text(.0))]
+    Database(tokio_postgres::Error),
+    /// Migrating the test database failed.
+    #[error("migrating a test database: {0}")]
+    Migrate(crate::Error),
+    /// No connection from the test database's pool.
+    #[error("test database pool: {0}")]
+    Pool(crate::Error),
+    /// The test binary is older than its migration folder (debug builds).
+    #[error("{0}")]
+    Stale(String),
+    /// Connections to a database did not close in time (it cannot be dropped or cloned).
+    #[error("connections to {database} did not close within {waited:?}")]
+    Busy {
+        /// The database.
+        database: String,
+        /// How long the kit waited.
+        waited: std::time::Duration,
+    },
+    /// Dropping a test database did not finish (its background task failed).
+    #[error("dropping a test database: {0}")]
+    Drop(tokio::task::JoinError),
+    /// A file could not be read.
+    #[error("cannot read {}: {error}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        error: std::io::Error,
+    },
+    /// The committed schema file is not the schema the migrations make.
+    #[error("{difference}; run `tidemark schema -o {}` and review the change", path.display())]
+    SchemaFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Where it first differs.
+        difference: crate::schema::FileDifference,
+    },
 }
-
-impl std::error::Error for TestError {}
 
 impl From<tokio_postgres::Error> for TestError {
     fn from(e: tokio_postgres::Error) -> Self {
-        Self(format!("test database: {}", crate::error::driver_text(&e)))
+        Self::Database(e)
     }
 }
 
 impl From<crate::Error> for TestError {
     fn from(e: crate::Error) -> Self {
-        Self(format!("migrating a test database: {e}"))
+        Self::Migrate(e)
     }
 }
 
-impl From<ServerError> for TestError {
-    fn from(e: ServerError) -> Self {
-        Self(e.to_string())
+impl From<&'static ServerError> for TestError {
+    fn from(e: &'static ServerError) -> Self {
+        Self::Server(e)
     }
 }
 
 impl From<deadpool_postgres::PoolError> for TestError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        Self(format!("test database pool: {}", crate::Error::from(e)))
+        Self::Pool(crate::Error::from(e))
     }
 }
 

@@ -42,22 +42,15 @@ pub async fn check_schema_file(set: &Migrations, path: &Path) -> Result<(), Test
     drop(client);
     db.close().await?;
     let expected = schema.to_sql(file_header());
-    let committed = std::fs::read_to_string(path)
-        .map_err(|e| TestError(format!("cannot read {}: {e}", path.display())))?;
-    if committed == expected {
-        return Ok(());
+    let committed = std::fs::read_to_string(path).map_err(|error| TestError::Read {
+        path: path.to_owned(),
+        error,
+    })?;
+    match crate::schema::compare_file(&committed, &expected) {
+        None => Ok(()),
+        Some(difference) => Err(TestError::SchemaFile {
+            path: path.to_owned(),
+            difference,
+        }),
     }
-    let line = committed
-        .lines()
-        .zip(expected.lines())
-        .position(|(a, b)| a != b)
-        .unwrap_or_else(|| committed.lines().count().min(expected.lines().count()));
-    Err(TestError(format!(
-        "out of date: the migrations make another schema (first difference at line {}: the file \
-         has `{}`, the migrations make `{}`); run `tidemark schema -o {}` and review the change",
-        line + 1,
-        committed.lines().nth(line).unwrap_or("(end of file)"),
-        expected.lines().nth(line).unwrap_or("(end)"),
-        path.display()
-    )))
 }

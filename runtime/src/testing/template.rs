@@ -133,9 +133,10 @@ pub(crate) async fn wait_disconnected(
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    Err(TestError(format!(
-        "connections to {db} did not close within {timeout:?}"
-    )))
+    Err(TestError::Busy {
+        database: db.to_owned(),
+        waited: timeout,
+    })
 }
 
 /// `CREATE DATABASE … TEMPLATE …`, with `STRATEGY FILE_COPY` where the server has it (15+):

@@ -2,36 +2,24 @@
 // Without the `tls` feature the connector is `NoTls`, which is `Copy`.
 #![cfg_attr(not(feature = "tls"), allow(clippy::clone_on_copy))]
 
-mod bindir;
-#[doc(hidden)]
-pub mod cluster;
-
-use cluster::{Cluster, ClusterOptions};
 use deadpool_postgres::{Connect, Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures_util::future::BoxFuture;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
+use tidemark_cluster::{Cluster, ClusterOptions};
 use tokio::task::JoinHandle;
 use tokio_postgres::{Client, Config};
 
-/// Why no server could be had.
-#[derive(Debug, Clone)]
-pub struct ServerError(pub(crate) String);
-
-impl fmt::Display for ServerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ServerError {}
-
-impl ServerError {
-    /// An error with this message. Not public API (for this repository's test rig).
-    #[doc(hidden)]
-    pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
-    }
+/// Why no server could be had; the cause is kept as a value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// `TIDEMARK_TEST_DATABASE_URL` cannot be used.
+    #[error("{URL_VARIABLE}: {0}")]
+    Url(crate::Error),
+    /// The private cluster did not start.
+    #[error("no private test server (set {URL_VARIABLE} to use a server you have instead): {0}")]
+    Cluster(tidemark_cluster::ClusterError),
 }
 
 /// A PostgreSQL server for tests: the one `TIDEMARK_TEST_DATABASE_URL` names, or a private
@@ -81,32 +69,27 @@ pub(crate) fn background() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// The process's test server, started on first call.
-pub fn server() -> Result<&'static TestServer, ServerError> {
-    SERVER
-        .get_or_init(TestServer::start)
-        .as_ref()
-        .map_err(Clone::clone)
+/// The process's test server, started on first call (a failure is kept, and every later call
+/// gets the same error).
+pub fn server() -> Result<&'static TestServer, &'static ServerError> {
+    SERVER.get_or_init(TestServer::start).as_ref()
 }
 
 impl TestServer {
     fn start() -> Result<Self, ServerError> {
         if let Ok(url) = std::env::var(URL_VARIABLE) {
-            let options = crate::connect::ConnectOptions::parse(&url)
-                .map_err(|e| ServerError(format!("{URL_VARIABLE}: {e}")))?;
+            let options = crate::connect::ConnectOptions::parse(&url).map_err(ServerError::Url)?;
             return Ok(Self {
-                tls: options
-                    .tls()
-                    .map_err(|e| ServerError(format!("{URL_VARIABLE}: {e}")))?,
+                tls: options.tls().map_err(ServerError::Url)?,
                 admin: options.config().clone(),
                 admin_client: Mutex::new(None),
                 cluster: None,
             });
         }
-        let cluster = Cluster::start(&ClusterOptions::default())?;
+        let cluster = Cluster::start(&ClusterOptions::default()).map_err(ServerError::Cluster)?;
         let plain = crate::connect::ConnectOptions::parse("sslmode=disable")
             .and_then(|o| o.tls())
-            .map_err(|e| ServerError(e.to_string()))?;
+            .map_err(ServerError::Url)?;
         Ok(Self {
             admin: cluster.config("postgres"),
             tls: plain,
@@ -143,12 +126,6 @@ impl TestServer {
     /// Whether this is a private throwaway cluster (not `TIDEMARK_TEST_DATABASE_URL`).
     pub fn is_private(&self) -> bool {
         self.cluster.is_some()
-    }
-
-    /// The private cluster, if this is one. Not public API.
-    #[doc(hidden)]
-    pub fn cluster(&self) -> Option<&Cluster> {
-        self.cluster.as_ref()
     }
 
     /// A deadpool pool for `dbname`. Its connections are driven by the kit's own background

@@ -1,10 +1,10 @@
 //! `tidemark schema`: the schema the folder's migrations make, as a deterministic SQL file to
 //! commit and review; `tidemark check --schema FILE` fails while that file is out of date.
 
-use crate::say;
-use crate::scratch::{self, ScratchArgs};
+use super::say;
+use super::scratch::{self, ScratchArgs};
+use crate::exit;
 use std::path::PathBuf;
-use tidemark::cli::exit;
 use tidemark::{Migrations, Target};
 
 /// `tidemark schema`.

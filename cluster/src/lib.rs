@@ -3,10 +3,22 @@
 //! process exits, however it exits (even by SIGKILL: the watchdog sees its stdin close), and a
 //! wait until the server is ready.
 //!
-//! Not public API. The kit's private server is one of these; this repository's own test rig
-//! starts others with extra settings (TLS, password roles).
+//! ```no_run
+//! let cluster = tidemark_cluster::Cluster::start(&Default::default())?;
+//! let config = cluster.config("postgres"); // a tokio_postgres::Config over the unix socket
+//! # Ok::<(), tidemark_cluster::ClusterError>(())
+//! ```
+//!
+//! The server binaries come from `PG_BINDIR`, `PATH`, `pg_config` or the usual install
+//! directories. As root the server runs as the `postgres` or `nobody` user. It listens on a unix
+//! socket in its private directory (and on 127.0.0.1 when asked), with `fsync` off: for tests
+//! and scratch work, never for data that must survive. tidemark's testing kit, the `tidemark`
+//! binary's scratch databases and tidemark's own test rig all start theirs here.
 
-use super::{bindir, ServerError};
+mod bindir;
+mod error;
+
+pub use error::ClusterError;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
@@ -45,7 +57,7 @@ pub struct Cluster {
 
 impl Cluster {
     /// Runs `initdb` and starts the server.
-    pub fn start(options: &ClusterOptions) -> Result<Self, ServerError> {
+    pub fn start(options: &ClusterOptions) -> Result<Self, ClusterError> {
         let bindir = bindir::find()?;
         let major = bindir::major(&bindir)?;
         let owner = unprivileged_owner()?;
@@ -66,7 +78,7 @@ impl Cluster {
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or_else(|| ServerError("the server did not start".to_owned())))
+        Err(last.unwrap_or_else(|| ClusterError::server("did not start", String::new())))
     }
 
     /// The socket directory (the server listens on `.s.PGSQL.{port}` in it).
@@ -106,13 +118,13 @@ impl Cluster {
 
     /// Restarts the server (a fast shutdown, then a start on the same data), waiting until it
     /// is ready again: what a server restart in the middle of a run looks like to clients.
-    pub fn restart(&self) -> Result<(), ServerError> {
+    pub fn restart(&self) -> Result<(), ClusterError> {
         let data = self.data_dir();
         let pid_file = data.join("postmaster.pid");
         let pid = std::fs::read_to_string(&pid_file)
             .ok()
             .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
-            .ok_or_else(|| ServerError("the server has no postmaster.pid".to_owned()))?;
+            .ok_or_else(|| ClusterError::server("has no postmaster.pid", String::new()))?;
         let log_from = std::fs::metadata(self.dir.join("server.log"))
             .map_or(0, |m| usize::try_from(m.len()).unwrap_or(0));
         write_owned(&self.dir.join("restart"), b"", None)?;
@@ -120,7 +132,7 @@ impl Cluster {
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGINT,
         )
-        .map_err(|e| ServerError(format!("cannot stop the server: {e}")))?;
+        .map_err(|e| ClusterError::io("cannot stop the server")(e.into()))?;
         let start = Instant::now();
         while std::fs::read_to_string(&pid_file)
             .ok()
@@ -128,7 +140,7 @@ impl Cluster {
             == Some(pid)
         {
             if start.elapsed() > READY_TIMEOUT {
-                return Err(ServerError("the server did not stop".to_owned()));
+                return Err(ClusterError::server("did not stop", String::new()));
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -139,18 +151,40 @@ impl Cluster {
     }
 }
 
+/// One attempt: initdb, configuration, then the server under its watchdog, ready.
 fn start_in(
     dir: &Path,
     bindir: &Path,
     major: u32,
     owner: Option<(u32, u32)>,
     options: &ClusterOptions,
-) -> Result<(u16, ChildStdin), ServerError> {
+) -> Result<(u16, ChildStdin), ClusterError> {
     let data = dir.join("data");
+    initdb(dir, &data, bindir, major, owner)?;
+    configure(&data, owner, options)?;
+    let port = if options.tcp {
+        free_port()?
+    } else {
+        SOCKET_PORT
+    };
+    let stdin = spawn_watchdog(dir, &data, bindir, port, owner, &settings(options))?;
+    // On failure `stdin` drops here, and the watchdog cleans up.
+    wait_ready(&data, dir, 0)?;
+    Ok((port, stdin))
+}
+
+/// `initdb` into `data`: trust authentication, the `postgres` superuser, UTF-8, C locale.
+fn initdb(
+    dir: &Path,
+    data: &Path,
+    bindir: &Path,
+    major: u32,
+    owner: Option<(u32, u32)>,
+) -> Result<(), ClusterError> {
     let mut initdb = Command::new(bindir.join("initdb"));
     initdb
         .arg("-D")
-        .arg(&data)
+        .arg(data)
         .args([
             "-A",
             "trust",
@@ -167,21 +201,30 @@ fn start_in(
         initdb.arg("--no-instructions"); // PostgreSQL 13's initdb does not know it
     }
     as_owner(&mut initdb, owner);
-    let out = initdb.output().map_err(|e| {
-        ServerError(format!(
-            "cannot run {}: {e}",
-            bindir.join("initdb").display()
-        ))
-    })?;
+    let out = initdb.output().map_err(ClusterError::io(format!(
+        "cannot run {}",
+        bindir.join("initdb").display()
+    )))?;
     if !out.status.success() {
         let _ = std::fs::remove_dir_all(dir);
-        return Err(ServerError(format!(
-            "initdb failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )));
+        return Err(ClusterError::Initdb {
+            status: out.status,
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        });
     }
+    Ok(())
+}
+
+/// The options' `pg_hba.conf` lines (before initdb's `trust` ones) and files.
+fn configure(
+    data: &Path,
+    owner: Option<(u32, u32)>,
+    options: &ClusterOptions,
+) -> Result<(), ClusterError> {
     let hba = data.join("pg_hba.conf");
     let trusted = std::fs::read_to_string(&hba).unwrap_or_default();
     let mut lines = options.hba.join("\n");
@@ -192,11 +235,11 @@ fn start_in(
     for (name, bytes) in &options.files {
         write_owned(&data.join(name), bytes, owner)?;
     }
-    let port = if options.tcp {
-        free_port()?
-    } else {
-        SOCKET_PORT
-    };
+    Ok(())
+}
+
+/// The server settings: fast and disposable, then the options' own.
+fn settings(options: &ClusterOptions) -> Vec<(String, String)> {
     let listen = if options.tcp { "127.0.0.1" } else { "" };
     let mut settings: Vec<(String, String)> = [
         ("listen_addresses", listen),
@@ -212,9 +255,20 @@ fn start_in(
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
     settings.extend(options.settings.iter().cloned());
-    // The watchdog starts the server and, when our end of its stdin closes (this process exits,
-    // however it exits), stops the server and deletes the cluster directory. A server that
-    // stops while a `restart` file is there is started again (`Cluster::restart`).
+    settings
+}
+
+/// Starts the server under a watchdog shell that, when our end of its stdin closes (this
+/// process exits, however it exits), stops the server and deletes the cluster directory. A
+/// server that stops while a `restart` file is there is started again (`Cluster::restart`).
+fn spawn_watchdog(
+    dir: &Path,
+    data: &Path,
+    bindir: &Path,
+    port: u16,
+    owner: Option<(u32, u32)>,
+    settings: &[(String, String)],
+) -> Result<ChildStdin, ClusterError> {
     let script = r#"dir=$1; shift
 ( while :; do "$@" >>"$dir/server.log" 2>&1; [ -e "$dir/restart" ] || break; rm -f "$dir/restart"; done ) &
 loop=$!; read _; touch "$dir/stopping"; rm -f "$dir/restart"
@@ -225,11 +279,11 @@ kill -INT "$(head -1 "$dir/data/postmaster.pid" 2>/dev/null)" 2>/dev/null; wait 
         .arg(dir)
         .arg(bindir.join("postgres"))
         .arg("-D")
-        .arg(&data)
+        .arg(data)
         .arg("-k")
         .arg(dir)
         .args(["-p", &port.to_string()]);
-    for (k, v) in &settings {
+    for (k, v) in settings {
         watchdog.arg("-c").arg(format!("{k}={v}"));
     }
     watchdog
@@ -241,19 +295,16 @@ kill -INT "$(head -1 "$dir/data/postmaster.pid" 2>/dev/null)" 2>/dev/null; wait 
     as_owner(&mut watchdog, owner);
     let mut child = watchdog
         .spawn()
-        .map_err(|e| ServerError(format!("cannot start the server: {e}")))?;
-    let stdin = child
+        .map_err(ClusterError::io("cannot start the server"))?;
+    child
         .stdin
         .take()
-        .ok_or_else(|| ServerError("no pipe to the watchdog".to_owned()))?;
-    // On failure `stdin` drops here, and the watchdog cleans up.
-    wait_ready(&data, dir, 0)?;
-    Ok((port, stdin))
+        .ok_or_else(|| ClusterError::server("has no pipe to its watchdog", String::new()))
 }
 
 /// Waits until `postmaster.pid` says `ready`, as `pg_ctl -w` does; fails early when the log
 /// shows the server gave up.
-fn wait_ready(data: &Path, dir: &Path, log_from: usize) -> Result<(), ServerError> {
+fn wait_ready(data: &Path, dir: &Path, log_from: usize) -> Result<(), ClusterError> {
     let start = Instant::now();
     let log = || {
         let text = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
@@ -275,30 +326,28 @@ fn wait_ready(data: &Path, dir: &Path, log_from: usize) -> Result<(), ServerErro
                 && !l.contains("the database system is shutting down")
         });
         if gave_up || text.contains("could not bind") {
-            return Err(ServerError(format!(
-                "the test server did not start; its log:\n{text}"
-            )));
+            return Err(ClusterError::server("did not start", text));
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    Err(ServerError(format!(
-        "the test server did not become ready within {READY_TIMEOUT:?}; its log:\n{}",
-        log()
-    )))
+    Err(ClusterError::server(
+        &format!("did not become ready within {READY_TIMEOUT:?}"),
+        log(),
+    ))
 }
 
-fn free_port() -> Result<u16, ServerError> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| ServerError(format!("cannot find a free TCP port: {e}")))?;
+fn free_port() -> Result<u16, ClusterError> {
+    let doing = "cannot find a free TCP port";
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(ClusterError::io(doing))?;
     listener
         .local_addr()
         .map(|a| a.port())
-        .map_err(|e| ServerError(format!("cannot find a free TCP port: {e}")))
+        .map_err(ClusterError::io(doing))
 }
 
 /// The uid/gid to run the server as: ourselves, or `postgres`/`nobody` when we are root
 /// (initdb and postgres refuse to run as root).
-fn unprivileged_owner() -> Result<Option<(u32, u32)>, ServerError> {
+fn unprivileged_owner() -> Result<Option<(u32, u32)>, ClusterError> {
     if !nix::unistd::geteuid().is_root() {
         return Ok(None);
     }
@@ -307,7 +356,7 @@ fn unprivileged_owner() -> Result<Option<(u32, u32)>, ServerError> {
             return Ok(Some((u.uid.as_raw(), u.gid.as_raw())));
         }
     }
-    Err(ServerError("running as root, but there is neither a `postgres` nor a `nobody` user to run PostgreSQL as".to_owned()))
+    Err(ClusterError::NoUser)
 }
 
 fn as_owner(cmd: &mut Command, owner: Option<(u32, u32)>) {
@@ -318,12 +367,12 @@ fn as_owner(cmd: &mut Command, owner: Option<(u32, u32)>) {
 }
 
 /// Writes a file readable by the server's user only.
-fn write_owned(path: &Path, bytes: &[u8], owner: Option<(u32, u32)>) -> Result<(), ServerError> {
-    let fail = |e: std::io::Error| ServerError(format!("cannot write {}: {e}", path.display()));
-    std::fs::write(path, bytes).map_err(fail)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+fn write_owned(path: &Path, bytes: &[u8], owner: Option<(u32, u32)>) -> Result<(), ClusterError> {
+    let fail = || ClusterError::io(format!("cannot write {}", path.display()));
+    std::fs::write(path, bytes).map_err(fail())?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail())?;
     if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(fail)?;
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(fail())?;
     }
     Ok(())
 }
@@ -331,7 +380,7 @@ fn write_owned(path: &Path, bytes: &[u8], owner: Option<(u32, u32)>) -> Result<(
 /// A new private directory for a cluster: under `PGTEST_TMPDIR`, else `/dev/shm` where it is
 /// writable, else the system's temporary directory; owned by the server's user. It is not
 /// removed on drop: the watchdog removes it when the server stops.
-fn make_dir(owner: Option<(u32, u32)>) -> Result<PathBuf, ServerError> {
+fn make_dir(owner: Option<(u32, u32)>) -> Result<PathBuf, ClusterError> {
     let base = std::env::var_os("PGTEST_TMPDIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -345,22 +394,18 @@ fn make_dir(owner: Option<(u32, u32)>) -> Result<PathBuf, ServerError> {
     let dir = tempfile::Builder::new()
         .prefix(&format!("tm-{}-", std::process::id()))
         .tempdir_in(&base)
-        .map_err(|e| {
-            ServerError(format!(
-                "cannot create a directory in {}: {e}",
-                base.display()
-            ))
-        })?
+        .map_err(ClusterError::io(format!(
+            "cannot create a directory in {}",
+            base.display()
+        )))?
         .keep();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| ServerError(format!("cannot set up {}: {e}", dir.display())))?;
+        .map_err(ClusterError::io(format!("cannot set up {}", dir.display())))?;
     if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| {
-            ServerError(format!(
-                "cannot hand {} to the server's user: {e}",
-                dir.display()
-            ))
-        })?;
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(ClusterError::io(format!(
+            "cannot hand {} to the server's user",
+            dir.display()
+        )))?;
     }
     Ok(dir)
 }

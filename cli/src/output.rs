@@ -2,13 +2,13 @@
 //! (anstream strips the colour otherwise, and honours `NO_COLOR`), JSON for machines. Nothing
 //! here panics on a closed stdout (`tidemark status | head -1`): a failed write is dropped.
 
-use crate::error::Error;
-use crate::maintenance::RepairReport;
-use crate::report::Report;
-use crate::status::{State, Status};
 use anstyle::{AnsiColor, Color, Style};
 use serde_json::{json, Value};
 use std::io::Write;
+use tidemark::Error;
+use tidemark::RepairReport;
+use tidemark::Report;
+use tidemark::{State, Status};
 
 const GREEN: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Green)));
 const YELLOW: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Yellow)));
@@ -18,7 +18,7 @@ const BOLD_RED: Style = Style::new()
     .bold()
     .fg_color(Some(Color::Ansi(AnsiColor::Red)));
 
-pub(super) struct Output {
+pub(crate) struct Output {
     json: bool,
 }
 
@@ -28,16 +28,16 @@ fn out(style: Style, text: &str) {
 }
 
 /// One line on stderr, in a style.
-pub(super) fn err(style: Style, text: &str) {
+pub(crate) fn err(style: Style, text: &str) {
     let _ = writeln!(anstream::stderr(), "{style}{text}{style:#}");
 }
 
-pub(super) fn plain(text: &str) {
+pub(crate) fn plain(text: &str) {
     out(Style::new(), text);
 }
 
 /// `1 migration`, `2 migrations`.
-pub(super) fn count(n: usize, what: &str) -> String {
+pub(crate) fn count(n: usize, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
     } else {
@@ -59,15 +59,15 @@ fn steps_json(report: &Report) -> Vec<Value> {
 }
 
 impl Output {
-    pub(super) fn new(json: bool) -> Self {
+    pub(crate) fn new(json: bool) -> Self {
         Self { json }
     }
 
-    pub(super) fn json(&self) -> bool {
+    pub(crate) fn json(&self) -> bool {
         self.json
     }
 
-    pub(super) fn status(&self, status: &Status) {
+    pub(crate) fn status(&self, status: &Status) {
         if self.json {
             let migrations: Vec<Value> = status
                 .entries
@@ -104,7 +104,7 @@ impl Output {
     }
 
     /// A run's report; `noop` is what to say when nothing had to be done.
-    pub(super) fn report(&self, report: &Report, dry_run: bool, noop: Option<&str>) {
+    pub(crate) fn report(&self, report: &Report, dry_run: bool, noop: Option<&str>) {
         if self.json {
             let skipped: Vec<Value> = report
                 .skipped
@@ -146,7 +146,7 @@ impl Output {
         }
     }
 
-    pub(super) fn baselined(&self, versions: &[String]) {
+    pub(crate) fn baselined(&self, versions: &[String]) {
         if self.json {
             plain(&json!({ "baselined": versions }).to_string());
         } else if versions.is_empty() {
@@ -160,7 +160,7 @@ impl Output {
         }
     }
 
-    pub(super) fn adopted(&self, r: &crate::AdoptReport) {
+    pub(crate) fn adopted(&self, r: &tidemark::AdoptReport) {
         if self.json {
             plain(
                 &json!({
@@ -199,7 +199,7 @@ impl Output {
         }
     }
 
-    pub(super) fn repair(&self, r: &RepairReport) {
+    pub(crate) fn repair(&self, r: &RepairReport) {
         if self.json {
             plain(
                 &json!({ "removed_failed": r.removed_failed, "realigned": r.realigned })
@@ -218,7 +218,7 @@ impl Output {
         }
     }
 
-    pub(super) fn valid(&self) {
+    pub(crate) fn valid(&self) {
         if self.json {
             plain(&json!({ "valid": true }).to_string());
         } else {
@@ -227,7 +227,7 @@ impl Output {
     }
 
     /// A failure, with `message` (the CLI's wording) and what the run committed before it.
-    pub(super) fn error(&self, e: &Error, message: &str) {
+    pub(crate) fn error(&self, e: &Error, message: &str) {
         let (path, line, column) = match e {
             Error::MigrationFailed(f) => (Some(f.path.as_str()), f.line, f.column),
             Error::AdoptMismatch { path, .. } => (path.as_deref(), None, None),
@@ -266,7 +266,7 @@ impl Output {
         let _ = writeln!(anstream::stderr(), "{BOLD_RED}error:{BOLD_RED:#} {message}");
     }
 
-    pub(super) fn error_text(&self, kind: &str, message: &str) {
+    pub(crate) fn error_text(&self, kind: &str, message: &str) {
         if self.json {
             plain(&error_json(kind, message, None, None, None, None, None).to_string());
         } else {

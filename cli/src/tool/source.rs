@@ -1,8 +1,8 @@
 //! Loads a migration folder at run time with the same scan the macro uses.
 
-use crate::check::print_diagnostics;
+use super::check::print_diagnostics;
+use crate::exit;
 use std::path::Path;
-use tidemark::cli::exit;
 use tidemark::Migrations;
 use tidemark_core::{scan, ScanOptions};
 

@@ -2,10 +2,10 @@
 //! every script (squawk's PostgreSQL grammar, as the `syntax` feature does in the build), the
 //! lints with `--lint`, and, with a database, a parse of every script by the server itself.
 
-use crate::say;
+use super::say;
+use crate::exit;
 use serde_json::json;
 use std::path::Path;
-use tidemark::cli::exit;
 use tidemark::tokio_postgres;
 use tidemark_core::{check, Audience, Diagnostic, ScanOptions, Severity};
 
@@ -29,7 +29,7 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     schema: Option<std::path::PathBuf>,
     #[command(flatten)]
-    scratch: crate::scratch::ScratchArgs,
+    scratch: super::scratch::ScratchArgs,
     /// Print JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -100,18 +100,26 @@ async fn schema_diagnostic(
     dir: &Path,
     options: &ScanOptions,
     file: &Path,
-    scratch: &crate::scratch::ScratchArgs,
+    scratch: &super::scratch::ScratchArgs,
 ) -> Result<Option<Diagnostic>, String> {
     let set = tidemark_core::scan(dir, options).map_err(|_| "the folder has errors".to_owned())?;
     let set = tidemark::__private::from_scanned(set);
-    crate::scratch::use_server(scratch);
-    match tidemark::testing::check_schema_file(&set, file).await {
-        Ok(()) => Ok(None),
-        Err(problem) => Ok(Some(Diagnostic::error(
-            file.display().to_string(),
-            problem.to_string(),
-        ))),
-    }
+    let expected = super::schema::render(&set, scratch).await?;
+    let committed = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
+    };
+    Ok(
+        tidemark::schema::compare_file(&committed, &expected).map(|difference| {
+            Diagnostic::error(
+                file.display().to_string(),
+                format!(
+                    "{difference}; run `tidemark schema -o {}` and review the change",
+                    file.display()
+                ),
+            )
+        }),
+    )
 }
 
 /// Prints diagnostics like rustc does (`error: path:line:col: …`), or as JSON.
@@ -166,7 +174,7 @@ async fn server_parse(
     let client = pool
         .get()
         .await
-        .map_err(|e| tidemark::cli::describe_error(&tidemark::Error::from(e), &target))?;
+        .map_err(|e| crate::describe_error(&tidemark::Error::from(e), &target))?;
     let mut parsed = 0;
     let mut found = Vec::new();
     let scripts = migrations

@@ -1,9 +1,9 @@
 //! `tidemark new NAME`: the next migration file(s), in the folder's own naming style.
 
-use crate::say;
+use super::say;
+use crate::exit;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
-use tidemark::cli::exit;
 use tidemark_core::{check, Form, ScanOptions};
 
 /// Create the next migration.

@@ -1,12 +1,12 @@
 //! Progress lines on stderr while a run goes, built from tidemark's structured tracing events
-//! (their targets and fields, see [`crate::events`]), never from the wording of a message.
+//! (their targets and fields, see [`tidemark::events`]), never from the wording of a message.
 
-use crate::events;
 use std::future::Future;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tidemark::events;
 use tracing::field::{Field, Visit};
 use tracing::instrument::WithSubscriber;
 
@@ -19,7 +19,7 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// Runs `fut`, printing a line to stderr as each migration completes when a person is watching
 /// (stderr is a terminal), or, in a log (stderr is not a terminal), a line every few seconds
 /// while a long run goes on. Nothing with `--json`.
-pub(super) async fn with_progress<F: Future>(json: bool, fut: F) -> F::Output {
+pub(crate) async fn with_progress<F: Future>(json: bool, fut: F) -> F::Output {
     if json {
         return fut.await;
     }
@@ -40,12 +40,12 @@ pub(super) async fn with_progress<F: Future>(json: bool, fut: F) -> F::Output {
     loop {
         tokio::select! {
             out = &mut fut => return out,
-            _ = tick.tick() => super::output::err(
+            _ = tick.tick() => crate::output::err(
                 anstyle::Style::new(),
                 &format!(
-                    "  still running after {}: {} done{}",
-                    crate::report::human(started.elapsed()),
-                    super::output::count(done.load(Ordering::Relaxed), "migration"),
+                    "  still running after {} s: {} done{}",
+                    started.elapsed().as_secs(),
+                    crate::output::count(done.load(Ordering::Relaxed), "migration"),
                     code.lock().map(|c| c.describe()).unwrap_or_default(),
                 ),
             ),
@@ -150,7 +150,7 @@ impl tracing::Subscriber for Progress {
             c.shown = Some(Instant::now());
             let line = format!("  code {}", c.describe().trim_start_matches("; "));
             drop(c);
-            super::output::err(anstyle::Style::new(), &line);
+            crate::output::err(anstyle::Style::new(), &line);
             return;
         }
         if !self.lines {
@@ -170,7 +170,7 @@ impl tracing::Subscriber for Progress {
             ),
             _ => return,
         };
-        super::output::err(anstyle::Style::new(), &line);
+        crate::output::err(anstyle::Style::new(), &line);
     }
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}

@@ -2,20 +2,20 @@
 //! the verb over many targets, with a progress bar on a terminal, a table (or JSON per
 //! target), and an exit code that says whether any target failed.
 
-use super::args::{FleetArgs, MigrateCommand};
-use super::output::{err, plain, Output};
-use super::{exit, messages};
-use crate::connect::ConnectOptions;
-use crate::error::Error;
-use crate::fleet::{self, FleetReport, FleetStatus, FleetTarget, Outcome};
-use crate::migrator::Migrator;
-use crate::target::Target;
+use crate::args::{FleetArgs, MigrateCommand};
+use crate::output::{err, plain, Output};
+use crate::{exit, messages};
 use anstyle::Style;
 use serde_json::{json, Value};
 use std::io::IsTerminal;
+use tidemark::connect::ConnectOptions;
+use tidemark::fleet::{self, FleetReport, FleetStatus, FleetTarget, Outcome};
+use tidemark::Error;
+use tidemark::Migrator;
+use tidemark::Target;
 
 /// Runs `command` over the targets `args` name; prints the outcome; the exit code.
-pub(super) async fn execute(
+pub(crate) async fn execute(
     m: Migrator<'_>,
     command: &MigrateCommand,
     args: &FleetArgs,
@@ -27,7 +27,7 @@ pub(super) async fn execute(
         Ok(t) => t,
         Err(e) => {
             out.error(&e, &messages::describe(&e, &target));
-            return super::code_of(&e);
+            return crate::code_of(&e);
         }
     };
     if targets.is_empty() {
@@ -149,6 +149,8 @@ fn print_report(out: &Output, report: &FleetReport) {
                             json!(e.partial_report().map(|r| r.versions()).unwrap_or_default());
                     }
                     Outcome::Skipped(why) => doc["reason"] = json!(why),
+                    // A later kind of outcome: its label says it.
+                    _ => {}
                 }
                 doc
             })

@@ -2,10 +2,10 @@
 //! migrations are run on a scratch database and the two catalogs compared object by object;
 //! the database itself is only read.
 
-use crate::say;
-use crate::scratch::{self, ScratchArgs};
+use super::say;
+use super::scratch::{self, ScratchArgs};
+use crate::exit;
 use serde_json::json;
-use tidemark::cli::exit;
 use tidemark::schema::Drift;
 use tidemark::Migrations;
 
@@ -64,7 +64,7 @@ pub(crate) async fn run(set: &Migrations, args: &DriftArgs) -> u8 {
         .table(args.table.clone())
         .drift(&pool, scratch.pool())
         .await;
-    let _ = scratch.close().await;
+    scratch.close().await;
     pool.close();
     match result {
         Ok(drift) => {
@@ -76,8 +76,8 @@ pub(crate) async fn run(set: &Migrations, args: &DriftArgs) -> u8 {
             }
         }
         Err(e) => {
-            say::error(&tidemark::cli::describe_error(&e, &target));
-            tidemark::cli::exit_code(&e)
+            say::error(&crate::describe_error(&e, &target));
+            crate::exit_code(&e)
         }
     }
 }

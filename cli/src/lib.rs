@@ -1,23 +1,30 @@
-//! The database verbs as a clap subcommand (feature `cli`), for the `tidemark` binary and for
-//! self-migrating programs: `myapp migrate status`.
+//! tidemark's command line, as a library and as the `tidemark` binary (as sqlx-cli is).
+//!
+//! The library is the database verbs as a clap subcommand, for self-migrating programs:
+//! `myapp migrate status`, `up`, `down`, … with the migrations built into `myapp`. Depend on it
+//! without its default features (`tool`, the standalone binary's own verbs, and `tls`):
+//!
+//! ```toml
+//! tidemark-cli = { version = "0.1", default-features = false }   # add "tls" for sslmode
+//! ```
 //!
 //! ```no_run
-//! use tidemark::cli::clap::{self, Parser};
+//! use tidemark_cli::clap::{self, Parser};
 //!
-//! static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/migrations");
+//! static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("../examples/migrations");
 //!
 //! #[derive(Parser)]
 //! enum App {
 //!     /// Run the service.
 //!     Serve,
 //!     /// Manage the database schema.
-//!     Migrate(tidemark::cli::MigrateArgs),
+//!     Migrate(tidemark_cli::MigrateArgs),
 //! }
 //!
 //! # async fn main_() {
 //! match App::parse() {
 //!     App::Serve => { /* MIGRATIONS.migrator().run(&pool).await?; serve */ }
-//!     App::Migrate(args) => std::process::exit(tidemark::cli::run(&MIGRATIONS, &args).await.into()),
+//!     App::Migrate(args) => std::process::exit(tidemark_cli::run(&MIGRATIONS, &args).await.into()),
 //! }
 //! # }
 //! ```
@@ -29,6 +36,8 @@ mod fleet;
 mod messages;
 mod output;
 mod progress;
+#[cfg(feature = "tool")]
+pub mod tool;
 
 pub use args::{
     Apply, Database, FleetArgs, Lock, MigrateArgs, MigrateCommand, Policies, Substitution,
@@ -37,12 +46,12 @@ pub use args::{
 /// own, at the version tidemark's arguments are built with.
 pub use clap;
 
-use crate::error::Error;
-use crate::migrations::Migrations;
-use crate::status::State;
-use crate::target::{Target, TransactionMode};
-use crate::Migrator;
 use std::time::Duration;
+use tidemark::Error;
+use tidemark::Migrations;
+use tidemark::Migrator;
+use tidemark::State;
+use tidemark::{Target, TransactionMode};
 
 /// Exit codes, stable for scripts.
 pub mod exit {
@@ -67,10 +76,9 @@ pub mod exit {
     pub const TERMINATED: u8 = 143;
 }
 
-/// The CLI's wording of an error (flags, not API options; where the connection went). Not
-/// public API: the `tidemark` binary's `check` uses it.
-#[doc(hidden)]
-pub fn describe_error(e: &Error, target: &str) -> String {
+/// The CLI's wording of an error (flags, not API options; where the connection went).
+#[cfg(feature = "tool")]
+pub(crate) fn describe_error(e: &Error, target: &str) -> String {
     messages::describe(e, target)
 }
 
@@ -90,7 +98,7 @@ pub async fn execute(set: &Migrations, command: &MigrateCommand) -> u8 {
         );
         return exit::USAGE;
     };
-    let connect = crate::connect::ConnectOptions::parse(url);
+    let connect = tidemark::connect::ConnectOptions::parse(url);
     if let Some(f) = command.fleet() {
         return match connect {
             Ok(c) => fleet::execute(migrator(set, command), command, f, &c, &out).await,
@@ -109,7 +117,7 @@ pub async fn execute(set: &Migrations, command: &MigrateCommand) -> u8 {
     };
     // SIGINT and SIGTERM stop the run: the statement running is cancelled on the server, the
     // lock is released, and what committed is said.
-    let stop = crate::Stop::new();
+    let stop = tidemark::Stop::new();
     let signal = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
     let listener = tokio::spawn(watch_signals(stop.clone(), signal.clone()));
     let m = migrator(set, command).stop_on(stop);
@@ -196,7 +204,7 @@ fn with_placeholders<'m>(m: Migrator<'m>, s: &args::Substitution) -> Migrator<'m
 }
 
 /// Stops `stop` at the first SIGINT or SIGTERM, noting which (as its exit code).
-async fn watch_signals(stop: crate::Stop, which: std::sync::Arc<std::sync::atomic::AtomicU8>) {
+async fn watch_signals(stop: tidemark::Stop, which: std::sync::Arc<std::sync::atomic::AtomicU8>) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut int), Ok(mut term)) = (
         signal(SignalKind::interrupt()),
@@ -212,10 +220,9 @@ async fn watch_signals(stop: crate::Stop, which: std::sync::Arc<std::sync::atomi
     stop.stop();
 }
 
-/// The exit code of an error (see [`exit`]). Not public API: the `tidemark` binary's own verbs
-/// use it.
-#[doc(hidden)]
-pub fn exit_code(e: &Error) -> u8 {
+/// The exit code of an error (see [`exit`]).
+#[cfg(feature = "tool")]
+pub(crate) fn exit_code(e: &Error) -> u8 {
     code_of(e)
 }
 
@@ -230,7 +237,7 @@ fn code_of(e: &Error) -> u8 {
 async fn dispatch(
     m: &Migrator<'_>,
     command: &MigrateCommand,
-    pool: &deadpool_postgres::Pool,
+    pool: &tidemark::deadpool_postgres::Pool,
     out: &output::Output,
 ) -> Result<u8, Error> {
     match command {
@@ -287,10 +294,10 @@ async fn dispatch(
         MigrateCommand::Adopt {
             tool, source_table, ..
         } => {
-            let mut from = match tool.as_deref().map(str::parse::<crate::Tool>) {
-                Some(Ok(tool)) => crate::Adopt::tool(tool),
+            let mut from = match tool.as_deref().map(str::parse::<tidemark::Tool>) {
+                Some(Ok(tool)) => tidemark::Adopt::tool(tool),
                 // clap accepts only the four names.
-                Some(Err(_)) | None => crate::Adopt::detect(),
+                Some(Err(_)) | None => tidemark::Adopt::detect(),
             };
             if let Some(t) = source_table {
                 from = from.source_table(t.clone());
@@ -317,7 +324,7 @@ async fn dispatch(
 async fn move_to(
     m: &Migrator<'_>,
     target: Target,
-    pool: &deadpool_postgres::Pool,
+    pool: &tidemark::deadpool_postgres::Pool,
     out: &output::Output,
 ) -> Result<u8, Error> {
     let already = match &target {
