@@ -9,14 +9,15 @@ use proc_macro2::{Span, TokenStream};
 #[cfg(feature = "syntax")]
 pub(crate) fn run(
     set: &tidemark_core::MigrationSet,
-    args: &crate::embed::Args,
+    allow: Vec<String>,
+    deny: Vec<String>,
     span: Span,
 ) -> syn::Result<Vec<TokenStream>> {
     let options = tidemark_analysis::Options {
         syntax: true,
         lint: cfg!(feature = "lint"),
-        allow: args.allow(),
-        deny: args.deny(),
+        allow,
+        deny,
     };
     let findings = tidemark_analysis::analyze(&set.migrations, &options);
     let mut errors = findings
@@ -43,9 +44,9 @@ pub(crate) fn run(
 #[cfg(not(feature = "syntax"))]
 pub(crate) fn run(
     _set: &tidemark_core::MigrationSet,
-    args: &crate::embed::Args,
+    _allow: Vec<String>,
+    _deny: Vec<String>,
     _span: Span,
 ) -> syn::Result<Vec<TokenStream>> {
-    let _ = (args.allow(), args.deny());
     Ok(Vec::new())
 }

@@ -92,16 +92,15 @@ fn try_expand(args: &Args) -> syn::Result<TokenStream> {
     match scan(&root.join(&written), &options) {
         Ok(set) => {
             let out_dir = std::env::var_os("OUT_DIR").map(std::path::PathBuf::from);
-            let mut warnings = crate::analysis::run(&set, args, span)?;
+            let mut warnings = crate::analysis::run(&set, args.allow(), args.deny(), span)?;
             if !tidemark_core::is_watched(&written, &root, out_dir.as_deref()) {
                 warnings.push(crate::warning::warning(
                     "new_migration_files_are_not_seen_without_a_build_script",
                     &format!(
                         "no build script watches `{written}`: a migration file added there is not \
                          embedded until something else makes this crate rebuild; add a build.rs with \
-                         `fn main() {{ tidemark::build::rerun_if_changed(\"{written}\"); }}` (and \
-                         tidemark in [build-dependencies]), or one that prints \
-                         `cargo:rerun-if-changed={written}`"
+                         `fn main() {{ println!(\"cargo:rerun-if-changed={written}\"); }}` (it needs \
+                         no build dependency)"
                     ),
                 ));
             }

@@ -68,7 +68,7 @@ pub(crate) fn expand(args: &Args, item: ItemFn) -> syn::Result<TokenStream> {
         #[::core::prelude::v1::test]
         #vis fn #name() #output {
             #inner_fn
-            ::tidemark::testing::__runtime().block_on(async {
+            ::tidemark::__private::test_runtime().block_on(async {
                 let db = ::tidemark::testing::TestDatabase::new(&#migrations)
                     .await
                     .unwrap_or_else(|e| ::core::panic!("#[tidemark::test]: {}", e));

@@ -67,9 +67,8 @@ pub use target::{Target, TransactionMode};
 /// The path is relative to the crate root (the directory of `Cargo.toml`). The folder is read,
 /// validated and checksummed during the build; every problem is a compile error naming the file,
 /// line and column. Each file is embedded with `include_str!`, so editing a migration rebuilds
-/// the crate; a *new* file needs the build to rerun: add a `build.rs` calling
-/// `tidemark_core::rerun_if_changed("migrations")` (or printing
-/// `cargo:rerun-if-changed=migrations`).
+/// the crate; a *new* file needs the build to rerun: add a `build.rs` that prints
+/// `cargo:rerun-if-changed=migrations` (it needs no build dependency).
 pub use tidemark_macros::embed_migrations;
 
 /// An async test that receives a fresh database migrated with a set (feature `testing`).
@@ -96,16 +95,19 @@ pub mod __private;
 
 /// For build scripts: make a new migration file rebuild the crate that embeds its folder.
 ///
+/// The build script that costs nothing prints the line itself and needs no build dependency:
+///
 /// ```no_run
-/// // build.rs, with `tidemark` in [build-dependencies] too
+/// // build.rs
 /// fn main() {
-///     tidemark::build::rerun_if_changed("migrations");
+///     println!("cargo:rerun-if-changed=migrations");
 /// }
 /// ```
 ///
-/// Without it (or a build script that prints `cargo:rerun-if-changed=migrations`),
-/// `embed_migrations!` warns at build time, and a debug binary warns at run time when its
-/// folder has files it did not embed.
+/// `tidemark::build::rerun_if_changed("migrations")` does the same (and skips a folder that does
+/// not exist), but as a `[build-dependencies]` entry it compiles tidemark a second time for the
+/// host. Without either, `embed_migrations!` warns at build time, and a debug binary warns at
+/// run time when its folder has files it did not embed.
 pub mod build {
     pub use tidemark_core::rerun_if_changed;
 }

@@ -239,3 +239,12 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
 }
 
 pub use crate::locate::script_offset;
+
+/// The runtime `#[tidemark::test]` runs a test on.
+#[cfg(feature = "testing")]
+pub fn test_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread tokio runtime builds")
+}

@@ -38,7 +38,7 @@ impl fmt::Display for Stale {
         write!(
             f,
             "\n  rebuild it; so that new files always rebuild the crate, add a build.rs with \
-             `fn main() {{ tidemark::build::rerun_if_changed(\"{}\"); }}`",
+             `fn main() {{ println!(\"cargo:rerun-if-changed={}\"); }}`",
             self.folder
         )
     }

@@ -1,13 +1,13 @@
 //! `TestDatabase`: an isolated database per test.
 
-use super::server::{background, server, TestServer};
+use super::server::{background, owner_token, server, TestServer};
 use super::{template, TestError};
 use crate::migrations::Migrations;
 use crate::report::Report;
 use crate::target::Target;
 use deadpool_postgres::Pool;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 static SWEPT: AtomicBool = AtomicBool::new(false);
@@ -170,25 +170,6 @@ impl Drop for TestDatabase {
             let _ = wait.recv_timeout(Duration::from_secs(30));
         }
     }
-}
-
-/// This process's mark: in the name of every test database it creates, and in the
-/// `application_name` of its admin session, so another process can tell whether the owner of a
-/// test database is still alive (its admin session is connected) from the server alone, across
-/// machines.
-pub(crate) fn owner_token() -> &'static str {
-    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    TOKEN.get_or_init(|| {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        format!("{}_{secs}", std::process::id())
-    })
-}
-
-/// The `application_name` of the kit's admin session.
-pub(crate) fn owner_application_name() -> String {
-    format!("tidemark-kit {}", owner_token())
 }
 
 fn unique_name() -> String {

@@ -98,12 +98,3 @@ impl From<deadpool_postgres::PoolError> for TestError {
         Self::Pool(crate::Error::from(e))
     }
 }
-
-/// The runtime `#[tidemark::test]` runs a test on. Not public API.
-#[doc(hidden)]
-pub fn __runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread tokio runtime builds")
-}

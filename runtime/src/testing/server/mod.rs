@@ -162,7 +162,7 @@ impl TestServer {
         }
         // Its application_name tells other test processes that this one is alive.
         let mut config = self.config(self.admin_database());
-        config.application_name(super::database::owner_application_name());
+        config.application_name(owner_application_name());
         let client = Arc::new(Background(self.tls.clone()).connect(&config).await?.0);
         if let Ok(mut g) = self.admin_client.lock() {
             *g = Some(client.clone());
@@ -195,4 +195,23 @@ impl Connect for Background {
             connected.expect("the kit's connect task does not panic")
         })
     }
+}
+
+/// This process's mark: in the name of every test database it creates, and in the
+/// `application_name` of its admin session, so another process can tell whether the owner of a
+/// test database is still alive (its admin session is connected) from the server alone, across
+/// machines.
+pub(crate) fn owner_token() -> &'static str {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN.get_or_init(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        format!("{}_{secs}", std::process::id())
+    })
+}
+
+/// The `application_name` of the kit's admin session.
+fn owner_application_name() -> String {
+    format!("tidemark-kit {}", owner_token())
 }
