@@ -1,7 +1,7 @@
 //! Connecting from a connection string as libpq does: the URL or `key=value` form, with
 //! `sslmode` (`disable`, `allow`, `prefer`, `require`, `verify-ca`, `verify-full`) and
 //! `sslrootcert` (a PEM file, or `system` for the system's trusted CAs) read from the string or
-//! from `PGSSLMODE` / `PGSSLROOTCERT`; TLS with rustls (feature `tls`, on by default).
+//! from `PGSSLMODE` / `PGSSLROOTCERT`; TLS with rustls (feature `tls`; without it, only what needs no TLS connects).
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), tidemark::Error> {
