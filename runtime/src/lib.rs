@@ -36,6 +36,7 @@ mod status;
 mod stop;
 mod table;
 mod target;
+mod visit;
 
 #[cfg(feature = "testing")]
 pub mod testing;

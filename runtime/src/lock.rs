@@ -19,7 +19,6 @@ use crate::stop::{self, Stop};
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
-use tokio_postgres::SimpleQueryMessage;
 
 /// The shortest wait between two attempts; waits then grow with the time waited.
 const FIRST_DELAY: Duration = Duration::from_millis(5);
@@ -35,30 +34,25 @@ pub(crate) struct Lock<'a> {
 }
 
 impl<'a> Lock<'a> {
-    /// Polls for the lock until it is granted, `timeout` passes or `stop` is stopped. While
-    /// it waits, `done` (a query whose first value is `t` when the work is already done, such
-    /// as the fast path's digest test) is asked after each refused attempt: `None` when it says
-    /// so, so a replica queued behind the one that migrated stops waiting as soon as that one
-    /// commits, instead of taking the lock in turn to learn there is nothing to do.
+    /// Polls for the lock until it is granted, `timeout` passes or `stop` is stopped.
     ///
-    /// `spare` is a session the caller holds for the work after the lock (the fast path's):
-    /// given back to the pool at the first refused attempt, so a waiter holds one session, not
-    /// two, while it waits.
-    pub(crate) async fn acquire(
+    /// `until` is a query and a value: after each refused attempt the query is asked on the
+    /// waiting session, and when its first value is `t` the wait ends without the lock, with
+    /// that value (`Ok(Err(value))`): how a caller stops waiting for work another migrator has
+    /// done meanwhile. `refused` is called after each refused attempt (a caller gives back a
+    /// session it no longer needs to hold while it waits).
+    pub(crate) async fn acquire<D>(
         db: Db<'a>,
         key: i64,
         timeout: Duration,
         stop: Option<&Stop>,
-        done: Option<&str>,
-        spare: &mut Option<Conn<'a>>,
-    ) -> Result<Option<Self>, Error> {
+        mut until: Option<(&str, D)>,
+        mut refused: impl FnMut(),
+    ) -> Result<Result<Self, D>, Error> {
         let pooled = matches!(db, Db::Pool(_));
-        let start = Instant::now();
-        let mut delay = FIRST_DELAY;
-        let mut next_log = Duration::ZERO;
-        let jitter = RandomState::new();
+        let mut wait = Wait::new(key, timeout);
         let mut conn = db.shared().await?;
-        for attempt in 0u64.. {
+        loop {
             if stop::is_stopped(stop) {
                 return Err(Error::Interrupted {
                     applied: crate::Report::default(),
@@ -66,79 +60,31 @@ impl<'a> Lock<'a> {
             }
             match try_lock(&conn, key, pooled).await {
                 Ok(true) => {
-                    if attempt > 0 {
-                        tracing::info!(
-                            target: events::LOCK_ACQUIRED,
-                            key,
-                            waited_ms = elapsed_ms(start),
-                            "acquired the migration lock"
-                        );
-                    }
-                    return Ok(Some(Self {
+                    wait.acquired();
+                    return Ok(Ok(Self {
                         conn: Some(conn),
                         key,
                         pooled,
                     }));
                 }
                 Ok(false) => {
-                    spare.take();
-                    if let Some(sql) = done {
-                        // An error (the tables not there yet) only means: not done.
-                        if first_value(&conn, sql).await.ok().flatten().as_deref() == Some("t") {
-                            tracing::info!(
-                                target: events::LOCK_ACQUIRED,
-                                key,
-                                waited_ms = elapsed_ms(start),
-                                "the migrations were applied by the lock's holder; nothing to do"
-                            );
-                            return Ok(None);
-                        }
+                    refused();
+                    if let Some(value) = wait.until(&conn, &mut until).await {
+                        return Ok(Err(value));
                     }
                 }
                 // The session was lost while waiting (a restart, a terminated backend): a waiter
                 // with a pool reconnects while its timeout lasts.
-                Err(e) if pooled && start.elapsed() < timeout => {
+                Err(e) if pooled && !wait.timed_out() => {
                     tracing::info!(target: events::LOCK_WAIT, key, error = %e, "lost the session while waiting for the migration lock; reconnecting");
                     discard(conn);
-                    conn = reconnect(db, start, timeout).await?;
+                    conn = reconnect(db, wait.start, timeout).await?;
                     continue;
                 }
                 Err(e) => return Err(e),
             }
-            let waited = start.elapsed();
-            if waited >= timeout {
-                let holder = holder(&conn, key).await;
-                return Err(Error::LockTimeout {
-                    key,
-                    waited,
-                    holder,
-                });
-            }
-            if waited >= next_log {
-                let holder = holder(&conn, key).await;
-                tracing::info!(
-                    target: events::LOCK_WAIT,
-                    key,
-                    %holder,
-                    waited_ms = elapsed_ms(start),
-                    "waiting for the migration lock"
-                );
-                next_log = waited + LOG_EVERY;
-            }
-            // Sleep between half and all of `delay`, never past the deadline.
-            let spread = u64::try_from(delay.as_micros() / 2).unwrap_or(1).max(1);
-            let sleep = delay / 2 + Duration::from_micros(jitter.hash_one(attempt) % spread);
-            tokio::select! {
-                () = tokio::time::sleep(sleep.min(timeout - waited)) => {}
-                () = stop::stopped(stop) => {}
-            }
-            // The next wait is an eighth of the time waited so far (within the bounds): a
-            // waiter learns that the holder finished within an eighth of its wait, so replicas
-            // queued behind one that migrates are past migration soon after it, not up to twice
-            // as late as a doubling backoff would leave them.
-            delay = (start.elapsed() / 8).clamp(FIRST_DELAY, MAX_DELAY);
+            wait.pause(&conn, stop).await?;
         }
-        unreachable!("the attempt counter does not run out")
     }
 
     /// The session holding the lock.
@@ -168,6 +114,104 @@ impl<'a> Lock<'a> {
                 Err(Error::db("releasing the migration lock")(e))
             }
         }
+    }
+}
+
+/// A waiter's clock: when it started, how long it sleeps between attempts, when it last said
+/// it was waiting.
+struct Wait {
+    key: i64,
+    timeout: Duration,
+    start: Instant,
+    delay: Duration,
+    next_log: Duration,
+    attempt: u64,
+    jitter: RandomState,
+}
+
+impl Wait {
+    fn new(key: i64, timeout: Duration) -> Self {
+        Self {
+            key,
+            timeout,
+            start: Instant::now(),
+            delay: FIRST_DELAY,
+            next_log: Duration::ZERO,
+            attempt: 0,
+            jitter: RandomState::new(),
+        }
+    }
+
+    fn timed_out(&self) -> bool {
+        self.start.elapsed() >= self.timeout
+    }
+
+    fn acquired(&self) {
+        if self.attempt > 0 {
+            tracing::info!(
+                target: events::LOCK_ACQUIRED,
+                key = self.key,
+                waited_ms = elapsed_ms(self.start),
+                "acquired the migration lock"
+            );
+        }
+    }
+
+    /// The caller's value when its `until` query says the work is done (an error, such as the
+    /// tables not being there yet, only means: not done).
+    async fn until<D>(&self, conn: &Conn<'_>, until: &mut Option<(&str, D)>) -> Option<D> {
+        let (sql, _) = until.as_ref()?;
+        if first_value(conn, sql).await.ok().flatten().as_deref() != Some("t") {
+            return None;
+        }
+        tracing::info!(
+            target: events::LOCK_ACQUIRED,
+            key = self.key,
+            waited_ms = elapsed_ms(self.start),
+            "stopped waiting for the migration lock: the work was done meanwhile"
+        );
+        until.take().map(|(_, value)| value)
+    }
+
+    /// After a refused attempt: the timeout error once it has passed; else says who holds the
+    /// lock (every `LOG_EVERY`) and sleeps until the next attempt (or the stop).
+    async fn pause(&mut self, conn: &Conn<'_>, stop: Option<&Stop>) -> Result<(), Error> {
+        let waited = self.start.elapsed();
+        if waited >= self.timeout {
+            return Err(Error::LockTimeout {
+                key: self.key,
+                waited,
+                holder: holder(conn, self.key).await,
+            });
+        }
+        if waited >= self.next_log {
+            let holder = holder(conn, self.key).await;
+            tracing::info!(
+                target: events::LOCK_WAIT,
+                key = self.key,
+                %holder,
+                waited_ms = elapsed_ms(self.start),
+                "waiting for the migration lock"
+            );
+            self.next_log = waited + LOG_EVERY;
+        }
+        // Sleep between half and all of `delay`, never past the deadline.
+        let spread = u64::try_from(self.delay.as_micros() / 2)
+            .unwrap_or(1)
+            .max(1);
+        let jitter = self.jitter.hash_one(self.attempt) % spread;
+        let sleep = self.delay / 2 + Duration::from_micros(jitter);
+        tokio::select! {
+            () = tokio::time::sleep(sleep.min(self.timeout - waited)) => {}
+            () = stop::stopped(stop) => {}
+        }
+        // The next wait is an eighth of the time waited so far (within the bounds): a waiter
+        // learns that the holder finished within an eighth of its wait, so replicas queued
+        // behind one that migrates are past migration soon after it, not up to twice as late
+        // as a doubling backoff would leave them.
+        self.delay = (self.start.elapsed() / 8).clamp(FIRST_DELAY, MAX_DELAY);
+        self.attempt += 1;
+        Ok(())
     }
 }
 
@@ -226,14 +270,9 @@ fn elapsed_ms(start: Instant) -> u64 {
 }
 
 async fn first_value(conn: &Conn<'_>, sql: &str) -> Result<Option<String>, Error> {
-    let msgs = conn
-        .simple_query(sql)
+    crate::sql::first_value(conn, sql)
         .await
-        .map_err(Error::db("taking or releasing the migration lock"))?;
-    Ok(msgs.iter().find_map(|m| match m {
-        SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
-        _ => None,
-    }))
+        .map_err(Error::db("taking or releasing the migration lock"))
 }
 
 /// Who holds the lock, for the log and the timeout error.

@@ -205,36 +205,85 @@ pub(crate) fn check_no_failed_row(set: &Migrations, history: &[HistoryRow]) -> R
     }
 }
 
-/// Plans the steps from `history` to `target`, checking every policy before anything runs.
+/// Plans the steps from `history` to `target`, checking every policy before anything runs:
+/// history first (a failed row, missing and future versions, divergent checksums), then the
+/// target's bound, then the steps in the order they run (rollbacks after the repeatables they
+/// may depend on are undone, the checkpoint, forward migrations, repeatables).
 pub(crate) fn plan<'m>(
     set: &'m Migrations,
     history: &[HistoryRow],
     target: &Target,
     policy: Policy,
 ) -> Result<Plan<'m>, Error> {
-    let recorded: HashMap<&str, &HistoryRow> =
-        history.iter().map(|r| (r.version.as_str(), r)).collect();
-    let known: HashMap<&str, &Migration> = set.iter().map(|m| (m.version(), m)).collect();
+    let planner = Planner {
+        set,
+        history,
+        recorded: history.iter().map(|r| (r.version.as_str(), r)).collect(),
+        known: set.iter().map(|m| (m.version(), m)).collect(),
+        policy,
+    };
     check_no_failed_row(set, history)?;
-    let newest = newest(set);
-    let mut future = Vec::new();
-    for row in history
-        .iter()
-        .filter(|r| r.kind.is_versioned() && !known.contains_key(r.version.as_str()))
-    {
-        if policy.allow_future && is_future(set, row, newest) {
-            future.push(row.version.clone());
-        } else if !policy.allow_missing {
-            return Err(Error::Missing {
-                version: row.version.clone(),
-                name: row.name.clone(),
-            });
-        }
+    let future = planner.future_versions()?;
+    planner.check_checksums()?;
+    let bound = planner.bound(target)?;
+    let rollbacks = planner.rollbacks(&bound)?;
+    let mut steps = if !rollbacks.is_empty() || *target == Target::Initial {
+        planner.repeatable_undos(target)?
+    } else {
+        Vec::new()
+    };
+    steps.extend(rollbacks);
+    planner.forwards(&bound, &mut steps)?;
+    if *target == Target::Latest {
+        steps.extend(planner.repeatables());
     }
-    let versioned: Vec<&Migration> = set.iter().filter(|m| m.kind.is_versioned()).collect();
-    for m in &versioned {
-        if let Some(row) = recorded.get(m.version()) {
-            if row.checksum != m.up.checksum && !policy.allow_divergent {
+    Ok(Plan {
+        steps,
+        digest_before: applied_digest(history),
+        future,
+    })
+}
+
+/// What planning looks things up in.
+struct Planner<'m, 'h> {
+    set: &'m Migrations,
+    history: &'h [HistoryRow],
+    recorded: HashMap<&'h str, &'h HistoryRow>,
+    known: HashMap<&'m str, &'m Migration>,
+    policy: Policy,
+}
+
+impl<'m> Planner<'m, '_> {
+    /// Applied versions the set does not have: tolerated when newer than the set (left by a
+    /// newer build, listed) or allowed, else [`Error::Missing`].
+    fn future_versions(&self) -> Result<Vec<String>, Error> {
+        let newest = newest(self.set);
+        let mut future = Vec::new();
+        for row in self
+            .history
+            .iter()
+            .filter(|r| r.kind.is_versioned() && !self.known.contains_key(r.version.as_str()))
+        {
+            if self.policy.allow_future && is_future(self.set, row, newest) {
+                future.push(row.version.clone());
+            } else if !self.policy.allow_missing {
+                return Err(Error::Missing {
+                    version: row.version.clone(),
+                    name: row.name.clone(),
+                });
+            }
+        }
+        Ok(future)
+    }
+
+    /// An applied versioned migration whose file changed is [`Error::Divergent`] unless
+    /// allowed.
+    fn check_checksums(&self) -> Result<(), Error> {
+        for m in self.set.iter().filter(|m| m.kind.is_versioned()) {
+            let Some(row) = self.recorded.get(m.version()) else {
+                continue;
+            };
+            if row.checksum != m.up.checksum && !self.policy.allow_divergent {
                 return Err(Error::Divergent {
                     version: m.version().to_owned(),
                     name: m.name().to_owned(),
@@ -242,74 +291,92 @@ pub(crate) fn plan<'m>(
                 });
             }
         }
+        Ok(())
     }
-    let bound = match target {
-        Target::Latest => Bound::All,
-        Target::Initial => Bound::Nothing,
-        Target::Version(v) => {
-            let canonical = set
-                .order
-                .canonical(v)
-                .filter(|c| known.contains_key(c.as_str()))
-                .ok_or_else(|| Error::UnknownTarget { version: v.clone() })?;
-            Bound::UpTo(canonical)
-        }
-    };
-    let order = set.order;
-    let wanted = |v: &str| match &bound {
-        Bound::All => true,
-        Bound::Nothing => false,
-        Bound::UpTo(b) => order.compare(v, b) != Ordering::Greater,
-    };
-    let highest_applied = history
-        .iter()
-        .filter(|r| r.kind.is_versioned())
-        .map(|r| r.version.as_str())
-        .max_by(|a, b| order.compare(a, b));
-    let mut steps = Vec::new();
-    // Rollbacks first, newest first: every applied version above the target.
-    let mut applied: Vec<&HistoryRow> = history
-        .iter()
-        .filter(|r| r.kind.is_versioned() && !wanted(&r.version))
-        .collect();
-    applied.sort_by(|a, b| order.compare(&b.version, &a.version));
-    let mut rollbacks = Vec::new();
-    for row in applied {
-        let Some(m) = known.get(row.version.as_str()) else {
-            return Err(Error::NoRollback {
-                version: row.version.clone(),
-                path: None,
-            });
-        };
-        if m.down.is_none() {
-            return Err(Error::NoRollback {
-                version: m.version().to_owned(),
-                path: Some(m.up.path().to_owned()),
-            });
-        }
-        rollbacks.push(PlannedStep::new(
-            m,
-            Direction::Down,
-            Reason::Rollback,
-            Some(row.checksum),
-        ));
+
+    fn bound(&self, target: &Target) -> Result<Bound, Error> {
+        Ok(match target {
+            Target::Latest => Bound::All,
+            Target::Initial => Bound::Nothing,
+            Target::Version(v) => {
+                let canonical = self
+                    .set
+                    .order
+                    .canonical(v)
+                    .filter(|c| self.known.contains_key(c.as_str()))
+                    .ok_or_else(|| Error::UnknownTarget { version: v.clone() })?;
+                Bound::UpTo(canonical)
+            }
+        })
     }
-    // A repeatable may depend on what the versioned rollbacks drop (a view on a table): before
-    // them, undo the applied repeatables that have an undo script, newest name first. Going
-    // back to the initial state undoes every repeatable, so each needs one.
-    if !rollbacks.is_empty() || *target == Target::Initial {
-        let mut undone: Vec<&Migration> = set
+
+    fn wanted(&self, bound: &Bound, version: &str) -> bool {
+        match bound {
+            Bound::All => true,
+            Bound::Nothing => false,
+            Bound::UpTo(b) => self.set.order.compare(version, b) != Ordering::Greater,
+        }
+    }
+
+    fn highest_applied(&self) -> Option<&str> {
+        self.history
             .iter()
-            .filter(|m| m.kind == MigrationKind::Repeatable && recorded.contains_key(m.version()))
+            .filter(|r| r.kind.is_versioned())
+            .map(|r| r.version.as_str())
+            .max_by(|a, b| self.set.order.compare(a, b))
+    }
+
+    /// Every applied version above the bound, newest first; each needs a rollback script.
+    fn rollbacks(&self, bound: &Bound) -> Result<Vec<PlannedStep<'m>>, Error> {
+        let order = self.set.order;
+        let mut applied: Vec<&HistoryRow> = self
+            .history
+            .iter()
+            .filter(|r| r.kind.is_versioned() && !self.wanted(bound, &r.version))
             .collect();
-        undone.reverse();
-        for m in undone {
+        applied.sort_by(|a, b| order.compare(&b.version, &a.version));
+        applied
+            .into_iter()
+            .map(|row| {
+                let Some(m) = self.known.get(row.version.as_str()) else {
+                    return Err(Error::NoRollback {
+                        version: row.version.clone(),
+                        path: None,
+                    });
+                };
+                if m.down.is_none() {
+                    return Err(Error::NoRollback {
+                        version: m.version().to_owned(),
+                        path: Some(m.up.path().to_owned()),
+                    });
+                }
+                Ok(PlannedStep::new(
+                    m,
+                    Direction::Down,
+                    Reason::Rollback,
+                    Some(row.checksum),
+                ))
+            })
+            .collect()
+    }
+
+    /// A repeatable may depend on what the versioned rollbacks drop (a view on a table):
+    /// before them, the applied repeatables that have an undo script are undone, newest name
+    /// first. Going back to the initial state undoes every repeatable, so each needs one.
+    fn repeatable_undos(&self, target: &Target) -> Result<Vec<PlannedStep<'m>>, Error> {
+        let mut steps = Vec::new();
+        let applied = self
+            .set
+            .iter()
+            .filter(|m| m.kind == MigrationKind::Repeatable)
+            .filter(|m| self.recorded.contains_key(m.version()));
+        for m in applied.collect::<Vec<_>>().into_iter().rev() {
             match (&m.down, target) {
                 (Some(_), _) => steps.push(PlannedStep::new(
                     m,
                     Direction::Down,
                     Reason::Rollback,
-                    recorded.get(m.version()).map(|r| r.checksum),
+                    self.recorded.get(m.version()).map(|r| r.checksum),
                 )),
                 (None, Target::Initial) => {
                     return Err(Error::NoRollback {
@@ -320,70 +387,80 @@ pub(crate) fn plan<'m>(
                 (None, _) => {}
             }
         }
+        Ok(steps)
     }
-    steps.extend(rollbacks);
-    // A database with no migration applied starts from the checkpoint, when the target is at
-    // or above it: the migrations it stands for are then done.
-    let checkpoint = set
-        .checkpoint
-        .as_ref()
-        .filter(|c| highest_applied.is_none() && wanted(c.migration.version()));
-    let mut done_by_checkpoint = 0;
-    if let Some(c) = checkpoint {
-        let covers = &set.items[..c.squashes];
-        steps.push(PlannedStep::checkpoint(&c.migration, covers));
-        done_by_checkpoint = c.squashes;
+
+    /// The pending versioned migrations up to the bound, in order; a database with no
+    /// migration applied starts from the checkpoint when the bound is at or above it (the
+    /// migrations it stands for are then done).
+    fn forwards(&self, bound: &Bound, steps: &mut Vec<PlannedStep<'m>>) -> Result<(), Error> {
+        let highest_applied = self.highest_applied();
+        let checkpoint = self
+            .set
+            .checkpoint
+            .as_ref()
+            .filter(|c| highest_applied.is_none() && self.wanted(bound, c.migration.version()));
+        let mut done_by_checkpoint = 0;
+        if let Some(c) = checkpoint {
+            steps.push(PlannedStep::checkpoint(
+                &c.migration,
+                &self.set.items[..c.squashes],
+            ));
+            done_by_checkpoint = c.squashes;
+        }
+        let versioned = self.set.iter().filter(|m| m.kind.is_versioned());
+        for m in versioned.skip(done_by_checkpoint) {
+            let v = m.version();
+            if self.recorded.contains_key(v) || !self.wanted(bound, v) {
+                continue;
+            }
+            if self.set.is_squashed(m) {
+                return Err(Error::Squashed {
+                    version: v.to_owned(),
+                    checkpoint: m.up.path().to_owned(),
+                });
+            }
+            let late =
+                highest_applied.is_some_and(|h| self.set.order.compare(v, h) == Ordering::Less);
+            if late && !self.policy.allow_out_of_order {
+                return Err(Error::OutOfOrder {
+                    version: v.to_owned(),
+                    path: m.up.path().to_owned(),
+                    highest: highest_applied.unwrap_or_default().to_owned(),
+                });
+            }
+            let reason = if late {
+                Reason::OutOfOrder
+            } else {
+                Reason::Pending
+            };
+            steps.push(PlannedStep::new(m, Direction::Up, reason, None));
+        }
+        Ok(())
     }
-    for m in versioned.iter().copied().skip(done_by_checkpoint) {
-        let v = m.version();
-        if recorded.contains_key(v) || !wanted(v) {
-            continue;
-        }
-        if set.is_squashed(m) {
-            return Err(Error::Squashed {
-                version: v.to_owned(),
-                checkpoint: m.up.path().to_owned(),
-            });
-        }
-        let late = highest_applied.is_some_and(|h| order.compare(v, h) == Ordering::Less);
-        if late && !policy.allow_out_of_order {
-            return Err(Error::OutOfOrder {
-                version: v.to_owned(),
-                path: m.up.path().to_owned(),
-                highest: highest_applied.unwrap_or_default().to_owned(),
-            });
-        }
-        let reason = if late {
-            Reason::OutOfOrder
-        } else {
-            Reason::Pending
-        };
-        steps.push(PlannedStep::new(m, Direction::Up, reason, None));
-    }
-    if *target == Target::Latest {
-        for m in set.iter().filter(|m| m.kind == MigrationKind::Repeatable) {
-            match recorded.get(m.version()) {
-                Some(row) if row.checksum == m.up.checksum => {}
-                Some(row) => steps.push(PlannedStep::new(
+
+    /// New repeatables, and those whose checksum changed since they last ran.
+    fn repeatables(&self) -> Vec<PlannedStep<'m>> {
+        self.set
+            .iter()
+            .filter(|m| m.kind == MigrationKind::Repeatable)
+            .filter_map(|m| match self.recorded.get(m.version()) {
+                Some(row) if row.checksum == m.up.checksum => None,
+                Some(row) => Some(PlannedStep::new(
                     m,
                     Direction::Up,
                     Reason::RepeatableChanged,
                     Some(row.checksum),
                 )),
-                None => steps.push(PlannedStep::new(
+                None => Some(PlannedStep::new(
                     m,
                     Direction::Up,
                     Reason::RepeatableNew,
                     None,
                 )),
-            }
-        }
+            })
+            .collect()
     }
-    Ok(Plan {
-        steps,
-        digest_before: applied_digest(history),
-        future,
-    })
 }
 
 enum Bound {

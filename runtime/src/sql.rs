@@ -1,6 +1,18 @@
 //! Quoting for the SQL text tidemark builds itself (the batches are simple-query messages, which
 //! take no parameters).
 
+/// The first column of the first row `sql` returns (a simple query), as text.
+pub(crate) async fn first_value(
+    client: &tokio_postgres::Client,
+    sql: &str,
+) -> Result<Option<String>, tokio_postgres::Error> {
+    let msgs = client.simple_query(sql).await?;
+    Ok(msgs.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+        _ => None,
+    }))
+}
+
 /// A double-quoted identifier: `my "t"` becomes `"my ""t"""`.
 pub(crate) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

@@ -9,6 +9,7 @@
 mod checksum;
 pub(crate) mod decide;
 pub(crate) mod foreign;
+mod verb;
 
 use std::fmt;
 use std::str::FromStr;

@@ -124,85 +124,105 @@ impl<'a, 's> Executor<'a, 's> {
             ),
             opts,
         };
-        let mut steps = plan.steps();
-        let first_no_tx = steps.iter().position(|s| s.script().no_transaction());
-        if let (RunMode::DryRun, Some(k)) = (mode, first_no_tx) {
-            // What cannot be rolled back is not run; what follows it may depend on it.
-            ex.report.skipped = steps[k..]
-                .iter()
-                .enumerate()
-                .map(|(i, s)| skipped(s, i == 0))
-                .collect();
-            steps = &steps[..k];
-        } else if let (RunMode::Single, Some(k)) = (mode, first_no_tx) {
-            let s = &steps[k];
-            return Err(Error::NoTransactionInSingleRun {
-                version: s.migration().version().to_owned(),
-                path: s.script().path().to_owned(),
-            });
+        let steps = ex.runnable(plan.steps(), mode)?;
+        match mode {
+            RunMode::PerMigration => ex.run_per_migration(steps).await?,
+            _ => ex.run_together(steps, mode).await?,
         }
-        if mode != RunMode::PerMigration && steps.iter().any(|s| s.script().is_code()) {
-            ex.run_in_one_transaction(steps, mode).await?;
-            return Ok(ex.report);
-        }
-        if mode != RunMode::PerMigration {
-            if !steps.is_empty() {
-                let wrap = if mode == RunMode::DryRun {
-                    Wrap::DryRun
-                } else {
-                    Wrap::Single
-                };
-                let mut attempts = 0;
-                loop {
-                    match ex.run_batch(steps, wrap).await {
-                        Err(e) if wrap == Wrap::Single && ex.retry(&e, &mut attempts).await => {}
-                        other => break other?,
-                    }
-                }
+        Ok(ex.report)
+    }
+
+    /// The steps `mode` can run: a dry run leaves out the first no-transaction step and what
+    /// follows it (listed as skipped: it cannot be rolled back, and what follows may depend on
+    /// it); a single-transaction run refuses a no-transaction step before anything runs.
+    fn runnable<'p, 'm>(
+        &mut self,
+        steps: &'p [PlannedStep<'m>],
+        mode: RunMode,
+    ) -> Result<&'p [PlannedStep<'m>], Error> {
+        let Some(k) = steps.iter().position(|s| s.script().no_transaction()) else {
+            return Ok(steps);
+        };
+        match mode {
+            RunMode::DryRun => {
+                self.report.skipped = steps[k..]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| skipped(s, i == 0))
+                    .collect();
+                Ok(&steps[..k])
             }
-            return Ok(ex.report);
+            RunMode::Single => Err(Error::NoTransactionInSingleRun {
+                version: steps[k].migration().version().to_owned(),
+                path: steps[k].script().path().to_owned(),
+            }),
+            RunMode::PerMigration => Ok(steps),
         }
+    }
+
+    /// A dry run or a single-transaction run: every step in one transaction (one message
+    /// when no step is code), retried whole when it gave up waiting for a lock.
+    async fn run_together(
+        &mut self,
+        steps: &[PlannedStep<'_>],
+        mode: RunMode,
+    ) -> Result<(), Error> {
+        if steps.iter().any(|s| s.script().is_code()) {
+            return self.run_in_one_transaction(steps, mode).await;
+        }
+        if steps.is_empty() {
+            return Ok(());
+        }
+        let wrap = if mode == RunMode::DryRun {
+            Wrap::DryRun
+        } else {
+            Wrap::Single
+        };
+        let mut attempts = 0;
+        loop {
+            match self.run_batch(steps, wrap).await {
+                Err(e) if wrap == Wrap::Single && self.retry(&e, &mut attempts).await => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// One transaction per migration: SQL steps in batches (many per message), code and
+    /// no-transaction steps each on their own; a step that gave up waiting for a lock is
+    /// retried from where it stopped.
+    async fn run_per_migration(&mut self, steps: &[PlannedStep<'_>]) -> Result<(), Error> {
         let mut attempts = 0;
         let mut i = 0;
         while i < steps.len() {
             if steps[i].script().is_code() {
-                ex.run_code(&steps[i]).await?;
+                self.run_code(&steps[i]).await?;
                 i += 1;
                 continue;
             }
             if steps[i].script().no_transaction() {
-                ex.run_no_transaction(&steps[i]).await?;
+                self.run_no_transaction(&steps[i]).await?;
                 i += 1;
                 continue;
             }
-            let (mut j, mut bytes) = (i, 0);
-            while j < steps.len()
-                && !steps[j].script().no_transaction()
-                && !steps[j].script().is_code()
-                && j - i < BATCH_STEPS
-                && bytes < BATCH_BYTES
-            {
-                bytes += steps[j].script().sql().len();
-                j += 1;
-            }
-            let before = ex.report.steps.len();
-            match ex.run_batch(&steps[i..j], Wrap::PerStep).await {
+            let j = batch_end(steps, i);
+            let before = self.report.steps.len();
+            match self.run_batch(&steps[i..j], Wrap::PerStep).await {
                 Ok(()) => (i, attempts) = (j, 0),
                 Err(e) => {
                     // The steps before the one that gave up stay committed; retry from it, with
                     // attempts of its own.
-                    let committed = ex.report.steps.len() - before;
+                    let committed = self.report.steps.len() - before;
                     if committed > 0 {
                         attempts = 0;
                     }
-                    if !ex.retry(&e, &mut attempts).await {
+                    if !self.retry(&e, &mut attempts).await {
                         return Err(e);
                     }
                     i += committed;
                 }
             }
         }
-        Ok(ex.report)
+        Ok(())
     }
 
     /// Whether to retry after `e`: a transactional step gave up waiting for a lock
@@ -529,6 +549,22 @@ impl<'a, 's> Executor<'a, 's> {
         tracing::error!(target: events::FAILED, version = %failure.version, path = %failure.path, "migration failed");
         Error::MigrationFailed(Box::new(failure))
     }
+}
+
+/// Where the batch that starts at `i` ends: at the next no-transaction or code step, or at
+/// the batch's size limits.
+fn batch_end(steps: &[PlannedStep<'_>], i: usize) -> usize {
+    let (mut j, mut bytes) = (i, 0);
+    while j < steps.len()
+        && !steps[j].script().no_transaction()
+        && !steps[j].script().is_code()
+        && j - i < BATCH_STEPS
+        && bytes < BATCH_BYTES
+    {
+        bytes += steps[j].script().sql().len();
+        j += 1;
+    }
+    j
 }
 
 fn skipped(step: &PlannedStep<'_>, no_transaction: bool) -> SkippedStep {

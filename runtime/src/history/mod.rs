@@ -12,7 +12,7 @@ mod read;
 mod write;
 
 pub(crate) use legacy::translate;
-pub(crate) use read::{Absent, Recorded};
+pub(crate) use read::{Prior, Recorded};
 pub(crate) use write::{step_start_sql, Timing, PID_COLUMN, START_COLUMN, STEP_COLUMN};
 
 use crate::error::Error;

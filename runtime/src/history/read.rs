@@ -38,6 +38,14 @@ impl Recorded {
     }
 }
 
+/// What a verb knew of the bookkeeping before reading it again (under the lock).
+pub(crate) enum Prior {
+    /// Nothing: read it all.
+    Unknown,
+    /// What the fast path read, creating nothing: history (or its absence) with the digest.
+    Seen(Recorded),
+}
+
 /// What the database records: history rows and the stored digest of the applied set (hex).
 pub(crate) struct Recorded {
     pub(crate) history: Vec<HistoryRow>,
@@ -146,10 +154,31 @@ impl Tables {
         )
     }
 
+    /// What is recorded, creating what is missing (history, the stored digest and the
+    /// backend's pid), reusing what `prior` knew where the stored digest says nothing changed
+    /// since. Inside a transaction (`in_transaction`: a dry run, an all-or-nothing verb) a
+    /// failed read would abort it, so the tables are made sure of first.
+    pub(crate) async fn read_creating(
+        &self,
+        client: &Client,
+        prior: Prior,
+        in_transaction: bool,
+    ) -> Result<Recorded, Error> {
+        match prior {
+            _ if in_transaction => self.ensure_and_read(client).await,
+            Prior::Unknown => self.read_or_create(client).await,
+            // The fast path saw a new database: create without looking first.
+            Prior::Seen(seen) if seen.absent != Absent::Nothing => {
+                self.create_and_read(client, seen.absent).await
+            }
+            Prior::Seen(seen) => self.reread(client, seen).await,
+        }
+    }
+
     /// Reads history and the stored digest under the lock, creating what is missing: in one
     /// round trip when the tables exist (the common case: no DDL, so no CREATE privilege
     /// needed), else the lookup-and-create block and the read again.
-    pub(crate) async fn read_or_create(&self, client: &Client) -> Result<Recorded, Error> {
+    async fn read_or_create(&self, client: &Client) -> Result<Recorded, Error> {
         let sql = format!(
             "{};\n{};\n{};\n{PID_SQL};",
             self.read_sql(),
@@ -177,11 +206,7 @@ impl Tables {
     /// plain DDL, in one round trip, and knows history is empty. Anything unexpected (another
     /// migrator created them meanwhile, a privilege missing for the guard) rolls that back and
     /// takes [`ensure_and_read`](Self::ensure_and_read)'s way, which looks everything up.
-    pub(crate) async fn create_and_read(
-        &self,
-        client: &Client,
-        absent: Absent,
-    ) -> Result<Recorded, Error> {
+    async fn create_and_read(&self, client: &Client, absent: Absent) -> Result<Recorded, Error> {
         let sql = format!(
             "{}{PID_SQL};",
             self.create_sql(absent == Absent::Schema && self.schema != "public")
@@ -207,7 +232,7 @@ impl Tables {
     /// migrations reads them at most once. Failed rows, which the digest leaves out, are read
     /// here every time. Without a digest seen, without the guard, or without the tables,
     /// [`read_or_create`](Self::read_or_create) reads it all.
-    pub(crate) async fn reread(&self, client: &Client, seen: Recorded) -> Result<Recorded, Error> {
+    async fn reread(&self, client: &Client, seen: Recorded) -> Result<Recorded, Error> {
         let Some(digest) = seen.digest.as_deref().and_then(crate::sql::from_hex) else {
             return self.read_or_create(client).await;
         };
@@ -251,7 +276,7 @@ impl Tables {
     /// transaction, so the `CREATE TABLE` after it says the schema does not exist (seen with 16
     /// migrators creating tables in one new schema). The block is then run again, in a new
     /// transaction, which sees every committed object.
-    pub(crate) async fn ensure_and_read(&self, client: &Client) -> Result<Recorded, Error> {
+    async fn ensure_and_read(&self, client: &Client) -> Result<Recorded, Error> {
         let sql = format!(
             "{}{};\n{};\n{PID_SQL};",
             self.ensure_sql(),
