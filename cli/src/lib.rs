@@ -261,20 +261,7 @@ async fn dispatch(
             move_to(m, target, pool, out).await
         }
         MigrateCommand::Down { n, .. } => {
-            let status = m.status(pool).await?;
-            let applied: Vec<&str> = status
-                .entries
-                .iter()
-                .filter(|e| {
-                    matches!(e.state, State::Applied | State::Divergent)
-                        && !e.version.starts_with("R__")
-                })
-                .map(|e| e.version.as_str())
-                .collect();
-            let target = match applied.len().checked_sub(n + 1) {
-                Some(i) => Target::Version(applied[i].to_owned()),
-                None => Target::Initial,
-            };
+            let target = down_target(m, *n, pool).await?;
             move_to(m, target, pool, out).await
         }
         MigrateCommand::DryRun { .. } => {
@@ -294,15 +281,7 @@ async fn dispatch(
         MigrateCommand::Adopt {
             tool, source_table, ..
         } => {
-            let mut from = match tool.as_deref().map(str::parse::<tidemark::Tool>) {
-                Some(Ok(tool)) => tidemark::Adopt::tool(tool),
-                // clap accepts only the four names.
-                Some(Err(_)) | None => tidemark::Adopt::detect(),
-            };
-            if let Some(t) = source_table {
-                from = from.source_table(t.clone());
-            }
-            let report = m.adopt(pool, from).await?;
+            let report = m.adopt(pool, adopt_from(tool, source_table)).await?;
             out.adopted(&report);
             Ok(exit::OK)
         }
@@ -316,6 +295,41 @@ async fn dispatch(
             out.valid();
             Ok(exit::OK)
         }
+    }
+}
+
+/// `down N`: the version N applied migrations below the newest (repeatables aside), or the
+/// initial state when there are not that many.
+async fn down_target(
+    m: &Migrator<'_>,
+    n: usize,
+    pool: &tidemark::deadpool_postgres::Pool,
+) -> Result<Target, Error> {
+    let status = m.status(pool).await?;
+    let applied: Vec<&str> = status
+        .entries
+        .iter()
+        .filter(|e| {
+            matches!(e.state, State::Applied | State::Divergent) && !e.version.starts_with("R__")
+        })
+        .map(|e| e.version.as_str())
+        .collect();
+    Ok(match applied.len().checked_sub(n + 1) {
+        Some(i) => Target::Version(applied[i].to_owned()),
+        None => Target::Initial,
+    })
+}
+
+/// What `adopt` takes over: the named tool (clap accepts only the four names), or the one
+/// whose table is found; from another table when one is named.
+fn adopt_from(tool: &Option<String>, source_table: &Option<String>) -> tidemark::Adopt {
+    let from = match tool.as_deref().map(str::parse::<tidemark::Tool>) {
+        Some(Ok(tool)) => tidemark::Adopt::tool(tool),
+        Some(Err(_)) | None => tidemark::Adopt::detect(),
+    };
+    match source_table {
+        Some(t) => from.source_table(t.clone()),
+        None => from,
     }
 }
 

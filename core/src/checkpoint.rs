@@ -72,53 +72,85 @@ fn merge_into(
         return None;
     }
     let entries = entries(&script, out)?;
-    match entries.last() {
-        None => {
-            out.push(
-                Diagnostic::error(&script.path, "the checkpoint lists no squashed migration")
-                    .help("write checkpoints with `tidemark squash --up-to VERSION`"),
-            );
-            return None;
-        }
-        Some(last) if last.version != version => {
-            out.push(
-                Diagnostic::error(
-                    &script.path,
-                    format!(
-                        "the checkpoint is named for version {version} but its newest squashed migration is {}",
-                        last.version
-                    ),
-                )
-                .at(&script.text, last.at)
-                .help("name the file after the newest migration it squashes, or squash again"),
-            );
-            return None;
-        }
-        Some(_) => {}
-    }
+    check_newest_entry(&script, &version, &entries, out)?;
     for e in &entries {
-        match migrations.iter().find(|m| m.version.as_ref() == Some(&e.version)) {
-            Some(m) if m.kind != e.kind || m.up.checksum != e.checksum => out.push(
-                Diagnostic::error(
-                    &m.up.path,
-                    format!(
-                        "this migration changed after `{}` squashed it (recorded: {} {}, now: {} {})",
-                        script.path,
-                        e.kind.as_str(),
-                        to_hex(&e.checksum),
-                        m.kind.as_str(),
-                        to_hex(&m.up.checksum)
-                    ),
-                )
-                .help("restore the file as it was squashed, or squash again"),
-            ),
-            Some(_) => {}
-            None => {
-                let down = orphans
-                    .iter()
-                    .position(|r| r.version.as_ref() == Some(&e.version))
-                    .and_then(|i| orphans.remove(i).script);
-                migrations.push(ScannedMigration {
+        merge_entry(e, &script, orphans, migrations, out);
+    }
+    // Versioned first, by version; repeatables after, as `assemble` leaves them.
+    migrations.sort_by(|a, b| match (&a.version, &b.version) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.name.cmp(&b.name),
+    });
+    Some((version, first.name, script))
+}
+
+/// A checkpoint is named for the newest migration it lists.
+fn check_newest_entry(
+    script: &Script,
+    version: &Version,
+    entries: &[Entry],
+    out: &mut Vec<Diagnostic>,
+) -> Option<()> {
+    let Some(last) = entries.last() else {
+        out.push(
+            Diagnostic::error(&script.path, "the checkpoint lists no squashed migration")
+                .help("write checkpoints with `tidemark squash --up-to VERSION`"),
+        );
+        return None;
+    };
+    if last.version != *version {
+        out.push(
+            Diagnostic::error(
+                &script.path,
+                format!(
+                    "the checkpoint is named for version {version} but its newest squashed migration is {}",
+                    last.version
+                ),
+            )
+            .at(&script.text, last.at)
+            .help("name the file after the newest migration it squashes, or squash again"),
+        );
+        return None;
+    }
+    Some(())
+}
+
+/// One listed migration: a file still in the folder must be as it was squashed; a deleted
+/// one stays in the set without a script (with its rollback file, when that is still there).
+fn merge_entry(
+    e: &Entry,
+    script: &Script,
+    orphans: &mut Vec<Found>,
+    migrations: &mut Vec<ScannedMigration>,
+    out: &mut Vec<Diagnostic>,
+) {
+    match migrations
+        .iter()
+        .find(|m| m.version.as_ref() == Some(&e.version))
+    {
+        Some(m) if m.kind != e.kind || m.up.checksum != e.checksum => out.push(
+            Diagnostic::error(
+                &m.up.path,
+                format!(
+                    "this migration changed after `{}` squashed it (recorded: {} {}, now: {} {})",
+                    script.path,
+                    e.kind.as_str(),
+                    to_hex(&e.checksum),
+                    m.kind.as_str(),
+                    to_hex(&m.up.checksum)
+                ),
+            )
+            .help("restore the file as it was squashed, or squash again"),
+        ),
+        Some(_) => {}
+        None => {
+            let down = orphans
+                .iter()
+                .position(|r| r.version.as_ref() == Some(&e.version))
+                .and_then(|i| orphans.remove(i).script);
+            migrations.push(ScannedMigration {
                 version: Some(e.version.clone()),
                 name: e.name.clone(),
                 kind: e.kind,
@@ -134,17 +166,8 @@ fn merge_into(
                 down,
                 squashed: true,
             });
-            }
         }
     }
-    // Versioned first, by version; repeatables after, as `assemble` leaves them.
-    migrations.sort_by(|a, b| match (&a.version, &b.version) {
-        (Some(x), Some(y)) => x.cmp(y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.name.cmp(&b.name),
-    });
-    Some((version, first.name, script))
 }
 
 /// The checkpoint once `migrations` are in the folder's `order`: it stands for the versioned

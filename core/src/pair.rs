@@ -3,7 +3,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::kind::Kind;
-use crate::model::{Found, ScannedMigration};
+use crate::model::{Found, ScannedMigration, Script};
 use crate::name::Role;
 use crate::version::Version;
 use std::collections::BTreeMap;
@@ -22,6 +22,21 @@ pub(crate) fn assemble(
     found: Vec<Found>,
     out: &mut Vec<Diagnostic>,
 ) -> (Vec<ScannedMigration>, Vec<Found>) {
+    let (versioned, repeatable) = group(found);
+    let mut migrations = Vec::new();
+    let mut orphans = Vec::new();
+    for (version, group) in versioned {
+        migrations.extend(versioned_migration(version, group, &mut orphans, out));
+    }
+    for (name, group) in repeatable {
+        migrations.extend(repeatable_migration(name, group, out));
+    }
+    (migrations, orphans)
+}
+
+/// The files grouped by version (versioned migrations) and by name (repeatables), forward
+/// and rollback files apart; the maps keep run order.
+fn group(found: Vec<Found>) -> (BTreeMap<Version, Group>, BTreeMap<String, Group>) {
     let mut versioned: BTreeMap<Version, Group> = BTreeMap::new();
     let mut repeatable: BTreeMap<String, Group> = BTreeMap::new();
     for f in found {
@@ -40,88 +55,95 @@ pub(crate) fn assemble(
                 .push(f),
         }
     }
-    let mut migrations = Vec::new();
-    let mut orphans = Vec::new();
-    for (version, group) in versioned {
-        let duplicate = format!("duplicate version {version}");
-        report_duplicates(&group.forward, &duplicate, RENUMBER, out);
-        let second = format!("a second rollback for version {version}");
-        report_duplicates(&group.rollback, &second, ONE_ROLLBACK, out);
-        let mut forward = group.forward.into_iter();
-        let Some(first) = forward.next() else {
-            orphans.extend(group.rollback);
-            continue;
-        };
-        let down = group.rollback.into_iter().next();
-        let code = first.script.as_ref().is_some_and(|s| s.code);
-        if let Some(d) = down.as_ref().filter(|_| code) {
+    (versioned, repeatable)
+}
+
+/// The up and down scripts of a pair, when both could be read.
+fn scripts(up: Option<Script>, down: Option<Found>) -> Option<(Script, Option<Script>)> {
+    let down = match down {
+        None => None,
+        Some(d) => Some(d.script?),
+    };
+    Some((up?, down))
+}
+
+/// One version's migration; its duplicates and conflicts reported. A rollback without a
+/// forward file goes to `orphans` (a checkpoint may stand for its forward script).
+fn versioned_migration(
+    version: Version,
+    group: Group,
+    orphans: &mut Vec<Found>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<ScannedMigration> {
+    let duplicate = format!("duplicate version {version}");
+    report_duplicates(&group.forward, &duplicate, RENUMBER, out);
+    let second = format!("a second rollback for version {version}");
+    report_duplicates(&group.rollback, &second, ONE_ROLLBACK, out);
+    let Some(first) = group.forward.into_iter().next() else {
+        orphans.extend(group.rollback);
+        return None;
+    };
+    let down = group.rollback.into_iter().next();
+    let code = first.script.as_ref().is_some_and(|s| s.code);
+    if let Some(d) = down.as_ref().filter(|_| code) {
+        out.push(
+            Diagnostic::error(
+                &d.path,
+                format!("`{}` is a code migration: its rollback is its `down` function", first.path),
+            )
+            .help("move this SQL into `pub async fn down` (run it with `tx.batch_execute`) and delete this file"),
+        );
+        return None;
+    }
+    let (up, down) = scripts(first.script, down)?;
+    Some(ScannedMigration {
+        version: Some(version),
+        name: first.name,
+        kind: if code { Kind::Code } else { Kind::Versioned },
+        form: first.form,
+        up,
+        down,
+        squashed: false,
+    })
+}
+
+/// One repeatable migration; its duplicates, and undo scripts without it, reported.
+fn repeatable_migration(
+    name: String,
+    group: Group,
+    out: &mut Vec<Diagnostic>,
+) -> Option<ScannedMigration> {
+    let duplicate = format!("duplicate repeatable migration `{name}`");
+    report_duplicates(
+        &group.forward,
+        &duplicate,
+        "give each repeatable migration its own name",
+        out,
+    );
+    let second = format!("a second undo script for repeatable migration `{name}`");
+    report_duplicates(&group.rollback, &second, ONE_ROLLBACK, out);
+    let Some(f) = group.forward.into_iter().next() else {
+        for r in &group.rollback {
             out.push(
                 Diagnostic::error(
-                    &d.path,
-                    format!("`{}` is a code migration: its rollback is its `down` function", first.path),
+                    &r.path,
+                    format!("undo script for repeatable migration `{name}` has no `R__{name}.sql`"),
                 )
-                .help("move this SQL into `pub async fn down` (run it with `tx.batch_execute`) and delete this file"),
+                .help("add the repeatable migration, or fix the name in this file's name"),
             );
-            continue;
         }
-        let (Some(up), Some(down)) = (
-            first.script,
-            down.map(|d| d.script).map_or(Some(None), |s| s.map(Some)),
-        ) else {
-            continue;
-        };
-        migrations.push(ScannedMigration {
-            version: Some(version),
-            name: first.name,
-            kind: if code { Kind::Code } else { Kind::Versioned },
-            form: first.form,
-            up,
-            down,
-            squashed: false,
-        });
-    }
-    for (name, group) in repeatable {
-        let duplicate = format!("duplicate repeatable migration `{name}`");
-        report_duplicates(
-            &group.forward,
-            &duplicate,
-            "give each repeatable migration its own name",
-            out,
-        );
-        let second = format!("a second undo script for repeatable migration `{name}`");
-        report_duplicates(&group.rollback, &second, ONE_ROLLBACK, out);
-        let Some(f) = group.forward.into_iter().next() else {
-            for r in &group.rollback {
-                out.push(
-                    Diagnostic::error(
-                        &r.path,
-                        format!(
-                            "undo script for repeatable migration `{name}` has no `R__{name}.sql`"
-                        ),
-                    )
-                    .help("add the repeatable migration, or fix the name in this file's name"),
-                );
-            }
-            continue;
-        };
-        let down = group.rollback.into_iter().next();
-        let (Some(up), Some(down)) = (
-            f.script,
-            down.map(|d| d.script).map_or(Some(None), |s| s.map(Some)),
-        ) else {
-            continue;
-        };
-        migrations.push(ScannedMigration {
-            version: None,
-            name,
-            kind: Kind::Repeatable,
-            form: f.form,
-            up,
-            down,
-            squashed: false,
-        });
-    }
-    (migrations, orphans)
+        return None;
+    };
+    let (up, down) = scripts(f.script, group.rollback.into_iter().next())?;
+    Some(ScannedMigration {
+        version: None,
+        name,
+        kind: Kind::Repeatable,
+        form: f.form,
+        up,
+        down,
+        squashed: false,
+    })
 }
 
 const ONE_ROLLBACK: &str = "keep one rollback script per version and delete or merge the other";

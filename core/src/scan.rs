@@ -279,6 +279,9 @@ fn scan_file(
     });
 }
 
+/// A diesel migration directory: `up.sql` and `down.sql` (or `up.rs` for a code migration),
+/// with `metadata.toml`; a directory that holds neither script is not a migration, unless a
+/// misnamed one is there.
 fn scan_diesel_dir(
     dir_name: &str,
     dir: &Path,
@@ -286,7 +289,7 @@ fn scan_diesel_dir(
     found: &mut Vec<Found>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let (up, down, code) = (dir.join("up.sql"), dir.join("down.sql"), dir.join("up.rs"));
+    let (up, down) = (dir.join("up.sql"), dir.join("down.sql"));
     if dir.join("down.rs").is_file() {
         out.push(
             Diagnostic::error(
@@ -296,63 +299,11 @@ fn scan_diesel_dir(
             .help("move `pub async fn down` into up.rs and delete down.rs"),
         );
     }
-    if code.is_file() {
-        let file_shown = format!("{shown}/up.rs");
-        if up.is_file() {
-            out.push(
-                Diagnostic::error(&file_shown, "the directory holds both up.rs and up.sql")
-                    .help("keep one forward script: the SQL or the code"),
-            );
-        }
-        let Some((version, name)) = parse_diesel_dir(dir_name) else {
-            out.push(
-                Diagnostic::error(shown, format!("directory `{dir_name}` holds up.rs but its name is not `{{version}}_{{name}}`"))
-                    .help("name it like diesel does, e.g. `2024-01-31-120000_backfill_users`"),
-            );
-            return;
-        };
-        let script = read_code(&code, &file_shown, out);
-        found.push(Found {
-            version: Some(version.clone()),
-            name: name.clone(),
-            role: Role::Forward,
-            form: Form::Diesel,
-            path: file_shown,
-            script,
-        });
-        if down.is_file() {
-            let down_shown = format!("{shown}/down.sql");
-            let script = read_script(&down, &down_shown, false, true, false, out);
-            found.push(Found {
-                version: Some(version),
-                name,
-                role: Role::Rollback,
-                form: Form::Diesel,
-                path: down_shown,
-                script,
-            });
-        }
-        return;
+    if dir.join("up.rs").is_file() {
+        return scan_diesel_code_dir(dir_name, dir, shown, found, out);
     }
     if !up.is_file() && !down.is_file() {
-        // Not a migration directory, unless it holds an `UP.SQL` or `Down.sql`: diesel reads
-        // exactly `up.sql`, and a misnamed migration is never skipped silently.
-        for name in ["up.sql", "down.sql"] {
-            let misnamed = fs::read_dir(dir).into_iter().flatten().flatten().find(|e| {
-                let n = e.file_name().to_string_lossy().into_owned();
-                n != name && n.eq_ignore_ascii_case(name)
-            });
-            if let Some(e) = misnamed {
-                out.push(
-                    Diagnostic::error(
-                        format!("{shown}/{}", e.file_name().to_string_lossy()),
-                        format!("a migration directory's script must be named `{name}`"),
-                    )
-                    .help(format!("rename it to `{name}`")),
-                );
-            }
-        }
-        return;
+        return report_misnamed_scripts(dir, shown, out);
     }
     let Some((version, name)) = parse_diesel_dir(dir_name) else {
         out.push(
@@ -362,18 +313,14 @@ fn scan_diesel_dir(
         return;
     };
     let no_tx = metadata_no_transaction(&dir.join("metadata.toml"), shown, out);
-    for (role, file) in [(Role::Forward, &up), (Role::Rollback, &down)] {
+    for (role, file, file_name) in [
+        (Role::Forward, &up, "up.sql"),
+        (Role::Rollback, &down, "down.sql"),
+    ] {
         if !file.is_file() {
             continue;
         }
-        let file_shown = format!(
-            "{shown}/{}",
-            if role == Role::Forward {
-                "up.sql"
-            } else {
-                "down.sql"
-            }
-        );
+        let file_shown = format!("{shown}/{file_name}");
         let script = read_script(file, &file_shown, no_tx, true, role == Role::Forward, out);
         found.push(Found {
             version: Some(version.clone()),
@@ -383,6 +330,79 @@ fn scan_diesel_dir(
             path: file_shown,
             script,
         });
+    }
+}
+
+/// A diesel directory with `up.rs`: a code migration, its rollback the `down` function (a
+/// `down.sql` beside it is read as its rollback script).
+fn scan_diesel_code_dir(
+    dir_name: &str,
+    dir: &Path,
+    shown: &str,
+    found: &mut Vec<Found>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let file_shown = format!("{shown}/up.rs");
+    if dir.join("up.sql").is_file() {
+        out.push(
+            Diagnostic::error(&file_shown, "the directory holds both up.rs and up.sql")
+                .help("keep one forward script: the SQL or the code"),
+        );
+    }
+    let Some((version, name)) = parse_diesel_dir(dir_name) else {
+        out.push(
+            Diagnostic::error(
+                shown,
+                format!(
+                    "directory `{dir_name}` holds up.rs but its name is not `{{version}}_{{name}}`"
+                ),
+            )
+            .help("name it like diesel does, e.g. `2024-01-31-120000_backfill_users`"),
+        );
+        return;
+    };
+    let script = read_code(&dir.join("up.rs"), &file_shown, out);
+    found.push(Found {
+        version: Some(version.clone()),
+        name: name.clone(),
+        role: Role::Forward,
+        form: Form::Diesel,
+        path: file_shown,
+        script,
+    });
+    let down = dir.join("down.sql");
+    if down.is_file() {
+        let down_shown = format!("{shown}/down.sql");
+        let script = read_script(&down, &down_shown, false, true, false, out);
+        found.push(Found {
+            version: Some(version),
+            name,
+            role: Role::Rollback,
+            form: Form::Diesel,
+            path: down_shown,
+            script,
+        });
+    }
+}
+
+/// A directory without `up.sql` or `down.sql` is not a migration, unless it holds an
+/// `UP.SQL` or `Down.sql`: diesel reads exactly `up.sql`, and a misnamed migration is never
+/// skipped silently.
+fn report_misnamed_scripts(dir: &Path, shown: &str, out: &mut Vec<Diagnostic>) {
+    for name in ["up.sql", "down.sql"] {
+        let misnamed = fs::read_dir(dir).into_iter().flatten().flatten().find(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n != name && n.eq_ignore_ascii_case(name)
+        });
+        if let Some(e) = misnamed {
+            out.push(
+                Diagnostic::error(
+                    format!("{shown}/{}", e.file_name().to_string_lossy()),
+                    format!("a migration directory's script must be named `{name}`"),
+                )
+                .help(format!("rename it to `{name}`")),
+            );
+        }
     }
 }
 

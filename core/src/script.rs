@@ -67,6 +67,47 @@ pub(crate) fn analyze(
     let path = src.path.as_str();
     let text = utf8(path, bytes, out)?;
     let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let statements = statements(path, body, out)?;
+    let no_transaction = runs_outside_transaction(&src, body, &statements, out);
+    // A file wrapped in its own BEGIN … COMMIT runs in tidemark's transaction instead.
+    let wrapper = if no_transaction {
+        None
+    } else {
+        crate::wrapper::wrapper(&statements)
+    };
+    if let Some([begin, commit]) = &wrapper {
+        note_own_transaction(path, body, begin.start, commit.start, out);
+    }
+    if src.forward
+        && statements.iter().all(|s| s.code_start.is_none())
+        && statements_ok(&statements, body)
+    {
+        out.push(
+            Diagnostic::warning(path, "the forward script is empty")
+                .help("it will be recorded as applied without doing anything; add its SQL or remove the file"),
+        );
+    }
+    if !no_transaction {
+        check_in_transaction(&src, body, &statements, wrapper.as_ref(), out);
+    }
+    Some(Script {
+        path: src.path,
+        abs_path: src.abs_path,
+        checksum: checksum(&text),
+        text,
+        no_transaction,
+        code: false,
+        own_transaction: wrapper.is_some(),
+    })
+}
+
+/// The script's statements; `None`, with the error, for a NUL character or a quote or comment
+/// left open.
+fn statements(
+    path: &str,
+    body: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Vec<crate::lexer::Statement>> {
     if let Some(nul) = body.find('\0') {
         out.push(
             Diagnostic::error(
@@ -78,8 +119,8 @@ pub(crate) fn analyze(
         );
         return None;
     }
-    let statements = match split(body) {
-        Ok(s) => s,
+    match split(body) {
+        Ok(s) => Some(s),
         Err(e) => {
             out.push(
                 Diagnostic::error(path, e.describe())
@@ -88,80 +129,97 @@ pub(crate) fn analyze(
                     "close it; if it should be closed already, look for a stray quote before it",
                 ),
             );
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// Whether the script runs outside a transaction: by its directive, its diesel metadata, or,
+/// as Flyway does, because every statement in it must (it can only turn a certain failure into
+/// success; said as a note).
+fn runs_outside_transaction(
+    src: &ScriptSource,
+    body: &str,
+    statements: &[crate::lexer::Statement],
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    let path = src.path.as_str();
     let first_code = statements.iter().find_map(|s| s.code_start);
     let directive = directive::no_transaction(path, body, first_code.unwrap_or(body.len()), out);
-    let mut no_transaction = directive || src.metadata_no_transaction;
+    if directive || src.metadata_no_transaction {
+        return true;
+    }
     let code: Vec<&crate::lexer::Statement> = statements.iter().filter(|s| s.has_code()).collect();
     let outside: Vec<(&crate::lexer::Statement, &str)> = code
         .iter()
         .filter_map(|s| nontx::needs_no_transaction(s).map(|what| (*s, what)))
         .collect();
-    // As Flyway does: a file whose every statement cannot run in a transaction runs outside one
-    // (it can only turn a certain failure into success); said as a note.
-    if !no_transaction && !outside.is_empty() && outside.len() == code.len() {
-        no_transaction = true;
-        out.push(
-            Diagnostic::note(
-                path,
-                format!(
-                    "runs outside a transaction, statement by statement: every statement in it must ({})",
-                    outside[0].1
-                ),
-            )
-            .at(body, outside[0].0.code_start.unwrap_or_default())
-            .help("add `-- tidemark:no-transaction` as the file's first line to say so"),
-        );
+    if outside.is_empty() || outside.len() != code.len() {
+        return false;
     }
-    // A file wrapped in its own BEGIN … COMMIT runs in tidemark's transaction instead.
-    let wrapper = if no_transaction {
-        None
-    } else {
-        crate::wrapper::wrapper(&statements)
-    };
-    if let Some([begin, commit]) = &wrapper {
-        let line = |at: usize| crate::position::line_col(body, at).0;
-        out.push(
-            Diagnostic::note(
-                path,
-                format!(
-                    "its own transaction (BEGIN at line {}, COMMIT at line {}) is left out: the \
-                     file runs in tidemark's transaction, which commits it with its history row",
-                    line(begin.start),
-                    line(commit.start)
-                ),
-            )
-            .at(body, begin.start)
-            .help("nothing to do (removing the two statements says the same)"),
-        );
-    }
-    let wrapping = |s: &crate::lexer::Statement| {
-        wrapper
-            .as_ref()
-            .is_some_and(|w| w.iter().any(|r| s.code_start == Some(r.start)))
-    };
+    out.push(
+        Diagnostic::note(
+            path,
+            format!(
+                "runs outside a transaction, statement by statement: every statement in it must ({})",
+                outside[0].1
+            ),
+        )
+        .at(body, outside[0].0.code_start.unwrap_or_default())
+        .help("add `-- tidemark:no-transaction` as the file's first line to say so"),
+    );
+    true
+}
+
+/// The note for a file wrapped in its own `BEGIN` … `COMMIT`, which is left out.
+fn note_own_transaction(
+    path: &str,
+    body: &str,
+    begin: usize,
+    commit: usize,
+    out: &mut Vec<Diagnostic>,
+) {
+    let line = |at: usize| crate::position::line_col(body, at).0;
+    out.push(
+        Diagnostic::note(
+            path,
+            format!(
+                "its own transaction (BEGIN at line {}, COMMIT at line {}) is left out: the \
+                 file runs in tidemark's transaction, which commits it with its history row",
+                line(begin),
+                line(commit)
+            ),
+        )
+        .at(body, begin)
+        .help("nothing to do (removing the two statements says the same)"),
+    );
+}
+
+/// In a script that runs in a transaction: a statement that cannot (`CREATE INDEX
+/// CONCURRENTLY`), or transaction control of its own (other than a whole-file wrapper), is an
+/// error naming the way out.
+fn check_in_transaction(
+    src: &ScriptSource,
+    body: &str,
+    statements: &[crate::lexer::Statement],
+    wrapper: Option<&[std::ops::Range<usize>; 2]>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let path = src.path.as_str();
+    let code = || statements.iter().filter(|s| s.has_code());
     // The first statement that must run in a transaction, for a message about a mixed file.
-    let inside = code
-        .iter()
+    let inside = code()
         .find(|s| nontx::needs_no_transaction(s).is_none())
         .map(|s| crate::position::line_col(body, s.code_start.unwrap_or_default()).0);
-    if first_code.is_none() && src.forward && statements_ok(&statements, body) {
-        out.push(
-            Diagnostic::warning(path, "the forward script is empty")
-                .help("it will be recorded as applied without doing anything; add its SQL or remove the file"),
-        );
-    }
+    let wrapping = |s: &crate::lexer::Statement| {
+        wrapper.is_some_and(|w| w.iter().any(|r| s.code_start == Some(r.start)))
+    };
     let opt_out = if src.diesel {
         "put `run_in_transaction = false` in the migration's metadata.toml (or `-- tidemark:no-transaction` as the file's first line)"
     } else {
         "add `-- tidemark:no-transaction` as the file's first line"
     };
-    for s in statements
-        .iter()
-        .filter(|s| !no_transaction && s.has_code())
-    {
+    for s in code() {
         let at = s.code_start.unwrap_or_default();
         if let Some(what) = nontx::needs_no_transaction(s) {
             let others = inside.map_or_else(String::new, |line| {
@@ -192,15 +250,6 @@ pub(crate) fn analyze(
             );
         }
     }
-    Some(Script {
-        path: src.path,
-        abs_path: src.abs_path,
-        checksum: checksum(&text),
-        text,
-        no_transaction,
-        code: false,
-        own_transaction: wrapper.is_some(),
-    })
 }
 
 /// Whether the split covered the text (it is empty when the lexer failed on a non-empty text).

@@ -33,28 +33,8 @@ pub(crate) async fn run(dir: &Path, set: &Migrations, args: &SquashArgs) -> u8 {
 }
 
 async fn squash(dir: &Path, set: &Migrations, args: &SquashArgs) -> Result<(), String> {
-    let versioned: Vec<&Migration> = set.iter().filter(|m| m.kind().is_versioned()).collect();
-    // diesel's dashes are not part of its versions.
-    let wanted = args.up_to.replace('-', "");
-    let upto = versioned
-        .iter()
-        .position(|m| m.version() == wanted)
-        .ok_or_else(|| {
-            format!(
-                "version {} is not a versioned migration of the folder",
-                args.up_to
-            )
-        })?;
-    let squashed = &versioned[..=upto];
-    let version = squashed[upto].version().to_owned();
-    if let Some((old, at, squashes)) = set.checkpoint() {
-        if squashed.len() <= squashes {
-            return Err(format!(
-                "{} already squashes up to version {at}: squash up to a later version",
-                old.path()
-            ));
-        }
-    }
+    let squashed = squashed_up_to(set, &args.up_to)?;
+    let version = squashed[squashed.len() - 1].version().to_owned();
     let mut header = tidemark_core::checkpoint_header(
         squashed
             .iter()
@@ -83,42 +63,76 @@ async fn squash(dir: &Path, set: &Migrations, args: &SquashArgs) -> Result<(), S
         file.display(),
         say::count(squashed.len(), "migration")
     ));
-    if let Some((old, _, _)) = set.checkpoint() {
-        let old_file = dir.join(Path::new(old.path()).file_name().unwrap_or_default());
-        if old_file != file {
-            std::fs::remove_file(&old_file).map_err(|e| {
-                format!(
-                    "cannot remove the old checkpoint {}: {e}",
-                    old_file.display()
-                )
-            })?;
-            say::out(&format!(
-                "removed the old checkpoint {}",
-                old_file.display()
-            ));
-        }
-    }
-    let data: Vec<String> = squashed
-        .iter()
-        .filter_map(|m| changes_data(set, m))
-        .collect();
-    if !data.is_empty() {
-        say::out(&format!(
-            "note: {} change data, which a schema does not hold: a database made from the \
-             checkpoint will not have what they insert or update; move that data into a seed \
-             or into a migration after the checkpoint:",
-            say::count(data.len(), "squashed migration")
-        ));
-        for d in &data {
-            say::out(&format!("  {d}"));
-        }
-    }
+    remove_old_checkpoint(dir, set, &file)?;
+    note_data_changes(set, &squashed);
     say::out(&format!(
         "the files of the {} squashed migrations may now be deleted (keep their rollbacks if you \
          roll back below version {version}); databases that applied them keep running `up` as before",
         squashed.len()
     ));
     Ok(())
+}
+
+/// The versioned migrations up to `up_to` (diesel's dashes are not part of its versions),
+/// which must reach past the current checkpoint.
+fn squashed_up_to<'s>(set: &'s Migrations, up_to: &str) -> Result<Vec<&'s Migration>, String> {
+    let versioned: Vec<&Migration> = set.iter().filter(|m| m.kind().is_versioned()).collect();
+    let wanted = up_to.replace('-', "");
+    let upto = versioned
+        .iter()
+        .position(|m| m.version() == wanted)
+        .ok_or_else(|| format!("version {up_to} is not a versioned migration of the folder"))?;
+    if let Some((old, at, squashes)) = set.checkpoint() {
+        if upto < squashes {
+            return Err(format!(
+                "{} already squashes up to version {at}: squash up to a later version",
+                old.path()
+            ));
+        }
+    }
+    Ok(versioned[..=upto].to_vec())
+}
+
+/// The checkpoint the new one replaces, deleted.
+fn remove_old_checkpoint(dir: &Path, set: &Migrations, new: &Path) -> Result<(), String> {
+    let Some((old, _, _)) = set.checkpoint() else {
+        return Ok(());
+    };
+    let old_file = dir.join(Path::new(old.path()).file_name().unwrap_or_default());
+    if old_file == new {
+        return Ok(());
+    }
+    std::fs::remove_file(&old_file).map_err(|e| {
+        format!(
+            "cannot remove the old checkpoint {}: {e}",
+            old_file.display()
+        )
+    })?;
+    say::out(&format!(
+        "removed the old checkpoint {}",
+        old_file.display()
+    ));
+    Ok(())
+}
+
+/// Lists the squashed migrations that change data, which a schema does not hold.
+fn note_data_changes(set: &Migrations, squashed: &[&Migration]) {
+    let data: Vec<String> = squashed
+        .iter()
+        .filter_map(|m| changes_data(set, m))
+        .collect();
+    if data.is_empty() {
+        return;
+    }
+    say::out(&format!(
+        "note: {} change data, which a schema does not hold: a database made from the \
+         checkpoint will not have what they insert or update; move that data into a seed \
+         or into a migration after the checkpoint:",
+        say::count(data.len(), "squashed migration")
+    ));
+    for d in &data {
+        say::out(&format!("  {d}"));
+    }
 }
 
 /// Where `m` changes data: its first `INSERT`, `UPDATE`, `DELETE`, `MERGE` or `COPY`, or a

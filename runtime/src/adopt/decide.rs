@@ -82,83 +82,115 @@ fn applied<'m>(
 ) -> Result<HashMap<&'m str, Applied<'m>>, Error> {
     let mut applied: HashMap<&str, Applied<'_>> = HashMap::new();
     for row in rows {
-        let mismatch = |path: Option<&str>, problem: String| Error::AdoptMismatch {
-            tool: source.tool,
-            table: source.table.clone(),
-            version: row
-                .version
-                .clone()
-                .or_else(|| row.script.clone())
-                .unwrap_or_default(),
-            path: path.map(str::to_owned),
-            problem,
-        };
         match row.entry {
-            Entry::Ignored => continue,
-            Entry::Baseline => {
-                let bound = row
-                    .version
-                    .as_deref()
-                    .and_then(|v| set.order.canonical(v))
-                    .ok_or_else(|| mismatch(None, "its baseline version cannot be read".into()))?;
-                for m in set.iter().filter(|m| m.kind.is_versioned()) {
-                    if set.order.compare(m.version(), &bound) != Ordering::Greater {
-                        applied.entry(m.version()).or_insert(Applied {
-                            m,
-                            applied_us: row.applied_us,
-                            execution_ms: 0,
-                        });
-                    }
-                }
-                continue;
-            }
+            Entry::Ignored => {}
+            Entry::Baseline => baseline(set, source, row, &mut applied)?,
             Entry::Undone => {
                 if let Some(m) = find(set, row) {
                     applied.remove(m.version());
                 }
-                continue;
             }
-            Entry::Applied => {}
-        }
-        let m = find(set, row).ok_or_else(|| {
-            mismatch(
-                None,
-                format!(
-                    "{} applied it, but no migration of this set has that version; add its \
-                     file to the folder (or adopt with the folder {} ran)",
-                    source.tool, source.tool
-                ),
-            )
-        })?;
-        if !row.success {
-            return Err(mismatch(
-                Some(m.up.path()),
-                format!(
-                    "{} recorded it as failed (success = false); finish or undo it by hand and \
-                     delete that row, then adopt",
-                    source.tool
-                ),
-            ));
-        }
-        match differs(source, row, m) {
-            // A changed repeatable is pending, as it would be for Flyway.
-            Some(_) if m.kind == MigrationKind::Repeatable => {
-                applied.remove(m.version());
-            }
-            Some(what) => return Err(mismatch(Some(m.up.path()), what)),
-            None => {
-                applied.insert(
-                    m.version(),
-                    Applied {
-                        m,
-                        applied_us: row.applied_us,
-                        execution_ms: row.execution_ms.unwrap_or(0),
-                    },
-                );
-            }
+            Entry::Applied => applied_row(set, source, row, &mut applied)?,
         }
     }
     Ok(applied)
+}
+
+/// A row that does not match the set, named as the tool recorded it.
+fn mismatch(source: &Source, row: &ForeignRow, path: Option<&str>, problem: String) -> Error {
+    Error::AdoptMismatch {
+        tool: source.tool,
+        table: source.table.clone(),
+        version: row
+            .version
+            .clone()
+            .or_else(|| row.script.clone())
+            .unwrap_or_default(),
+        path: path.map(str::to_owned),
+        problem,
+    }
+}
+
+/// A Flyway baseline row: every versioned migration up to it counts as applied.
+fn baseline<'m>(
+    set: &'m Migrations,
+    source: &Source,
+    row: &ForeignRow,
+    applied: &mut HashMap<&'m str, Applied<'m>>,
+) -> Result<(), Error> {
+    let bound = row
+        .version
+        .as_deref()
+        .and_then(|v| set.order.canonical(v))
+        .ok_or_else(|| {
+            mismatch(
+                source,
+                row,
+                None,
+                "its baseline version cannot be read".into(),
+            )
+        })?;
+    for m in set.iter().filter(|m| m.kind.is_versioned()) {
+        if set.order.compare(m.version(), &bound) != Ordering::Greater {
+            applied.entry(m.version()).or_insert(Applied {
+                m,
+                applied_us: row.applied_us,
+                execution_ms: 0,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A row that applied a migration: the set must have it, unfailed and unchanged (a changed
+/// repeatable is pending again, as it would be for Flyway).
+fn applied_row<'m>(
+    set: &'m Migrations,
+    source: &Source,
+    row: &ForeignRow,
+    applied: &mut HashMap<&'m str, Applied<'m>>,
+) -> Result<(), Error> {
+    let m = find(set, row).ok_or_else(|| {
+        mismatch(
+            source,
+            row,
+            None,
+            format!(
+                "{} applied it, but no migration of this set has that version; add its \
+                 file to the folder (or adopt with the folder {} ran)",
+                source.tool, source.tool
+            ),
+        )
+    })?;
+    if !row.success {
+        return Err(mismatch(
+            source,
+            row,
+            Some(m.up.path()),
+            format!(
+                "{} recorded it as failed (success = false); finish or undo it by hand and \
+                 delete that row, then adopt",
+                source.tool
+            ),
+        ));
+    }
+    match differs(source, row, m) {
+        Some(_) if m.kind == MigrationKind::Repeatable => {
+            applied.remove(m.version());
+        }
+        Some(what) => return Err(mismatch(source, row, Some(m.up.path()), what)),
+        None => {
+            applied.insert(
+                m.version(),
+                Applied {
+                    m,
+                    applied_us: row.applied_us,
+                    execution_ms: row.execution_ms.unwrap_or(0),
+                },
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The set's migration a row names: a version (its canonical text, or the same numbers with
