@@ -35,20 +35,10 @@ pub(crate) async fn renders_and_recreates(name: &str, set: &'static Migrations) 
         "{name}: not the same rendering:\n{}",
         first_difference(&sql, &again)
     );
-    let kit = |db: &TestDb| {
-        let pool = db.pool.clone();
-        async move {
-            tidemark::testing::snapshot(&pool.get().await.unwrap())
-                .await
-                .unwrap()
-        }
-    };
-    let (a, b) = (kit(&migrated).await, kit(&recreated).await);
-    let only_migrated: Vec<_> = a.difference(&b).collect();
-    let only_recreated: Vec<_> = b.difference(&a).collect();
+    let drift = read(&migrated).await.diff(&read(&recreated).await);
     assert!(
-        only_migrated.is_empty() && only_recreated.is_empty(),
-        "{name}: not the same catalog: only migrated {only_migrated:#?}, only re-created {only_recreated:#?}"
+        drift.is_empty(),
+        "{name}: not the same catalog, object by object:\n{drift}"
     );
     eprintln!(
         "{name}: {} lines, {} bytes; re-created identically",

@@ -95,24 +95,17 @@ pub(crate) fn set_of(files: &[(&str, &str)]) -> &'static tidemark::Migrations {
     Box::leak(Box::new(tidemark::__private::from_scanned(scanned)))
 }
 
-/// Every user table, index and view of the database with its definition, plus history: a
-/// snapshot to compare byte for byte.
+/// The database's schema (one `kind name: detail` line per object, as `tidemark::schema` reads
+/// it, tidemark's own tables left out) plus history rows: a snapshot to compare byte for byte.
 pub(crate) async fn snapshot(pool: &Pool) -> Vec<String> {
     let c = pool.get().await.unwrap();
-    let mut out: Vec<String> = c
-        .query(
-            "SELECT n.nspname || '.' || c.relname || ' ' || c.relkind::text || ' ' || \
-                    coalesce(pg_get_indexdef(c.oid), pg_get_viewdef(c.oid), '') || ' ' || \
-                    coalesce((SELECT string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum) \
-                              FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') \
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') ORDER BY 1",
-            &[],
-        )
+    let schema = tidemark::schema::Schema::read(&c, "public", "tidemark_history")
         .await
-        .unwrap()
+        .unwrap();
+    let mut out: Vec<String> = schema
+        .objects()
         .iter()
-        .map(|r| r.get(0))
+        .map(|o| format!("{} {}: {}", o.kind, o.name, o.detail))
         .collect();
     if let Ok(rows) = c
         .query("SELECT version || ' ' || encode(checksum, 'hex') || ' ' || applied_at::text || ' ' || success FROM tidemark_history ORDER BY 1", &[])

@@ -16,7 +16,6 @@ mod database;
 mod reversible;
 mod schema_file;
 mod server;
-mod snapshot;
 mod template;
 
 pub use database::TestDatabase;
@@ -25,7 +24,6 @@ pub use reversible::{
 };
 pub use schema_file::{assert_schema_file, check_schema_file};
 pub use server::{server, ServerError, TestServer, URL_VARIABLE};
-pub use snapshot::snapshot;
 
 /// Why a test database could not be provided; the cause is kept as a value.
 #[derive(Debug, thiserror::Error)]

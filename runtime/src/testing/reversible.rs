@@ -2,8 +2,8 @@
 //! applies again.
 
 use super::database::TestDatabase;
-use super::snapshot::snapshot;
 use crate::migrations::Migrations;
+use crate::schema::{DifferenceKind, Drift, Schema};
 use crate::target::Target;
 use std::fmt;
 
@@ -16,9 +16,10 @@ pub struct Irreversible {
     pub name: String,
     /// The rollback script.
     pub path: String,
-    /// Objects present after up + down that were not there before up.
+    /// Objects present after up + down that were not there before up, or are defined
+    /// otherwise (`kind name: definition`, as [`Schema`] reads them).
     pub left_behind: Vec<String>,
-    /// Objects present before up that are gone after up + down.
+    /// Objects present before up that are gone after up + down, or were defined otherwise.
     pub missing: Vec<String>,
     /// The forward script failed when applied again after the rollback.
     pub reapply_error: Option<String>,
@@ -126,8 +127,8 @@ async fn assert_checked(
     checked
 }
 
-/// Walks the set in a fresh database: for each versioned migration with a rollback, snapshot,
-/// up, down, snapshot (must be equal), up again. Returns what it checked, or the first
+/// Walks the set in a fresh database: for each versioned migration with a rollback, the schema
+/// (as [`Schema::read`] reads it), up, down, the schema again (must be equal), up again. Returns what it checked, or the first
 /// migration that fails.
 ///
 /// # Panics
@@ -142,7 +143,7 @@ pub async fn check_reversible(set: &Migrations) -> Result<Reversibility, Irrever
     let mut previous = Target::Initial;
     for m in set.iter().filter(|m| m.kind().is_versioned()) {
         let here = Target::Version(m.version().to_owned());
-        let before = snapshot(&client).await.unwrap_or_else(|e| panic!("{e}"));
+        let before = schema(&client).await;
         if let Err(e) = db.migrate(set, here.clone()).await {
             panic!(
                 "{} does not apply, so its rollback cannot be checked: {e}",
@@ -165,10 +166,9 @@ pub async fn check_reversible(set: &Migrations) -> Result<Reversibility, Irrever
                     Some(format!("the rollback itself failed: {e}")),
                 ));
             }
-            let after = snapshot(&client).await.unwrap_or_else(|e| panic!("{e}"));
-            if after != before {
-                let left = after.difference(&before).cloned().collect();
-                let missing = before.difference(&after).cloned().collect();
+            let drift = before.diff(&schema(&client).await);
+            if !drift.is_empty() {
+                let (left, missing) = sides(&drift);
                 return Err(irreversible(left, missing, None));
             }
             if let Err(e) = db.migrate(set, here.clone()).await {
@@ -181,4 +181,32 @@ pub async fn check_reversible(set: &Migrations) -> Result<Reversibility, Irrever
         previous = here;
     }
     Ok(seen)
+}
+
+/// The test database's schema, tidemark's own tables left out.
+async fn schema(client: &tokio_postgres::Client) -> Schema {
+    Schema::read(client, "public", "tidemark_history")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// What a rollback left behind (after it, not before) and what it lost (before it, not after),
+/// one `kind name: definition` line per object; a changed object is on both sides.
+fn sides(drift: &Drift) -> (Vec<String>, Vec<String>) {
+    // A table's detail is its kind (`table`, `unlogged table`): said once.
+    let line = |kind: &str, name: &str, definition: &Option<String>| match definition {
+        Some(d) if d != kind => format!("{kind} {name}: {d}"),
+        _ => format!("{kind} {name}"),
+    };
+    let (mut left, mut missing) = (Vec::new(), Vec::new());
+    for d in &drift.differences {
+        // `before.diff(after)`: "missing" is what the rollback lost, "unexpected" what it left.
+        if matches!(d.kind, DifferenceKind::Unexpected | DifferenceKind::Changed) {
+            left.push(line(&d.object_kind, &d.name, &d.actual));
+        }
+        if matches!(d.kind, DifferenceKind::Missing | DifferenceKind::Changed) {
+            missing.push(line(&d.object_kind, &d.name, &d.expected));
+        }
+    }
+    (left, missing)
 }
