@@ -441,6 +441,20 @@ fn metadata_no_transaction(path: &Path, shown: &str, out: &mut Vec<Diagnostic>) 
 
 /// Reads and checks a Rust code migration's file.
 fn read_code(path: &Path, shown: &str, out: &mut Vec<Diagnostic>) -> Option<Script> {
+    let (src, bytes) = read(path, shown, false, false, true, out)?;
+    crate::script::analyze_code(src, bytes, out)
+}
+
+/// A file's bytes and what its checks need to know of it; a file that cannot be read is an
+/// error naming it.
+fn read(
+    path: &Path,
+    shown: &str,
+    metadata_no_tx: bool,
+    diesel: bool,
+    forward: bool,
+    out: &mut Vec<Diagnostic>,
+) -> Option<(ScriptSource, Vec<u8>)> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -451,17 +465,17 @@ fn read_code(path: &Path, shown: &str, out: &mut Vec<Diagnostic>) -> Option<Scri
             return None;
         }
     };
-    let abs_path = path.to_path_buf(); // under the folder made canonical
     let src = ScriptSource {
         path: shown.to_owned(),
-        abs_path,
-        metadata_no_transaction: false,
-        diesel: false,
-        forward: true,
+        abs_path: path.to_path_buf(), // under the folder made canonical
+        metadata_no_transaction: metadata_no_tx,
+        diesel,
+        forward,
     };
-    crate::script::analyze_code(src, bytes, out)
+    Some((src, bytes))
 }
 
+/// Reads and checks a SQL script.
 fn read_script(
     path: &Path,
     shown: &str,
@@ -470,23 +484,6 @@ fn read_script(
     forward: bool,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Script> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            out.push(Diagnostic::error(
-                shown,
-                format!("cannot read the file: {e}"),
-            ));
-            return None;
-        }
-    };
-    let abs_path = path.to_path_buf(); // under the folder made canonical
-    let src = ScriptSource {
-        path: shown.to_owned(),
-        abs_path,
-        metadata_no_transaction: metadata_no_tx,
-        diesel,
-        forward,
-    };
+    let (src, bytes) = read(path, shown, metadata_no_tx, diesel, forward, out)?;
     analyze(src, bytes, out)
 }

@@ -20,15 +20,13 @@ pub(crate) fn run(
         deny,
     };
     let findings = tidemark_analysis::analyze(&set.migrations, &options);
-    let mut errors = findings
+    let errors: Vec<String> = findings
         .iter()
         .filter(|d| d.is_error())
-        .map(|d| syn::Error::new(span, d.to_string()));
-    if let Some(mut first) = errors.next() {
-        for e in errors {
-            first.combine(e);
-        }
-        return Err(first);
+        .map(ToString::to_string)
+        .collect();
+    if !errors.is_empty() {
+        return Err(crate::errors::combined(span, errors));
     }
     Ok(findings
         .iter()

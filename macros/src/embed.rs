@@ -109,27 +109,12 @@ fn try_expand(args: &Args) -> syn::Result<TokenStream> {
                 shown: options.display_path.clone().unwrap_or_default(),
                 ignore: options.ignore.clone(),
             };
-            crate::tokens::migrations(&set, &source, &warnings).map_err(|problems| {
-                let mut errors = problems.iter().map(|p| syn::Error::new(span, p));
-                let mut first = errors.next().expect("at least one problem");
-                for e in errors {
-                    first.combine(e);
-                }
-                first
-            })
+            crate::tokens::migrations(&set, &source, &warnings)
+                .map_err(|problems| crate::errors::combined(span, problems))
         }
         Err(diagnostics) => {
-            let mut errors = diagnostics
-                .iter()
-                .filter(|d| d.is_error())
-                .map(|d| syn::Error::new(span, d.to_string()));
-            let mut first = errors
-                .next()
-                .unwrap_or_else(|| syn::Error::new(span, "invalid migration folder"));
-            for e in errors {
-                first.combine(e);
-            }
-            Err(first)
+            let errors = diagnostics.iter().filter(|d| d.is_error());
+            Err(crate::errors::combined(span, errors))
         }
     }
 }

@@ -4,6 +4,7 @@
 mod analysis;
 mod code;
 mod embed;
+mod errors;
 mod manifest;
 mod test_attr;
 mod tokens;

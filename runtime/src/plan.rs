@@ -1,13 +1,12 @@
 //! Planning: from the migration set, history and options to an ordered list of steps. Pure.
 
 use crate::error::Error;
-use crate::history::{applied_digest, HistoryRow};
+use crate::history::{applied_digest, digest, HistoryRow};
 use crate::migrations::{Migration, MigrationKind, Migrations, Script};
 use crate::report::Direction;
 use crate::target::Target;
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use tidemark_core::digest_update;
 
 /// Why a step is in a plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,28 +92,33 @@ impl<'m> PlannedStep<'m> {
         }
     }
 
-    /// The set digest once this step is done, from the digest `before` it.
-    pub(crate) fn digest_after(&self, before: [u8; 32]) -> [u8; 32] {
-        let mut digest = self.digest_without(before);
-        if !self.covers.is_empty() {
-            for m in self.covers {
-                digest_update(&mut digest, &m.entry_digest(), true);
-            }
-        } else if self.direction == Direction::Up {
-            digest_update(&mut digest, &self.migration.entry_digest(), true);
-        }
-        digest
+    /// The entry this step removes from the set digest: the recorded one of a migration it
+    /// reverts or re-runs.
+    pub(crate) fn old_entry(&self) -> Option<[u8; 32]> {
+        let m = self.migration;
+        self.recorded
+            .as_ref()
+            .map(|old| tidemark_core::entry_digest(m.kind, m.version(), old))
     }
 
-    /// The set digest with only this step's old entry removed: what is certain while the step
-    /// runs outside a transaction.
-    pub(crate) fn digest_without(&self, mut before: [u8; 32]) -> [u8; 32] {
-        if let Some(old) = &self.recorded {
-            let m = self.migration;
-            let entry = tidemark_core::entry_digest(m.kind, m.version(), old);
-            digest_update(&mut before, &entry, false);
+    /// The entries this step adds to the set digest: its migration applied, or every
+    /// migration a checkpoint stands for.
+    pub(crate) fn new_entries(&self) -> Vec<[u8; 32]> {
+        if !self.covers.is_empty() {
+            self.covers.iter().map(Migration::entry_digest).collect()
+        } else if self.direction == Direction::Up {
+            vec![self.migration.entry_digest()]
+        } else {
+            Vec::new()
         }
-        before
+    }
+
+    /// The set digest once this step is done, from the digest `before` it.
+    pub(crate) fn digest_after(&self, before: [u8; 32]) -> [u8; 32] {
+        digest::with(
+            digest::without(before, self.old_entry()),
+            self.new_entries(),
+        )
     }
 }
 

@@ -207,7 +207,10 @@ async fn a_rollback_that_forgets_a_column_default_is_named() {
         "SELECT 1;",
     )
     .await;
-    assert_eq!(e.left_behind, ["column public.base.v: v integer DEFAULT 42"]);
+    assert_eq!(
+        e.left_behind,
+        ["column public.base.v: v integer DEFAULT 42"]
+    );
     assert_eq!(e.missing, ["column public.base.v: v integer"]);
 }
 

@@ -74,6 +74,37 @@ enum Outcome {
     Stopped,
 }
 
+/// A code step in `tx`: its start (with the backend's pid for a stop), its function and its
+/// history row `record`, raced against the stop switch; what became of it and when it
+/// started. An error only when the start statement itself failed.
+async fn in_step(
+    tx: &Transaction<'_>,
+    start_sql_text: &str,
+    watch: &crate::stop::Watch,
+    step: &PlannedStep<'_>,
+    f: TxFn,
+    record: &str,
+) -> Result<(Outcome, Instant), tokio_postgres::Error> {
+    let reply = tx.simple_query(&start_sql(start_sql_text)).await?;
+    watch
+        .pid
+        .store(pid_of(&reply).unwrap_or(0), Ordering::SeqCst);
+    announce(step);
+    let started = Instant::now();
+    let outcome = tokio::select! {
+        r = f(tx) => match r {
+            Ok(()) => match tx.simple_query(record).await {
+                Ok(_) => Outcome::Done,
+                // The function left the transaction unusable (a swallowed SQL error).
+                Err(e) => Outcome::Failed(Box::new(e)),
+            },
+            Err(e) => Outcome::Failed(e),
+        },
+        () = stop::stopped(watch.stop.as_ref()) => Outcome::Stopped,
+    };
+    Ok((outcome, started))
+}
+
 impl Executor<'_, '_> {
     /// Runs one code step of a per-migration run.
     pub(super) async fn run_code(&mut self, step: &PlannedStep<'_>) -> Result<(), Error> {
@@ -94,32 +125,15 @@ impl Executor<'_, '_> {
             Direction::Up => self.tables.record_up_sql(m, true, Timing::Step),
             Direction::Down => self.tables.record_down_sql(m),
         } + &self.tables.store_digest_sql(&after);
-        let watch = self.watch;
+        let (watch, start) = (self.watch, self.start_sql.clone());
         let client = owned_client(self.session, step)?;
         let tx = client
             .transaction()
             .await
             .map_err(Error::db("starting a code migration's transaction"))?;
-        let reply = tx
-            .simple_query(&start_sql(&self.start_sql))
+        let (outcome, started) = in_step(&tx, &start, watch, step, f, &record)
             .await
             .map_err(Error::db("starting a code migration"))?;
-        watch
-            .pid
-            .store(pid_of(&reply).unwrap_or(0), Ordering::SeqCst);
-        announce(step);
-        let started = Instant::now();
-        let outcome = tokio::select! {
-            r = f(&tx) => match r {
-                Ok(()) => match tx.simple_query(&record).await {
-                    Ok(_) => Outcome::Done,
-                    // The function left the transaction unusable (a swallowed SQL error).
-                    Err(e) => Outcome::Failed(Box::new(e)),
-                },
-                Err(e) => Outcome::Failed(e),
-            },
-            () = stop::stopped(watch.stop.as_ref()) => Outcome::Stopped,
-        };
         let elapsed = started.elapsed();
         match outcome {
             Outcome::Done => {
@@ -238,32 +252,15 @@ impl Executor<'_, '_> {
             Direction::Up => self.tables.record_up_sql(m, true, Timing::Step),
             Direction::Down => self.tables.record_down_sql(m),
         };
-        let watch = self.watch;
+        let (watch, start) = (self.watch, self.start_sql.clone());
         let client = owned_client(self.session, step)?;
         let tx = client
             .transaction()
             .await
             .map_err(Error::db("starting a code migration"))?;
-        let started = Instant::now();
-        let outcome = match tx.simple_query(&start_sql(&self.start_sql)).await {
-            Err(e) => Outcome::Failed(Box::new(e)),
-            Ok(reply) => {
-                watch
-                    .pid
-                    .store(pid_of(&reply).unwrap_or(0), Ordering::SeqCst);
-                announce(step);
-                tokio::select! {
-                    r = f(&tx) => match r {
-                        Ok(()) => match tx.simple_query(&record).await {
-                            Ok(_) => Outcome::Done,
-                            Err(e) => Outcome::Failed(Box::new(e)),
-                        },
-                        Err(e) => Outcome::Failed(e),
-                    },
-                    () = stop::stopped(watch.stop.as_ref()) => Outcome::Stopped,
-                }
-            }
-        };
+        let (outcome, started) = in_step(&tx, &start, watch, step, f, &record)
+            .await
+            .unwrap_or_else(|e| (Outcome::Failed(Box::new(e)), Instant::now()));
         std::mem::forget(tx);
         match outcome {
             Outcome::Done => {

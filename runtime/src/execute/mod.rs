@@ -409,7 +409,7 @@ impl<'a, 's> Executor<'a, 's> {
         step: &PlannedStep<'_>,
     ) -> Result<[u8; 32], Error> {
         let m = step.migration();
-        let without = step.digest_without(self.digest);
+        let without = crate::history::digest::without(self.digest, step.old_entry());
         let mark = match step.direction() {
             Direction::Up => self.tables.record_up_sql(m, false, Timing::Now),
             Direction::Down => self.tables.mark_down_started_sql(m),
@@ -430,7 +430,7 @@ impl<'a, 's> Executor<'a, 's> {
             self.watch.pid.store(pid, Ordering::SeqCst);
         }
         self.digest = without;
-        Ok(step.digest_after(without))
+        Ok(crate::history::digest::with(without, step.new_entries()))
     }
 
     /// A no-transaction step's success: its row finished (or removed, going down) and the

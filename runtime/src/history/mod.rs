@@ -6,11 +6,13 @@
 //! row holding the digest of the applied set, which makes the up-to-date check one query.
 
 mod ddl;
+pub(crate) mod digest;
 mod legacy;
 mod prefix;
 mod read;
 mod write;
 
+pub(crate) use digest::applied_digest;
 pub(crate) use legacy::translate;
 pub(crate) use read::{Prior, Recorded};
 pub(crate) use write::{step_start_sql, Timing, PID_COLUMN, START_COLUMN, STEP_COLUMN};
@@ -91,15 +93,6 @@ impl HistoryRow {
     pub(crate) fn entry_digest(&self) -> [u8; 32] {
         tidemark_core::entry_digest(self.kind, &self.version, &self.checksum)
     }
-}
-
-/// The digest of the successfully applied rows of history: what the state table must hold.
-pub(crate) fn applied_digest<'a>(rows: impl IntoIterator<Item = &'a HistoryRow>) -> [u8; 32] {
-    let mut acc = [0; 32];
-    for row in rows.into_iter().filter(|r| r.success) {
-        tidemark_core::digest_update(&mut acc, &row.entry_digest(), true);
-    }
-    acc
 }
 
 /// The history row `m` leaves when applied (unit tests).
