@@ -230,7 +230,10 @@ impl Output {
     pub(crate) fn error(&self, e: &Error, message: &str) {
         let (path, line, column) = match e {
             Error::MigrationFailed(f) => (Some(f.path.as_str()), f.line, f.column),
-            Error::AdoptMismatch { path, .. } => (path.as_deref(), None, None),
+            Error::Adopt(a) => match a.as_ref() {
+                tidemark::AdoptError::Mismatch { path, .. } => (path.as_deref(), None, None),
+                _ => (None, None, None),
+            },
             _ => (None, None, None),
         };
         let committed = e.partial_report();

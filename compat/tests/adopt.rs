@@ -359,7 +359,7 @@ async fn detection_finds_the_one_tool_and_refuses_none_or_two() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::ForeignHistory { tool: None, .. }),
+        matches!(&err, Error::Adopt(e) if matches!(**e, tidemark::AdoptError::ForeignHistory { tool: None, .. })),
         "{err:?}"
     );
     assert!(

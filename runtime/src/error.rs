@@ -226,37 +226,11 @@ pub enum Error {
         /// What is wrong; never the string itself.
         reason: String,
     },
+    /// Another tool's history cannot be adopted ([`Migrator::adopt`](crate::Migrator::adopt));
+    /// nothing was recorded.
     #[cfg(feature = "adopt")]
-    /// Another tool's history table cannot be adopted as a whole: it is not there, several
-    /// are, or it lacks the tool's columns. Nothing was recorded.
-    #[error("cannot adopt {table}{}: {problem}; nothing was recorded", tool_suffix(*.tool))]
-    ForeignHistory {
-        /// The tool, when known.
-        tool: Option<crate::Tool>,
-        /// The table (or the tables looked for).
-        table: String,
-        /// What is wrong and what to do.
-        problem: String,
-    },
-    #[cfg(feature = "adopt")]
-    /// A row of another tool's history does not match the set: a version the set lacks, a
-    /// file changed since the tool applied it, a failed row. Nothing was recorded.
-    #[error(
-        "cannot adopt {table} ({tool}): version {version}{}: {problem}; nothing was recorded",
-        path.as_deref().map(|p| format!(" ({p})")).unwrap_or_default()
-    )]
-    AdoptMismatch {
-        /// The tool.
-        tool: crate::Tool,
-        /// Its table.
-        table: String,
-        /// The version as the tool recorded it (a Flyway repeatable: its script).
-        version: String,
-        /// The set's file for it, when there is one.
-        path: Option<String>,
-        /// What differs and what to do.
-        problem: String,
-    },
+    #[error(transparent)]
+    Adopt(Box<crate::adopt::AdoptError>),
     /// A Rust code migration would run from a set read from a folder at run time (the
     /// `tidemark` binary), which holds no code; nothing was run.
     #[error(
@@ -326,11 +300,9 @@ impl Error {
             Self::MissingPrivilege { .. } => "missing_privilege",
             Self::InvalidName { .. } => "invalid_name",
             #[cfg(feature = "adopt")]
-            Self::ForeignHistory { .. } => "foreign_history",
+            Self::Adopt(e) => e.kind(),
             Self::CodeNotEmbedded { .. } => "code_not_embedded",
             Self::CodeNeedsPool { .. } => "code_needs_pool",
-            #[cfg(feature = "adopt")]
-            Self::AdoptMismatch { .. } => "adopt_mismatch",
             Self::Squashed { .. } => "squashed",
             #[cfg(feature = "schema")]
             Self::ScratchNotEmpty { .. } => "scratch_not_empty",
@@ -546,9 +518,4 @@ fn no_rollback_text(path: Option<&str>) -> String {
                  does not cross it"
             .to_owned(),
     }
-}
-
-#[cfg(feature = "adopt")]
-fn tool_suffix(tool: Option<crate::Tool>) -> String {
-    tool.map(|t| format!(" ({t})")).unwrap_or_default()
 }

@@ -42,7 +42,7 @@ mod visit;
 pub mod testing;
 
 #[cfg(feature = "adopt")]
-pub use adopt::{Adopt, AdoptReport, Tool, UnknownTool};
+pub use adopt::{Adopt, AdoptError, AdoptReport, Tool, UnknownTool};
 pub use code::progress;
 pub use db::Db;
 pub use error::{Error, MigrationFailed};

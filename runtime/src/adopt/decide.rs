@@ -98,7 +98,7 @@ fn applied<'m>(
 
 /// A row that does not match the set, named as the tool recorded it.
 fn mismatch(source: &Source, row: &ForeignRow, path: Option<&str>, problem: String) -> Error {
-    Error::AdoptMismatch {
+    Error::from(super::AdoptError::Mismatch {
         tool: source.tool,
         table: source.table.clone(),
         version: row
@@ -108,7 +108,7 @@ fn mismatch(source: &Source, row: &ForeignRow, path: Option<&str>, problem: Stri
             .unwrap_or_default(),
         path: path.map(str::to_owned),
         problem,
-    }
+    })
 }
 
 /// A Flyway baseline row: every versioned migration up to it counts as applied.

@@ -87,11 +87,11 @@ fn columns(tool: Tool) -> &'static [&'static str] {
 }
 
 fn problem(tool: Option<Tool>, table: &str, what: impl Into<String>) -> Error {
-    Error::ForeignHistory {
+    Error::from(super::AdoptError::ForeignHistory {
         tool,
         table: table.to_owned(),
         problem: what.into(),
-    }
+    })
 }
 
 fn cells(msgs: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {

@@ -8,8 +8,11 @@
 
 mod checksum;
 pub(crate) mod decide;
+mod error;
 pub(crate) mod foreign;
 mod verb;
+
+pub use error::AdoptError;
 
 use std::fmt;
 use std::str::FromStr;

@@ -17,7 +17,7 @@ impl Migrator<'_> {
     /// [`run`](Self::run) applies only what the other tool had not.
     ///
     /// Any mismatch is an error naming the version, the file and what differs
-    /// ([`Error::AdoptMismatch`], [`Error::ForeignHistory`]), and records nothing. Adopting
+    /// ([`Error::Adopt`] with an [`AdoptError`](crate::AdoptError)), and records nothing. Adopting
     /// again records nothing more; a database with other tidemark history is refused
     /// ([`Error::HistoryNotEmpty`]).
     ///
