@@ -107,3 +107,66 @@ async fn a_failure_midway_leaves_a_failed_row_that_blocks_until_repair() {
     assert_eq!(report.versions(), ["2", "3"]);
     assert!(db.history().await.iter().all(|r| r.3));
 }
+
+/// A stop after a no-transaction step cancels the step that runs then: the no-transaction
+/// step's bookkeeping reply has a row before the backend's pid, which was once taken for it,
+/// leaving the stop nothing to cancel (the slow step then committed and the run succeeded).
+#[tokio::test]
+async fn a_stop_after_a_no_transaction_step_cancels_the_running_one() {
+    let db = fresh_db().await;
+    let set = set_of(&[
+        ("V1__t.sql", "CREATE TABLE t (a int);"),
+        (
+            "V2__index.sql",
+            "-- tidemark:no-transaction\nCREATE INDEX CONCURRENTLY t_a ON t (a);",
+        ),
+        (
+            "V3__slow.sql",
+            "SELECT pg_sleep(30);\nALTER TABLE t ADD COLUMN b int;",
+        ),
+    ]);
+    let stop = tidemark::Stop::new();
+    let (pool, switch) = (db.pool.clone(), stop.clone());
+    let run = tokio::spawn(async move { set.migrator().stop_on(switch).run(&pool).await });
+    let c = db.pool.get().await.unwrap();
+    let mut sleeping = false;
+    for _ in 0..1000 {
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' \
+                 AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n > 0 {
+            sleeping = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(sleeping, "V3 started");
+    stop.stop();
+    let err = run.await.unwrap().unwrap_err();
+    let Error::Interrupted { applied } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        applied.versions(),
+        ["1", "2"],
+        "what committed before the stop"
+    );
+    let versions: Vec<String> = db.history().await.into_iter().map(|r| r.0).collect();
+    assert_eq!(versions, ["1", "2"], "V3 rolled back, not recorded");
+    let b: i64 = c
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'b'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(b, 0, "V3's ALTER TABLE did not commit");
+    assert_eq!(db.advisory_locks().await, 0);
+}

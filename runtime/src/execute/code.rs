@@ -41,7 +41,8 @@ pub(super) fn check_runnable(
 }
 
 /// The backend pid from the reply to [`start_sql`].
-fn pid_of(reply: &[SimpleQueryMessage]) -> Option<i32> {
+/// The backend pid of a reply that selected it as [`PID_COLUMN`].
+pub(super) fn pid_of(reply: &[SimpleQueryMessage]) -> Option<i32> {
     reply.iter().find_map(|m| match m {
         SimpleQueryMessage::Row(r) if r.columns().first()?.name() == PID_COLUMN => {
             r.get(0)?.parse().ok()

@@ -423,10 +423,10 @@ impl<'a, 's> Executor<'a, 's> {
             .map_err(Error::db(
                 "recording the start of a no-transaction migration",
             ))?;
-        if let Some(pid) = marked.iter().find_map(|m| match m {
-            SimpleQueryMessage::Row(r) => r.get(0)?.parse().ok(),
-            _ => None,
-        }) {
+        // The pid's own row, by its column: the failed row's insert returns a row before it
+        // (its step time, 0), which taken for the pid left a stop nothing to cancel for the
+        // rest of the run.
+        if let Some(pid) = code::pid_of(&marked) {
             self.watch.pid.store(pid, Ordering::SeqCst);
         }
         self.digest = without;
