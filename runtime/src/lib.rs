@@ -36,6 +36,8 @@ mod status;
 mod stop;
 mod table;
 mod target;
+#[cfg(feature = "adopt")]
+mod tool;
 mod visit;
 
 #[cfg(feature = "testing")]

@@ -144,7 +144,7 @@ impl<'m> Migrator<'m> {
 
     /// Tolerate applied versions newer than every migration of this set (default `true`):
     /// what an older build meets after a newer one migrated further and the deploy was rolled
-    /// back. They are logged as a warning (target [`events::FUTURE`]) and listed as
+    /// back. They are logged as a warning (target [`events::FUTURE`](crate::events::FUTURE)) and listed as
     /// [`State::Future`](crate::State::Future) by `status`; an unknown version *inside* the
     /// set's range is still [`Error::Missing`]. `false` makes them missing too.
     pub fn allow_future(mut self, allow: bool) -> Self {

@@ -1,6 +1,6 @@
 //! [`AdoptError`]: why another tool's history cannot be adopted.
 
-use super::Tool;
+use crate::tool::Tool;
 
 /// Why another tool's history cannot be adopted ([`Error::Adopt`](crate::Error::Adopt));
 /// nothing was recorded.

@@ -5,6 +5,12 @@
 //! `source()` returns nothing and no printer that walks the chain shows a cause twice. The
 //! driver's error stays available through [`Error::driver_error`].
 
+#[cfg(feature = "adopt")]
+mod adopt;
+
+#[cfg(feature = "adopt")]
+pub use adopt::AdoptError;
+
 use crate::report::{Direction, Report};
 use std::fmt;
 use std::time::Duration;
@@ -230,7 +236,7 @@ pub enum Error {
     /// nothing was recorded.
     #[cfg(feature = "adopt")]
     #[error(transparent)]
-    Adopt(Box<crate::adopt::AdoptError>),
+    Adopt(Box<AdoptError>),
     /// A Rust code migration would run from a set read from a folder at run time (the
     /// `tidemark` binary), which holds no code; nothing was run.
     #[error(
