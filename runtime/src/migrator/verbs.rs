@@ -11,7 +11,7 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::events;
 use crate::execute::{Executor, RunMode};
-use crate::history::{translate, Prior};
+use crate::history::{translate, HistoryRow, Prior, Tables};
 use crate::maintenance::{self, RepairReport};
 use crate::plan::{self, Plan};
 use crate::report::Report;
@@ -177,27 +177,11 @@ impl<'m> Migrator<'m> {
     }
 
     fn baseline_boxed<'f>(&'f self, db: Db<'f>, version: &'f str) -> Verb<'f, Vec<String>> {
-        Box::pin(async move {
-            let mut visit = self.visit(db)?;
-            let lock = visit.lock().await?;
-            visit
-                .locked(
-                    lock,
-                    self.set,
-                    Frame::Plain,
-                    async |session, tables, recorded, _| {
-                        let (sql, adopted) =
-                            maintenance::baseline(self.set, tables, &recorded.history, version)?;
-                        session
-                            .client()
-                            .batch_execute(&sql)
-                            .await
-                            .map_err(Error::db("recording the baseline"))?;
-                        Ok(adopted)
-                    },
-                )
-                .await
-        })
+        Box::pin(
+            self.rewrite_history(db, "recording the baseline", |tables, history| {
+                maintenance::baseline(self.set, tables, history, version)
+            }),
+        )
     }
 
     /// Repairs history after a deliberate change: removes failed rows (fix the database by
@@ -207,27 +191,39 @@ impl<'m> Migrator<'m> {
     }
 
     fn repair_boxed<'f>(&'f self, db: Db<'f>) -> Verb<'f, RepairReport> {
-        Box::pin(async move {
-            let mut visit = self.visit(db)?;
-            let lock = visit.lock().await?;
-            visit
-                .locked(
-                    lock,
-                    self.set,
-                    Frame::Plain,
-                    async |session, tables, recorded, _| {
-                        let (sql, report) =
-                            maintenance::repair(self.set, tables, &recorded.history);
-                        session
-                            .client()
-                            .batch_execute(&sql)
-                            .await
-                            .map_err(Error::db("repairing history"))?;
-                        Ok(report)
-                    },
-                )
-                .await
-        })
+        Box::pin(
+            self.rewrite_history(db, "repairing history", |tables, history| {
+                Ok(maintenance::repair(self.set, tables, history))
+            }),
+        )
+    }
+
+    /// Under the lock: the history statements `change` makes from what is recorded, sent in
+    /// one message (`baseline`, `repair`).
+    async fn rewrite_history<T>(
+        &self,
+        db: Db<'_>,
+        doing: &'static str,
+        change: impl FnOnce(&Tables, &[HistoryRow]) -> Result<(String, T), Error>,
+    ) -> Result<T, Error> {
+        let mut visit = self.visit(db)?;
+        let lock = visit.lock().await?;
+        visit
+            .locked(
+                lock,
+                self.set,
+                Frame::Plain,
+                async |session, tables, recorded, _| {
+                    let (sql, value) = change(tables, &recorded.history)?;
+                    session
+                        .client()
+                        .batch_execute(&sql)
+                        .await
+                        .map_err(Error::db(doing))?;
+                    Ok(value)
+                },
+            )
+            .await
     }
 
     /// History as recorded, creating nothing (no table: no history), old row names translated.
