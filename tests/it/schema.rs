@@ -19,7 +19,7 @@ async fn read(db: &TestDb) -> Schema {
 
 /// Migrates a database with `set`, renders its schema, runs the rendering on an empty
 /// database in one transaction, and checks that the second database renders to the same bytes
-/// and has the same catalog snapshot.
+/// and has the same schema, object by object.
 pub(crate) async fn renders_and_recreates(name: &str, set: &'static Migrations) -> String {
     let migrated = fresh_db().await;
     set.migrator().run(&migrated.pool).await.unwrap();
