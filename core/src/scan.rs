@@ -5,7 +5,7 @@ use crate::model::{Found, MigrationSet, ScannedMigration, Script};
 use crate::name::{parse_diesel_dir, parse_file_name, Form, Role};
 use crate::pair::assemble;
 use crate::script::{analyze, ScriptSource};
-use crate::version::Order;
+use crate::version::{Order, Version};
 use std::fs;
 use std::path::Path;
 
@@ -322,14 +322,7 @@ fn scan_diesel_dir(
         }
         let file_shown = format!("{shown}/{file_name}");
         let script = read_script(file, &file_shown, no_tx, true, role == Role::Forward, out);
-        found.push(Found {
-            version: Some(version.clone()),
-            name: name.clone(),
-            role,
-            form: Form::Diesel,
-            path: file_shown,
-            script,
-        });
+        found.push(diesel_found(&version, &name, role, file_shown, script));
     }
 }
 
@@ -362,26 +355,42 @@ fn scan_diesel_code_dir(
         return;
     };
     let script = read_code(&dir.join("up.rs"), &file_shown, out);
-    found.push(Found {
-        version: Some(version.clone()),
-        name: name.clone(),
-        role: Role::Forward,
-        form: Form::Diesel,
-        path: file_shown,
+    found.push(diesel_found(
+        &version,
+        &name,
+        Role::Forward,
+        file_shown,
         script,
-    });
+    ));
     let down = dir.join("down.sql");
     if down.is_file() {
         let down_shown = format!("{shown}/down.sql");
         let script = read_script(&down, &down_shown, false, true, false, out);
-        found.push(Found {
-            version: Some(version),
-            name,
-            role: Role::Rollback,
-            form: Form::Diesel,
-            path: down_shown,
+        found.push(diesel_found(
+            &version,
+            &name,
+            Role::Rollback,
+            down_shown,
             script,
-        });
+        ));
+    }
+}
+
+/// One file of a diesel migration directory.
+fn diesel_found(
+    version: &Version,
+    name: &str,
+    role: Role,
+    path: String,
+    script: Option<Script>,
+) -> Found {
+    Found {
+        version: Some(version.clone()),
+        name: name.to_owned(),
+        role,
+        form: Form::Diesel,
+        path,
+        script,
     }
 }
 

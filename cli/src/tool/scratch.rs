@@ -57,9 +57,11 @@ fn server(args: &ScratchArgs) -> Result<(ConnectOptions, Option<Cluster>), Strin
     let cluster = Cluster::start(&ClusterOptions::default()).map_err(|e| {
         format!("no scratch server: {e} (or give one with --scratch-url / TIDEMARK_SCRATCH_URL)")
     })?;
+    // libpq's key=value form, the socket directory quoted (a `PGTEST_TMPDIR` may hold spaces).
+    let dir = cluster.socket_dir().display().to_string();
     let options = ConnectOptions::parse(&format!(
-        "host={} port={} user=postgres dbname=postgres sslmode=disable",
-        cluster.socket_dir().display(),
+        "host='{}' port={} user=postgres dbname=postgres sslmode=disable",
+        dir.replace('\\', "\\\\").replace('\'', "\\'"),
         cluster.port()
     ))
     .map_err(|e| e.to_string())?;

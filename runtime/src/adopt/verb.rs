@@ -38,29 +38,21 @@ impl Migrator<'_> {
     }
 
     async fn adopt_boxed(&self, db: Db<'_>, from: Adopt) -> Result<AdoptReport, Error> {
-        let mut visit = self.visit(db)?;
-        let lock = visit.lock().await?;
         let set = self.set();
-        visit
-            .locked(
-                lock,
-                set,
-                Frame::Atomic,
-                async |session, tables, recorded, _| {
-                    let client = session.client();
-                    let source = super::foreign::locate(client, &from).await?;
-                    let rows = super::foreign::read(client, &source).await?;
-                    let (sql, report) =
-                        super::decide::adopt(set, &source, &rows, tables, &recorded.history)?;
-                    if !sql.is_empty() {
-                        client
-                            .batch_execute(&sql)
-                            .await
-                            .map_err(Error::db("recording the adopted history"))?;
-                    }
-                    Ok(report)
-                },
-            )
-            .await
+        self.under_lock(db, Frame::Atomic, async |session, tables, recorded, _| {
+            let client = session.client();
+            let source = super::foreign::locate(client, &from).await?;
+            let rows = super::foreign::read(client, &source).await?;
+            let (sql, report) =
+                super::decide::adopt(set, &source, &rows, tables, &recorded.history)?;
+            if !sql.is_empty() {
+                client
+                    .batch_execute(&sql)
+                    .await
+                    .map_err(Error::db("recording the adopted history"))?;
+            }
+            Ok(report)
+        })
+        .await
     }
 }

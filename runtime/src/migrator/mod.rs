@@ -3,15 +3,15 @@
 
 mod verbs;
 
-use crate::db::Db;
+use crate::db::{Db, Session};
 use crate::error::Error;
 use crate::execute::StepOptions;
-use crate::history::Tables;
+use crate::history::{Recorded, Tables};
 use crate::migrations::Migrations;
 use crate::plan::Policy;
-use crate::stop::Stop;
+use crate::stop::{Stop, Watch};
 use crate::target::{Target, TransactionMode};
-use crate::visit::{Locking, Visit};
+use crate::visit::{Frame, Locking, Visit};
 use std::time::Duration;
 
 impl Migrations {
@@ -266,6 +266,20 @@ impl<'m> Migrator<'m> {
             timeout: self.lock_timeout,
             stop: self.stop.clone(),
         }
+    }
+
+    /// Takes the lock on `db` and runs `work` under it in `frame` (see [`Visit::locked`]):
+    /// every locked verb but `run`/`execute`, which may stop waiting once another migrator
+    /// did their work.
+    pub(crate) async fn under_lock<T>(
+        &self,
+        db: Db<'_>,
+        frame: Frame,
+        work: impl AsyncFnOnce(&mut Session<'_>, &Tables, Recorded, &Watch) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut visit = self.visit(db)?;
+        let lock = visit.lock().await?;
+        visit.locked(lock, self.set, frame, work).await
     }
 
     /// A new visit to `db` (fails on unusable history names before anything is sent).

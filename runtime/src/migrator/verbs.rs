@@ -119,22 +119,16 @@ impl<'m> Migrator<'m> {
     fn dry_run_boxed<'f>(&'f self, db: Db<'f>) -> Verb<'f, Report> {
         Box::pin(async move {
             self.refuse_code_not_embedded(db).await?;
-            let mut visit = self.visit(db)?;
-            let lock = visit.lock().await?;
-            visit
-                .locked(
-                    lock,
-                    self.set,
-                    Frame::DryRun,
-                    async |session, tables, recorded, watch| {
-                        let plan =
-                            plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
-                        let options = self.step_options();
-                        Executor::run(session, tables, &plan, RunMode::DryRun, watch, &options)
-                            .await
-                    },
-                )
-                .await
+            self.under_lock(
+                db,
+                Frame::DryRun,
+                async |session, tables, recorded, watch| {
+                    let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
+                    let options = self.step_options();
+                    Executor::run(session, tables, &plan, RunMode::DryRun, watch, &options).await
+                },
+            )
+            .await
         })
     }
 
@@ -206,24 +200,16 @@ impl<'m> Migrator<'m> {
         doing: &'static str,
         change: impl FnOnce(&Tables, &[HistoryRow]) -> Result<(String, T), Error>,
     ) -> Result<T, Error> {
-        let mut visit = self.visit(db)?;
-        let lock = visit.lock().await?;
-        visit
-            .locked(
-                lock,
-                self.set,
-                Frame::Plain,
-                async |session, tables, recorded, _| {
-                    let (sql, value) = change(tables, &recorded.history)?;
-                    session
-                        .client()
-                        .batch_execute(&sql)
-                        .await
-                        .map_err(Error::db(doing))?;
-                    Ok(value)
-                },
-            )
-            .await
+        self.under_lock(db, Frame::Plain, async |session, tables, recorded, _| {
+            let (sql, value) = change(tables, &recorded.history)?;
+            session
+                .client()
+                .batch_execute(&sql)
+                .await
+                .map_err(Error::db(doing))?;
+            Ok(value)
+        })
+        .await
     }
 
     /// History as recorded, creating nothing (no table: no history), old row names translated.
