@@ -61,6 +61,7 @@ async fn rendered(db: &TestDatabase) -> String {
         .await
         .unwrap()
         .to_sql("")
+        .unwrap()
 }
 
 fn example() -> PathBuf {

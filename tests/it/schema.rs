@@ -23,13 +23,19 @@ async fn read(db: &TestDb) -> Schema {
 pub(crate) async fn renders_and_recreates(name: &str, set: &'static Migrations) -> String {
     let migrated = fresh_db().await;
     set.migrator().run(&migrated.pool).await.unwrap();
-    let sql = read(&migrated).await.to_sql(&format!("schema of {name}"));
+    let sql = read(&migrated)
+        .await
+        .to_sql(&format!("schema of {name}"))
+        .unwrap();
     let recreated = fresh_db().await;
     let c = recreated.pool.get().await.unwrap();
     c.batch_execute(&format!("BEGIN;\n{sql}\nCOMMIT;"))
         .await
         .unwrap_or_else(|e| panic!("{name}: the rendering does not run: {e:?}"));
-    let again = read(&recreated).await.to_sql(&format!("schema of {name}"));
+    let again = read(&recreated)
+        .await
+        .to_sql(&format!("schema of {name}"))
+        .unwrap();
     assert!(
         again == sql,
         "{name}: not the same rendering:\n{}",
@@ -86,10 +92,13 @@ const C: &str = "CREATE TABLE c (id int);\n";
 /// squashed files: a checkpoint standing for 1 and 2, and V3.
 fn squashed_folder() -> &'static Migrations {
     let sums = [tidemark_core::checksum(A), tidemark_core::checksum(B)];
-    let header = tidemark_core::checkpoint_header([
-        ("1", tidemark::MigrationKind::Versioned, &sums[0], "a"),
-        ("2", tidemark::MigrationKind::Versioned, &sums[1], "b"),
-    ]);
+    let header = tidemark_core::checkpoint_header(
+        tidemark_core::Order::Numeric,
+        [
+            ("1", tidemark::MigrationKind::Versioned, &sums[0], "a"),
+            ("2", tidemark::MigrationKind::Versioned, &sums[1], "b"),
+        ],
+    );
     let checkpoint = format!("{header}{A}{B}");
     crate::support::set_of(&[("B2__checkpoint.sql", &checkpoint), ("V3__c.sql", C)])
 }
@@ -243,7 +252,8 @@ async fn the_kit_asserts_that_a_schema_file_is_up_to_date() {
     let sql = Schema::read(&c, "public", "tidemark_history")
         .await
         .unwrap()
-        .to_sql(tidemark::schema::file_header());
+        .to_sql(tidemark::schema::file_header())
+        .unwrap();
     std::fs::write(&file, &sql).unwrap();
     tidemark::testing::assert_schema_file(&EXAMPLE, file.to_str().unwrap()).await;
     std::fs::write(&file, sql.replace("email text NOT NULL", "email text")).unwrap();

@@ -30,6 +30,8 @@ pub(crate) struct CheckArgs {
     schema: Option<std::path::PathBuf>,
     #[command(flatten)]
     scratch: super::scratch::ScratchArgs,
+    #[command(flatten)]
+    leave_out: super::scratch::LeaveOutArgs,
     /// Print JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -77,7 +79,8 @@ pub(crate) async fn run(dir: &Path, ignore: &[String], args: &CheckArgs) -> u8 {
     }
     if let Some(file) = &args.schema {
         if !diagnostics.iter().any(Diagnostic::is_error) {
-            match schema_diagnostic(dir, &scan_options, file, &args.scratch).await {
+            match schema_diagnostic(dir, &scan_options, file, &args.scratch, &args.leave_out).await
+            {
                 Ok(found) => diagnostics.extend(found),
                 Err(message) => {
                     say::error(&message);
@@ -101,10 +104,11 @@ async fn schema_diagnostic(
     options: &ScanOptions,
     file: &Path,
     scratch: &super::scratch::ScratchArgs,
+    leave_out: &super::scratch::LeaveOutArgs,
 ) -> Result<Option<Diagnostic>, String> {
     let set = tidemark_core::scan(dir, options).map_err(|_| "the folder has errors".to_owned())?;
     let set = tidemark::__private::from_scanned(set);
-    let expected = super::schema::render(&set, scratch).await?;
+    let expected = super::schema::render(&set, scratch, leave_out).await?;
     let committed = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) => return Err(format!("cannot read {}: {e}", file.display())),

@@ -2,7 +2,7 @@
 //! commit and review; `tidemark check --schema FILE` fails while that file is out of date.
 
 use super::say;
-use super::scratch::{self, ScratchArgs};
+use super::scratch::{self, LeaveOutArgs, ScratchArgs};
 use crate::exit;
 use std::path::PathBuf;
 use tidemark::{Migrations, Target};
@@ -15,15 +15,22 @@ pub(crate) struct SchemaArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     scratch: ScratchArgs,
+    #[command(flatten)]
+    leave_out: LeaveOutArgs,
 }
 
 /// The rendering of `set`'s schema.
-pub(crate) async fn render(set: &Migrations, args: &ScratchArgs) -> Result<String, String> {
-    scratch::render(set, Target::Latest, tidemark::schema::file_header(), args).await
+pub(crate) async fn render(
+    set: &Migrations,
+    args: &ScratchArgs,
+    leave_out: &LeaveOutArgs,
+) -> Result<String, String> {
+    let header = tidemark::schema::file_header();
+    scratch::render(set, Target::Latest, header, args, leave_out).await
 }
 
 pub(crate) async fn run(set: &Migrations, args: &SchemaArgs) -> u8 {
-    let sql = match render(set, &args.scratch).await {
+    let sql = match render(set, &args.scratch, &args.leave_out).await {
         Ok(sql) => sql,
         Err(e) => {
             say::error(&e);

@@ -23,6 +23,16 @@ pub(crate) struct ScratchArgs {
     pub(crate) scratch_url: Option<String>,
 }
 
+/// What the schema file leaves out by choice.
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct LeaveOutArgs {
+    /// Leave the objects of this kind out of the file, where the file cannot write them
+    /// (`operator class`, `foreign table`, `base type`, …: a refusal names the kind); the
+    /// file's header lists each object left out. Repeatable.
+    #[arg(long = "leave-out", value_name = "KIND")]
+    pub(crate) kinds: Vec<String>,
+}
+
 /// A new, empty database, dropped by [`close`](Self::close) (and, with the throwaway cluster,
 /// with the cluster when the process exits).
 pub(crate) struct ScratchDatabase {
@@ -102,6 +112,7 @@ pub(crate) async fn render(
     target: Target,
     header: &str,
     args: &ScratchArgs,
+    leave_out: &LeaveOutArgs,
 ) -> Result<String, String> {
     let db = database(args).await?;
     let result = async {
@@ -111,10 +122,11 @@ pub(crate) async fn render(
             .await
             .map_err(|e| format!("migrating the scratch database: {e}"))?;
         let client = db.pool().get().await.map_err(|e| e.to_string())?;
-        let schema = tidemark::schema::Schema::read(&client, "public", "tidemark_history")
+        let mut schema = tidemark::schema::Schema::read(&client, "public", "tidemark_history")
             .await
             .map_err(|e| e.to_string())?;
-        Ok(schema.to_sql(header))
+        schema.leave_out(leave_out.kinds.iter().cloned());
+        schema.to_sql(header).map_err(|e| e.to_string())
     }
     .await;
     db.close().await;

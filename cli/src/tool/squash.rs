@@ -4,7 +4,7 @@
 //! before. The files of the squashed migrations may then be deleted.
 
 use super::say;
-use super::scratch::{self, ScratchArgs};
+use super::scratch::{self, LeaveOutArgs, ScratchArgs};
 use crate::exit;
 use std::path::Path;
 use tidemark::{Migration, Migrations, Target};
@@ -20,6 +20,8 @@ pub(crate) struct SquashArgs {
     name: String,
     #[command(flatten)]
     scratch: ScratchArgs,
+    #[command(flatten)]
+    leave_out: LeaveOutArgs,
 }
 
 pub(crate) async fn run(dir: &Path, set: &Migrations, args: &SquashArgs) -> u8 {
@@ -53,6 +55,7 @@ async fn squash(dir: &Path, set: &Migrations, args: &SquashArgs) -> Result<(), S
             Target::Version(version.clone()),
             &explanation,
             &args.scratch,
+            &args.leave_out,
         )
         .await?,
     );

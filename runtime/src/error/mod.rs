@@ -106,6 +106,24 @@ pub enum Error {
         /// How many objects its catalog holds.
         objects: usize,
     },
+    #[cfg(feature = "schema")]
+    /// The schema holds objects [`Schema::to_sql`](crate::schema::Schema::to_sql) does not
+    /// write, and their kinds were not left out: a file without them would load into another
+    /// schema.
+    #[error(
+        "the schema file cannot write {}; leave {} out explicitly ({}: the file's header then \
+         lists what was left out), or create {} outside the migrations",
+        objects.join(", "),
+        if objects.len() == 1 { "it" } else { "them" },
+        kinds.iter().map(|k| format!("`--leave-out '{k}'`")).collect::<Vec<_>>().join(" "),
+        if objects.len() == 1 { "it" } else { "them" },
+    )]
+    SchemaUnwritten {
+        /// Each object, as its kind and name (`operator class public.ops USING btree`).
+        objects: Vec<String>,
+        /// Their kinds, as [`Schema::leave_out`](crate::schema::Schema::leave_out) takes them.
+        kinds: Vec<String>,
+    },
     /// The target version is not in the migration set.
     #[error("target version {version} is not a migration of this set")]
     UnknownTarget {
@@ -312,6 +330,8 @@ impl Error {
             Self::Squashed { .. } => "squashed",
             #[cfg(feature = "schema")]
             Self::ScratchNotEmpty { .. } => "scratch_not_empty",
+            #[cfg(feature = "schema")]
+            Self::SchemaUnwritten { .. } => "schema_unwritten",
         }
     }
 

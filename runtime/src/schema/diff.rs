@@ -206,7 +206,7 @@ mod tests {
                 object("table", "public.gone", None, "table"),
                 object("column", "public.gone.a", Some("public.gone"), "a int"),
             ],
-            depends: vec![],
+            ..Schema::default()
         };
         let actual = Schema {
             objects: vec![
@@ -219,7 +219,7 @@ mod tests {
                     "CREATE INDEX t_a ON public.t (a)",
                 ),
             ],
-            depends: vec![],
+            ..Schema::default()
         };
         let drift = expected.diff(&actual);
         let seen: Vec<(DifferenceKind, &str)> = drift

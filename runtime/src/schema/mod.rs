@@ -29,9 +29,13 @@ const CATALOG_SQL: &str = include_str!("catalog.sql");
 #[non_exhaustive]
 pub struct SchemaObject {
     /// What it is: `table`, `column`, `constraint`, `index`, `view`, `materialized view`,
-    /// `function`, `trigger`, `rule`, `policy`, `row level security`, `sequence`,
-    /// `sequence owner`, `enum`, `domain`, `type`, `extension`, `schema`, `comment`,
-    /// `aggregate`.
+    /// `function`, `aggregate`, `operator`, `cast`, `trigger`, `event trigger`, `rule`,
+    /// `policy`, `row level security`, `sequence`, `sequence owner`, `enum`, `domain`, `type`,
+    /// `collation`, `text search dictionary`, `text search configuration`, `statistics`,
+    /// `publication`, `publication table`, `publication schema`, `extension`, `schema`,
+    /// `comment`; or, for what the file does not write, PostgreSQL's own name of the kind
+    /// (`operator class`, `foreign table`, `foreign-data wrapper`, …: see
+    /// [`Schema::unwritten`]).
     pub kind: String,
     /// Its schema.
     pub schema: String,
@@ -61,14 +65,18 @@ struct Dependency {
 pub struct Schema {
     objects: Vec<SchemaObject>,
     depends: Vec<Dependency>,
+    left_out: Vec<String>,
 }
+
+/// The rank `catalog.sql` gives an object the file does not write.
+const UNWRITTEN: u8 = 9;
 
 impl Schema {
     /// Reads the schema of the database behind `client`, leaving out tidemark's bookkeeping
     /// tables `schema.table` (and `{table}_state`, the guard): `read(&client, "public",
     /// "tidemark_history")` for the defaults. Only reads, in a read-only transaction.
     pub async fn read(client: &Client, schema: &str, table: &str) -> Result<Self, Error> {
-        let query = CATALOG_SQL
+        let query = catalog_query(server_version(client).await?)
             .replace("$HS", &literal(schema))
             .replace("$HT", &literal(table));
         let sql = format!("BEGIN READ ONLY; SET LOCAL search_path = ''; {query}; COMMIT");
@@ -129,11 +137,48 @@ impl Schema {
         }
     }
 
+    /// The objects the file does not write (an operator class, a foreign table, a base type,
+    /// a foreign-data wrapper, …) whose kinds were not [left out](Self::leave_out):
+    /// [`to_sql`](Self::to_sql) refuses while there is one.
+    pub fn unwritten(&self) -> impl Iterator<Item = &SchemaObject> {
+        self.objects
+            .iter()
+            .filter(|o| o.rank == UNWRITTEN && !self.left_out.contains(&o.kind))
+    }
+
+    /// Leaves the objects of these kinds (as [`SchemaObject::kind`] names them: `operator
+    /// class`, `foreign table`, …) out of the file, by choice: the file's header lists each
+    /// one. Only kinds the file cannot write can be left out; the others are written.
+    pub fn leave_out<I, S>(&mut self, kinds: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.left_out.extend(kinds.into_iter().map(Into::into));
+    }
+
     /// The schema as SQL that creates it on an empty database, one statement per object in a
-    /// fixed order, each line of `header` first as a comment. The same schema gives the same
-    /// text.
-    pub fn to_sql(&self, header: &str) -> String {
-        render::render(self, header)
+    /// fixed order, each line of `header` first as a comment, then the objects left out by
+    /// [`leave_out`](Self::leave_out). The same schema gives the same text.
+    ///
+    /// # Errors
+    /// [`Error::SchemaUnwritten`] while the schema holds an object the file cannot write
+    /// ([`unwritten`](Self::unwritten)): a file without it would load into another schema.
+    pub fn to_sql(&self, header: &str) -> Result<String, Error> {
+        let objects: Vec<String> = self.unwritten().map(|o| o.detail.clone()).collect();
+        if !objects.is_empty() {
+            let mut kinds: Vec<String> = self.unwritten().map(|o| o.kind.clone()).collect();
+            kinds.dedup();
+            return Err(Error::SchemaUnwritten { objects, kinds });
+        }
+        Ok(render::render(self, header))
+    }
+
+    /// The objects left out by choice, as `kind name`.
+    fn left_out_objects(&self) -> impl Iterator<Item = &SchemaObject> {
+        self.objects
+            .iter()
+            .filter(|o| o.rank == UNWRITTEN && self.left_out.contains(&o.kind))
     }
 
     /// What differs between `self` (what the migrations produce) and `actual` (a database's
@@ -143,6 +188,46 @@ impl Schema {
         diff::diff(self, actual)
     }
 }
+
+/// `server_version_num`: the catalog query's form depends on the major.
+async fn server_version(client: &Client) -> Result<u32, Error> {
+    let msgs = client
+        .simple_query("SHOW server_version_num")
+        .await
+        .map_err(Error::db("reading the server's version"))?;
+    Ok(msgs
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse().ok()),
+            _ => None,
+        })
+        .unwrap_or(0))
+}
+
+/// `catalog.sql` for a server of `version`: a publication's column lists, row filters and
+/// schemas exist from PostgreSQL 15 on.
+fn catalog_query(version: u32) -> String {
+    let (rel, ns) = if version >= 150_000 {
+        (PUBLICATION_REL_15, PUBLICATION_NS_15)
+    } else {
+        ("", "")
+    };
+    CATALOG_SQL.replace("$PUB_REL", rel).replace("$PUB_NS", ns)
+}
+
+/// What PostgreSQL 15+ adds to a table of a publication: its column list and row filter.
+const PUBLICATION_REL_15: &str =
+    "|| coalesce(' (' || (SELECT string_agg(quote_ident(a.attname), ', ' \
+     ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = pr.prrelid \
+     AND a.attnum = ANY (pr.prattrs::int2[])) || ')', '') \
+     || coalesce(' WHERE (' || pg_get_expr(pr.prqual, pr.prrelid) || ')', '')";
+
+/// The schemas of a publication (PostgreSQL 15+).
+const PUBLICATION_NS_15: &str = "UNION ALL
+SELECT 'publication schema', n.nspname, quote_ident(p.pubname) || ' ' || quote_ident(n.nspname), NULL,
+       'ALTER PUBLICATION ' || quote_ident(p.pubname) || ' ADD TABLES IN SCHEMA ' || quote_ident(n.nspname) || ';',
+       NULL, 0
+FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid JOIN ns n ON n.oid = pn.pnnspid";
 
 /// The first lines of the schema file (`tidemark schema`, the testing kit's
 /// `assert_schema_file`), as comments once rendered. Nothing in them depends on the folder's

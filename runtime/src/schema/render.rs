@@ -6,27 +6,46 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The groups of the file, in order. Within a group objects come by name, except where a
 /// dependency the catalog records puts one after another (see [`in_dependency_order`]).
-/// Functions come twice: those that need no relation before the tables (a default or a check
-/// may call them), the others after (a table's row type in their signature, or a relation
-/// their standard-SQL body reads), with the views.
+/// Functions (and the operators they implement) come twice: those that need no relation before
+/// the tables (a default or a check may call them), the others after (a table's row type in
+/// their signature, or a relation their standard-SQL body reads), with the aggregates, casts
+/// and views.
 const GROUPS: &[&[(&str, u8)]] = &[
     &[("schema", 0)],
     &[("extension", 0)],
+    &[("collation", 0)],
+    &[("text search dictionary", 0)],
+    &[("text search configuration", 0)],
     &[("enum", 0)],
     &[("domain", 0)],
     &[("type", 0)],
     &[("sequence", 0)],
     &[("function", 0)],
+    &[("operator", 0)],
     &[("table", 0)],
-    &[("function", 1), ("view", 0), ("materialized view", 0)],
+    &[
+        ("function", 1),
+        ("aggregate", 1),
+        ("operator", 1),
+        ("cast", 1),
+        ("view", 0),
+        ("materialized view", 0),
+    ],
     &[("sequence owner", 0)],
     &[("constraint", 0)],
     &[("index", 0)],
+    // Foreign keys after the indexes: one may reference the columns of a unique index.
+    &[("constraint", 1)],
+    &[("statistics", 0)],
     &[("rule", 0)],
     &[("trigger", 0)],
     &[("row level security", 0)],
     &[("policy", 0)],
+    &[("publication", 0)],
+    &[("publication table", 0), ("publication schema", 0)],
     &[("comment", 0)],
+    // Last: an event trigger would fire on the statements after it.
+    &[("event trigger", 0)],
 ];
 
 pub(super) fn render(schema: &Schema, header: &str) -> String {
@@ -35,6 +54,12 @@ pub(super) fn render(schema: &Schema, header: &str) -> String {
         out.push_str("-- ");
         out.push_str(line);
         out.push('\n');
+    }
+    for o in schema.left_out_objects() {
+        out.push_str(&format!(
+            "-- Left out (by choice, not written): {}\n",
+            o.detail
+        ));
     }
     // Function bodies are checked when they run, not here: a body may name what comes later.
     out.push_str("\nSET LOCAL check_function_bodies = false;\n");
@@ -49,17 +74,6 @@ pub(super) fn render(schema: &Schema, header: &str) -> String {
             out.push('\n');
             out.push_str(o.definition.as_deref().unwrap_or_default().trim_end());
             out.push('\n');
-        }
-    }
-    let skipped: Vec<&SchemaObject> = schema
-        .objects
-        .iter()
-        .filter(|o| o.kind == "aggregate")
-        .collect();
-    if !skipped.is_empty() {
-        out.push_str("\n-- Not rendered (tidemark schema does not write aggregates):\n");
-        for o in skipped {
-            out.push_str(&format!("--   aggregate {}\n", o.name));
         }
     }
     out
@@ -132,8 +146,9 @@ mod tests {
                 dependent: "public.a_reads_b".to_owned(),
                 needs: "public.b".to_owned(),
             }],
+            left_out: Vec::new(),
         };
-        let sql = schema.to_sql("header");
+        let sql = schema.to_sql("header").unwrap();
         let order: Vec<&str> = sql
             .lines()
             .filter_map(|l| l.strip_prefix("CREATE "))

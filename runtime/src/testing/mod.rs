@@ -63,6 +63,9 @@ pub enum TestError {
         /// The cause.
         error: std::io::Error,
     },
+    /// The schema could not be read or written as a file.
+    #[error("the schema file: {0}")]
+    Schema(crate::Error),
     /// The committed schema file is not the schema the migrations make.
     #[error("{difference}; run `tidemark schema -o {}` and review the change", path.display())]
     SchemaFile {

@@ -38,10 +38,12 @@ pub async fn check_schema_file(set: &Migrations, path: &Path) -> Result<(), Test
     let db = TestDatabase::empty().await?;
     db.migrate(set, crate::Target::Latest).await?;
     let client = db.pool().get().await?;
-    let schema = Schema::read(&client, "public", "tidemark_history").await?;
+    let schema = Schema::read(&client, "public", "tidemark_history")
+        .await
+        .map_err(TestError::Schema)?;
     drop(client);
     db.close().await?;
-    let expected = schema.to_sql(file_header());
+    let expected = schema.to_sql(file_header()).map_err(TestError::Schema)?;
     let committed = std::fs::read_to_string(path).map_err(|error| TestError::Read {
         path: path.to_owned(),
         error,
