@@ -11,14 +11,20 @@
 //! by one and one that ran the checkpoint record the same history (and the same set digest),
 //! and the files may be deleted: their entries stay in the set, without a script, marked
 //! squashed. A file that is still there must be the file that was squashed.
+//!
+//! The checkpoint of a diesel folder opens with `-- tidemark:checkpoint diesel`: its versions
+//! (the entries' and the one in its file name) are diesel's, spelled as diesel spells them
+//! (`00000000000000` is not `0`) and ordered as strings, and the entries whose directories were
+//! deleted stay diesel migrations, so the folder keeps diesel's order.
 
 use crate::checksum::{to_hex, Checksum};
 use crate::diagnostic::Diagnostic;
-use crate::directive::{CHECKPOINT, SQUASHES};
+use crate::directive::{CHECKPOINT, DIESEL, SQUASHES};
 use crate::kind::Kind;
 use crate::model::{Checkpoint, Found, ScannedMigration, Script};
 use crate::name::Form;
 use crate::version::{Order, Version};
+use std::path::Path;
 
 /// One `-- tidemark:squashes` line.
 struct Entry {
@@ -63,7 +69,14 @@ fn merge_into(
             .help("keep one checkpoint: `tidemark squash` writes the new one and deletes the old"),
         );
     }
-    let (version, script) = (first.version?, first.script?);
+    let script = first.script?;
+    let diesel = is_diesel(&script);
+    // A diesel checkpoint's version is diesel's text: `B00000000000002__…` is `00000000000002`.
+    let version = if diesel {
+        diesel_version_of(&first.path)?
+    } else {
+        first.version?
+    };
     if script.no_transaction {
         out.push(
             Diagnostic::error(&script.path, "a checkpoint runs in one transaction")
@@ -73,8 +86,9 @@ fn merge_into(
     }
     let entries = entries(&script, out)?;
     check_newest_entry(&script, &version, &entries, out)?;
+    let form = if diesel { Form::Diesel } else { Form::Flyway };
     for e in &entries {
-        merge_entry(e, &script, orphans, migrations, out);
+        merge_entry(e, &script, form, orphans, migrations, out);
     }
     // Versioned first, by version; repeatables after, as `assemble` leaves them.
     migrations.sort_by(|a, b| match (&a.version, &b.version) {
@@ -122,6 +136,7 @@ fn check_newest_entry(
 fn merge_entry(
     e: &Entry,
     script: &Script,
+    form: Form,
     orphans: &mut Vec<Found>,
     migrations: &mut Vec<ScannedMigration>,
     out: &mut Vec<Diagnostic>,
@@ -154,7 +169,7 @@ fn merge_entry(
                 version: Some(e.version.clone()),
                 name: e.name.clone(),
                 kind: e.kind,
-                form: Form::Flyway,
+                form,
                 up: Script {
                     text: String::new(),
                     checksum: e.checksum,
@@ -212,8 +227,28 @@ pub(crate) fn finish(
     })
 }
 
+/// Whether the header opens with `-- tidemark:checkpoint diesel`.
+fn is_diesel(script: &Script) -> bool {
+    script.text.lines().any(|line| {
+        line.trim()
+            .strip_prefix("--")
+            .and_then(|c| c.trim().strip_prefix("tidemark:"))
+            .and_then(|d| d.trim().strip_prefix(CHECKPOINT))
+            .is_some_and(|rest| rest.trim() == DIESEL)
+    })
+}
+
+/// The version in a diesel checkpoint's file name (`B{version}__{name}.sql`), as diesel reads
+/// a version.
+fn diesel_version_of(path: &str) -> Option<Version> {
+    let file = Path::new(path).file_name()?.to_str()?;
+    let (ver, _) = file.strip_prefix('B')?.split_once("__")?;
+    Version::parse_diesel(ver)
+}
+
 /// The header's entries, in the order written (which `tidemark squash` makes the set's).
 fn entries(script: &Script, out: &mut Vec<Diagnostic>) -> Option<Vec<Entry>> {
+    let diesel = is_diesel(script);
     let mut entries = Vec::new();
     let mut at = 0;
     let mut ok = true;
@@ -230,7 +265,12 @@ fn entries(script: &Script, out: &mut Vec<Diagnostic>) -> Option<Vec<Entry>> {
         };
         let mut words = rest.split_whitespace();
         let parsed = (|| {
-            let version = Version::parse_canonical(words.next()?)?;
+            let word = words.next()?;
+            let version = if diesel {
+                Version::parse_diesel(word)?
+            } else {
+                Version::parse_canonical(word)?
+            };
             let kind = Kind::from_history(words.next()?).filter(|k| k.is_versioned())?;
             let hex = words.next()?;
             let checksum = parse_hex(hex)?;
@@ -270,11 +310,16 @@ fn parse_hex(hex: &str) -> Option<Checksum> {
 }
 
 /// The header `tidemark squash` writes for `squashed` (version, kind, checksum, name; in the
-/// set's order).
+/// set's order), in a folder whose versions are in `order`: a diesel folder's (the string
+/// order) says so, and its versions keep diesel's spelling.
 pub fn checkpoint_header<'a>(
+    order: Order,
     squashed: impl IntoIterator<Item = (&'a str, Kind, &'a Checksum, &'a str)>,
 ) -> String {
-    let mut header = format!("-- tidemark:{CHECKPOINT}\n");
+    let mut header = match order {
+        Order::Text => format!("-- tidemark:{CHECKPOINT} {DIESEL}\n"),
+        Order::Numeric => format!("-- tidemark:{CHECKPOINT}\n"),
+    };
     for (version, kind, checksum, name) in squashed {
         header.push_str(&format!(
             "-- tidemark:{SQUASHES} {version} {} {} {name}\n",

@@ -8,6 +8,9 @@ const NO_TRANSACTION: &str = "no-transaction";
 pub(crate) const CHECKPOINT: &str = "checkpoint";
 /// The directive that lists one migration a checkpoint squashes (see the checkpoint module).
 pub(crate) const SQUASHES: &str = "squashes";
+/// What follows [`CHECKPOINT`] in the checkpoint of a diesel folder: its versions are diesel's
+/// (spelled as written, ordered as strings).
+pub(crate) const DIESEL: &str = "diesel";
 
 /// `allow(rule, …)`: silences build-time analysis rules for the file (or, before a statement,
 /// for that statement).
@@ -52,9 +55,13 @@ pub(crate) fn code_no_transaction(path: &str, text: &str, out: &mut Vec<Diagnost
     scan(path, text, text.len(), "//", out)
 }
 
-/// `checkpoint` and `squashes …`: a checkpoint's header lines (see the checkpoint module).
+/// `checkpoint`, `checkpoint diesel` and `squashes …`: a checkpoint's header lines (see the
+/// checkpoint module).
 fn is_checkpoint_header(directive: &str) -> bool {
     directive == CHECKPOINT
+        || directive
+            .strip_prefix(CHECKPOINT)
+            .is_some_and(|rest| rest.trim() == DIESEL && rest.starts_with(' '))
         || directive
             .strip_prefix(SQUASHES)
             .is_some_and(|rest| rest.starts_with(' '))

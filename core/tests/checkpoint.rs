@@ -1,7 +1,7 @@
 //! Checkpoints (`B{ver}__{name}.sql`) as the scan reads them: the migrations they stand for,
 //! and every way a checkpoint and its folder can disagree.
 
-use tidemark_core::{check, checksum, Checked, Kind, ScanOptions};
+use tidemark_core::{check, checksum, Checked, Kind, Order, ScanOptions};
 
 /// A folder of `files` in a new temporary directory, checked.
 fn checked(files: &[(&str, &str)]) -> Checked {
@@ -11,6 +11,8 @@ fn checked(files: &[(&str, &str)]) -> Checked {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for (name, text) in files {
+        // `00000000000002_a/up.sql`: a diesel directory.
+        std::fs::create_dir_all(dir.join(name).parent().unwrap()).unwrap();
         std::fs::write(dir.join(name), text).unwrap();
     }
     let options = ScanOptions {
@@ -23,8 +25,14 @@ fn checked(files: &[(&str, &str)]) -> Checked {
 }
 
 fn header(entries: &[(&str, &str, &str)]) -> String {
+    header_in(Order::Numeric, entries)
+}
+
+/// The header `tidemark squash` writes in a folder of `order`.
+fn header_in(order: Order, entries: &[(&str, &str, &str)]) -> String {
     let sums: Vec<_> = entries.iter().map(|(_, _, sql)| checksum(sql)).collect();
     tidemark_core::checkpoint_header(
+        order,
         entries
             .iter()
             .zip(&sums)
@@ -133,4 +141,57 @@ fn a_changed_squashed_file_a_second_checkpoint_and_an_unlisted_version_are_error
         "{:?}",
         errors(&c)
     );
+}
+
+/// diesel's own first migration is `00000000000000_diesel_initial_setup`: a checkpoint of a
+/// diesel folder keeps that spelling (it is not version `0`), and its file's version is
+/// `00000000000002`, not `2`. Before the fix every verb refused the folder: "version
+/// 00000000000000 is at or below the checkpoint … (version 2), which does not stand for it".
+#[test]
+fn a_diesel_checkpoint_keeps_leading_zeros() {
+    let cp = header_in(
+        Order::Text,
+        &[("00000000000000", "x", A), ("00000000000002", "a", B)],
+    );
+    assert!(cp.starts_with("-- tidemark:checkpoint diesel\n"), "{cp}");
+    let kept = [
+        ("B00000000000002__checkpoint.sql", cp.as_str()),
+        ("00000000000000_x/up.sql", A),
+        ("00000000000002_a/up.sql", B),
+        ("00000000000003_b/up.sql", C),
+    ];
+    let deleted = [kept[0], kept[3]];
+    for files in [&kept[..], &deleted[..]] {
+        let c = checked(files);
+        assert_eq!(errors(&c), Vec::<String>::new());
+        let cp = c.checkpoint.as_ref().unwrap();
+        assert_eq!(
+            (cp.version.to_string(), cp.squashes),
+            ("00000000000002".to_owned(), 2)
+        );
+        let ids: Vec<String> = c.migrations.iter().map(|m| m.id()).collect();
+        assert_eq!(ids, ["00000000000000", "00000000000002", "00000000000003"]);
+        assert_eq!(c.order, Order::Text);
+    }
+}
+
+/// diesel orders versions as strings: `2020-12-7-190800` (13 digits) comes after
+/// `20201231000000`, where the numeric order would put it first, below the checkpoint. Once
+/// the squashed directories are deleted, the set that remains keeps diesel's order. Before the
+/// fix the squashed entries became Flyway migrations, the folder mixed forms and was ordered
+/// as numbers ("version 2020127190800 is at or below the checkpoint").
+#[test]
+fn a_diesel_folder_keeps_its_order_after_the_squashed_directories_are_deleted() {
+    let cp = header_in(Order::Text, &[("20200101000000", "a", A)]);
+    let files = [
+        ("B20200101000000__checkpoint.sql", cp.as_str()),
+        ("2020-12-7-190800_b/up.sql", B),
+        ("20201231000000_c/up.sql", C),
+    ];
+    let c = checked(&files);
+    assert_eq!(errors(&c), Vec::<String>::new());
+    let ids: Vec<String> = c.migrations.iter().map(|m| m.id()).collect();
+    assert_eq!(ids, ["20200101000000", "20201231000000", "2020127190800"]);
+    assert_eq!(c.order, Order::Text);
+    assert!(c.migrations[0].squashed);
 }

@@ -182,6 +182,12 @@ impl Migrations {
         &self.digest
     }
 
+    /// How the set's versions compare: diesel's string order for a folder of diesel
+    /// directories, else numeric.
+    pub fn order(&self) -> tidemark_core::Order {
+        self.order
+    }
+
     /// Whether `m` is a migration whose file is gone, squashed into the set's checkpoint: it
     /// has no script of its own (its `up` is empty, at the checkpoint's path, with the
     /// checksum it had), and only the checkpoint can apply it.

@@ -38,6 +38,7 @@ async fn squash(dir: &Path, set: &Migrations, args: &SquashArgs) -> Result<(), S
     let squashed = squashed_up_to(set, &args.up_to)?;
     let version = squashed[squashed.len() - 1].version().to_owned();
     let mut header = tidemark_core::checkpoint_header(
+        set.order(),
         squashed
             .iter()
             .map(|m| (m.version(), m.kind(), m.up().checksum(), m.name())),
