@@ -2,58 +2,12 @@
 //! `schema` and `check --schema`, `drift`, and `squash` on the real folders of
 //! `../shared/corpora` (skipped, saying so, where they are absent).
 
-use assert_cmd::Command;
+mod support;
+
 use std::path::{Path, PathBuf};
+use support::{corpora, url, Project};
 use tidemark::schema::Schema;
-use tidemark::testing::{server, TestDatabase};
-
-/// A project directory with a migration folder, and where scratch databases go: the test
-/// server (so no second throwaway cluster starts for each command).
-struct Project {
-    dir: PathBuf,
-    scratch: String,
-    _tmp: tempfile::TempDir,
-}
-
-impl Project {
-    /// A project whose `migrations/` is a copy of `from`.
-    fn copy_of(from: &Path) -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        tidemark_rig::copy_dir(from, &tmp.path().join("migrations"));
-        let s = server().unwrap();
-        Self {
-            dir: tmp.path().to_path_buf(),
-            scratch: tidemark_rig::connection_string(&s.config(s.admin_database())),
-            _tmp: tmp,
-        }
-    }
-
-    /// `tidemark ARGS` in the project directory.
-    fn tidemark(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::cargo_bin("tidemark")
-            .unwrap()
-            .current_dir(&self.dir)
-            .env("NO_COLOR", "1")
-            .env("TIDEMARK_SCRATCH_URL", &self.scratch)
-            .env_remove("DATABASE_URL")
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.dir.join(file)
-    }
-}
-
-fn url(db: &TestDatabase) -> String {
-    tidemark_rig::connection_string(&db.config())
-}
+use tidemark::testing::TestDatabase;
 
 async fn rendered(db: &TestDatabase) -> String {
     let c = db.pool().get().await.unwrap();
@@ -184,19 +138,6 @@ async fn drift_names_a_hand_made_index_and_a_dropped_default_and_nothing_on_an_u
     assert_eq!(rows, 4);
 }
 
-fn corpora() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent; the squash round trips need ../shared/corpora beside the repository",
-            dir.display()
-        );
-        None
-    }
-}
-
 /// Squashes `corpus` up to `version`: a database migrated through every file before the squash
 /// and one migrated through the checkpoint after the squashed files are deleted have the same
 /// schema and history; both take the next migration alike.
@@ -308,4 +249,45 @@ async fn squash_docsrs_midway_new_and_old_databases_agree() {
 #[tokio::test]
 async fn squash_openmeter_midway_new_and_old_databases_agree() {
     squash_round_trip("openmeter", "20250604111901", 17).await;
+}
+
+/// What the schema file cannot write is refused by name, never dropped silently; left out by
+/// choice, it is listed in the file's header.
+#[tokio::test]
+async fn an_object_the_file_cannot_write_is_refused_or_left_out_by_name() {
+    let p = Project::of(&[(
+        "V1__ops.sql",
+        "CREATE TABLE t (id int);\nCREATE OPERATOR FAMILY fam USING btree;\nCREATE TYPE shell;\n",
+    )]);
+    let (code, out, err) = p.tidemark(&["schema"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(
+        err.contains("operator family public.fam USING btree")
+            && err.contains("type public.shell")
+            && err.contains("`--leave-out 'operator family'`")
+            && err.contains("`--leave-out 'type'`"),
+        "{err}"
+    );
+    let (code, out, err) = p.tidemark(&[
+        "schema",
+        "--leave-out",
+        "operator family",
+        "--leave-out",
+        "type",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "-- Left out (by choice, not written): operator family public.fam USING btree\n"
+        ) && out.contains("-- Left out (by choice, not written): type public.shell\n")
+            && out.contains("CREATE TABLE public.t ("),
+        "{out}"
+    );
+    // Left out means left out: the kinds not named are still refused.
+    let (code, _, err) = p.tidemark(&["schema", "--leave-out", "type"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("operator family public.fam") && !err.contains("type public.shell"),
+        "{err}"
+    );
 }

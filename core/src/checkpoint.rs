@@ -114,7 +114,7 @@ fn check_newest_entry(
         );
         return None;
     };
-    if last.version != *version {
+    if !is(Some(&last.version), version) {
         out.push(
             Diagnostic::error(
                 &script.path,
@@ -143,7 +143,7 @@ fn merge_entry(
 ) {
     match migrations
         .iter()
-        .find(|m| m.version.as_ref() == Some(&e.version))
+        .find(|m| is(m.version.as_ref(), &e.version))
     {
         Some(m) if m.kind != e.kind || m.up.checksum != e.checksum => out.push(
             Diagnostic::error(
@@ -163,7 +163,7 @@ fn merge_entry(
         None => {
             let down = orphans
                 .iter()
-                .position(|r| r.version.as_ref() == Some(&e.version))
+                .position(|r| is(r.version.as_ref(), &e.version))
                 .and_then(|i| orphans.remove(i).script);
             migrations.push(ScannedMigration {
                 version: Some(e.version.clone()),
@@ -202,10 +202,7 @@ pub(crate) fn finish(
             break;
         }
         squashes += 1;
-        if !listed
-            .iter()
-            .any(|e| Some(&e.version) == m.version.as_ref())
-        {
+        if !listed.iter().any(|e| is(m.version.as_ref(), &e.version)) {
             out.push(
                 Diagnostic::error(
                     &m.up.path,
@@ -225,6 +222,13 @@ pub(crate) fn finish(
         script,
         squashes,
     })
+}
+
+/// Whether `found` is the migration of `listed`'s version: the same text, which is what
+/// history records (a diesel directory's version also knows how tidemark 0.1 spelled it,
+/// which the header, written from the text, does not).
+fn is(found: Option<&Version>, listed: &Version) -> bool {
+    found.is_some_and(|v| v.text() == listed.text())
 }
 
 /// Whether the header opens with `-- tidemark:checkpoint diesel`.

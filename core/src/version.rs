@@ -95,6 +95,11 @@ impl Version {
         self.legacy.as_deref()
     }
 
+    /// The canonical text (what [`Display`](fmt::Display) prints), without allocating.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
     /// Parses the canonical text of a numeric version: parts joined with `.`.
     pub fn parse_canonical(text: &str) -> Option<Self> {
         let parts = text
