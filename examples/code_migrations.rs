@@ -6,6 +6,10 @@
 //!                                                               # accounts at version 2, then up
 //! cargo run --example code_migrations -- migrate status         # DATABASE_URL: the embedded
 //! cargo run --example code_migrations -- migrate up             # verbs run the code too
+//! cargo run --example code_migrations -- migrate schema -o schema.sql   # the schema verbs
+//! cargo run --example code_migrations -- migrate drift          # (a scratch database:
+//!                                                               # TIDEMARK_SCRATCH_URL or a
+//!                                                               # throwaway server)
 //! ```
 
 use std::process::ExitCode;

@@ -256,6 +256,15 @@ pub enum MigrateCommand {
         #[command(flatten)]
         policies: Policies,
     },
+    /// Write the schema the migrations make, as a deterministic SQL file to commit and review.
+    #[cfg(feature = "schema")]
+    Schema(crate::schema::SchemaArgs),
+    /// Compare a database's schema with what its applied migrations make (changes nothing).
+    #[cfg(feature = "schema")]
+    Drift(crate::schema::DriftArgs),
+    /// Write a checkpoint that new databases run instead of the migrations up to a version.
+    #[cfg(feature = "schema")]
+    Squash(crate::schema::SquashArgs),
 }
 
 impl MigrateCommand {
@@ -269,9 +278,9 @@ impl MigrateCommand {
         }
     }
 
-    /// The database options of the verb.
-    pub fn database(&self) -> &Database {
-        match self {
+    /// The database options of the verb (the schema verbs have their own).
+    pub fn database(&self) -> Option<&Database> {
+        Some(match self {
             Self::Status { db, .. }
             | Self::Up { db, .. }
             | Self::Down { db, .. }
@@ -281,6 +290,18 @@ impl MigrateCommand {
             | Self::Adopt { db, .. }
             | Self::Repair { db, .. }
             | Self::Validate { db, .. } => db,
-        }
+            #[cfg(feature = "schema")]
+            Self::Schema(_) | Self::Drift(_) | Self::Squash(_) => return None,
+        })
+    }
+
+    /// Whether it prints JSON.
+    pub fn json(&self) -> bool {
+        self.database().is_some_and(|db| db.json)
+    }
+
+    /// Whether it is one of the schema verbs, which build on a scratch database.
+    pub fn is_schema_verb(&self) -> bool {
+        self.database().is_none()
     }
 }

@@ -36,6 +36,10 @@ mod fleet;
 mod messages;
 mod output;
 mod progress;
+#[cfg(feature = "schema")]
+mod say;
+#[cfg(feature = "schema")]
+pub mod schema;
 #[cfg(feature = "tool")]
 pub mod tool;
 
@@ -70,6 +74,9 @@ pub mod exit {
     /// `dry-run` could not run everything: a no-transaction migration (which cannot be rolled
     /// back) and what follows it were skipped.
     pub const DRY_RUN_INCOMPLETE: u8 = 6;
+    /// `drift`: the database's schema is not what its applied migrations make (scripts:
+    /// `tidemark drift || alert`).
+    pub const DRIFTED: u8 = 7;
     /// Stopped by SIGINT (Ctrl-C): the running statement was cancelled, the lock released.
     pub const INTERRUPTED: u8 = 130;
     /// Stopped by SIGTERM: the running statement was cancelled, the lock released.
@@ -77,7 +84,7 @@ pub mod exit {
 }
 
 /// The CLI's wording of an error (flags, not API options; where the connection went).
-#[cfg(feature = "tool")]
+#[cfg(feature = "schema")]
 pub(crate) fn describe_error(e: &Error, target: &str) -> String {
     messages::describe(e, target)
 }
@@ -89,7 +96,23 @@ pub async fn run(set: &Migrations, args: &MigrateArgs) -> u8 {
 
 /// Runs one verb; prints the outcome and returns the exit code.
 pub async fn execute(set: &Migrations, command: &MigrateCommand) -> u8 {
-    let db = command.database();
+    execute_in(set, command, None).await
+}
+
+/// [`execute`], for a set read from `folder` (where `squash` writes its checkpoint).
+pub(crate) async fn execute_in(
+    set: &Migrations,
+    command: &MigrateCommand,
+    folder: Option<&std::path::Path>,
+) -> u8 {
+    #[cfg(feature = "schema")]
+    if let Some(code) = schema::execute(set, command, folder).await {
+        return code;
+    }
+    let _ = folder;
+    let Some(db) = command.database() else {
+        return exit::USAGE; // a schema verb, without the feature that runs it: never parsed
+    };
     let out = output::Output::new(db.json);
     let Some(url) = db.database_url.as_deref() else {
         out.error_text(
@@ -140,11 +163,10 @@ pub async fn execute(set: &Migrations, command: &MigrateCommand) -> u8 {
 }
 
 fn migrator<'m>(set: &'m Migrations, command: &MigrateCommand) -> Migrator<'m> {
-    let db = command.database();
-    let mut m = set
-        .migrator()
-        .schema(db.schema.clone())
-        .table(db.table.clone());
+    let mut m = set.migrator();
+    if let Some(db) = command.database() {
+        m = m.schema(db.schema.clone()).table(db.table.clone());
+    }
     let (lock, policies, single) = match command {
         MigrateCommand::Up { apply, .. }
         | MigrateCommand::Down { apply, .. }
@@ -176,6 +198,10 @@ fn migrator<'m>(set: &'m Migrations, command: &MigrateCommand) -> Migrator<'m> {
         MigrateCommand::Validate { policies, .. } => (None, Some(policies), false),
         MigrateCommand::Status { refuse_future, .. } => {
             m = m.allow_future(!refuse_future);
+            (None, None, false)
+        }
+        #[cfg(feature = "schema")]
+        MigrateCommand::Schema(_) | MigrateCommand::Drift(_) | MigrateCommand::Squash(_) => {
             (None, None, false)
         }
     };
@@ -221,7 +247,7 @@ async fn watch_signals(stop: tidemark::Stop, which: std::sync::Arc<std::sync::at
 }
 
 /// The exit code of an error (see [`exit`]).
-#[cfg(feature = "tool")]
+#[cfg(feature = "schema")]
 pub(crate) fn exit_code(e: &Error) -> u8 {
     code_of(e)
 }
@@ -294,6 +320,11 @@ async fn dispatch(
             m.validate(pool).await?;
             out.valid();
             Ok(exit::OK)
+        }
+        // Run by `schema::execute` before any connection is made.
+        #[cfg(feature = "schema")]
+        MigrateCommand::Schema(_) | MigrateCommand::Drift(_) | MigrateCommand::Squash(_) => {
+            Ok(exit::USAGE)
         }
     }
 }

@@ -723,6 +723,20 @@ async fn code_migrations_are_checked_and_listed_but_not_run_by_the_binary() {
     assert!(p.exists("items").await);
     let (code, kind) = error_kind(&p, &["up"]);
     assert_eq!((code, kind.as_str()), (1, "code_not_embedded"));
+    // The schema verbs would run it on a scratch database: refused before anything starts,
+    // naming the verb of the application's own binary that runs it.
+    for verb in ["schema", "drift", "squash"] {
+        let args: &[&str] = match verb {
+            "squash" => &["squash", "--up-to", "2"],
+            _ => &[verb],
+        };
+        let err = stderr(&p.tidemark(args).code(1));
+        assert!(
+            err.starts_with("error: migrations/V2__backfill.rs is a Rust code migration")
+                && err.contains(&format!("`<your application> migrate {verb}`")),
+            "{err}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -182,6 +182,13 @@ impl Migrations {
         &self.digest
     }
 
+    /// The migration folder's absolute path when the set was built, in debug builds of a set
+    /// from [`embed_migrations!`](crate::embed_migrations) (`None` in release builds, and for a
+    /// set read at run time): where a development tool, such as `migrate squash`, writes.
+    pub fn folder(&self) -> Option<&std::path::Path> {
+        self.source.as_ref().map(|s| std::path::Path::new(s.dir))
+    }
+
     /// How the set's versions compare: diesel's string order for a folder of diesel
     /// directories, else numeric.
     pub fn order(&self) -> tidemark_core::Order {

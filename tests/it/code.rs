@@ -342,3 +342,68 @@ async fn stopping_a_run_midway_through_a_code_migration_rolls_it_back() {
     assert_eq!(db.history().await.len(), 1);
     assert_eq!(db.advisory_locks().await, 0);
 }
+
+/// The schema verbs in the application's own binary run its code migrations on the scratch
+/// database: `migrate schema` writes what the library's `Schema` gives for a database the
+/// example migrated, and `migrate drift` finds nothing there (and finds a hand change).
+#[tokio::test]
+async fn the_embedded_migrate_subcommand_writes_the_schema_and_finds_drift() {
+    let db = fresh_db().await;
+    let bin = crate::support::example("code_migrations");
+    let server = tidemark::testing::server().unwrap();
+    let scratch = tidemark_rig::connection_string(&server.config(server.admin_database()));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(&bin)
+            .current_dir(dir.path())
+            .arg("migrate")
+            .args(args)
+            .env("DATABASE_URL", db.conn_string())
+            .env("TIDEMARK_SCRATCH_URL", &scratch)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let up = run(&["up"]);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let schema = run(&["schema", "-o", "schema.sql"]);
+    assert!(
+        schema.status.success(),
+        "{}",
+        String::from_utf8_lossy(&schema.stderr)
+    );
+    let written = std::fs::read_to_string(dir.path().join("schema.sql")).unwrap();
+    let c = db.pool.get().await.unwrap();
+    let library = tidemark::schema::Schema::read(&c, "public", "tidemark_history")
+        .await
+        .unwrap()
+        .to_sql(tidemark::schema::file_header())
+        .unwrap();
+    assert_eq!(written, library);
+    assert!(written.contains("domain text NOT NULL"), "{written}");
+
+    let drift = run(&["drift"]);
+    assert_eq!(
+        (
+            drift.status.code(),
+            String::from_utf8_lossy(&drift.stdout).trim()
+        ),
+        (
+            Some(0),
+            "no drift: the schema is what the applied migrations make"
+        ),
+        "{}",
+        String::from_utf8_lossy(&drift.stderr)
+    );
+    c.batch_execute("CREATE INDEX by_hand ON accounts (domain)")
+        .await
+        .unwrap();
+    let drift = run(&["drift"]);
+    let said = String::from_utf8_lossy(&drift.stdout);
+    assert_eq!(drift.status.code(), Some(7), "{said}");
+    assert!(said.contains("by_hand"), "{said}");
+}

@@ -2,8 +2,8 @@
 //! every script (squawk's PostgreSQL grammar, as the `syntax` feature does in the build), the
 //! lints with `--lint`, and, with a database, a parse of every script by the server itself.
 
-use super::say;
 use crate::exit;
+use crate::say;
 use serde_json::json;
 use std::path::Path;
 use tidemark::tokio_postgres;
@@ -29,9 +29,9 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     schema: Option<std::path::PathBuf>,
     #[command(flatten)]
-    scratch: super::scratch::ScratchArgs,
+    scratch: crate::schema::scratch::ScratchArgs,
     #[command(flatten)]
-    leave_out: super::scratch::LeaveOutArgs,
+    leave_out: crate::schema::scratch::LeaveOutArgs,
     /// Print JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -103,12 +103,12 @@ async fn schema_diagnostic(
     dir: &Path,
     options: &ScanOptions,
     file: &Path,
-    scratch: &super::scratch::ScratchArgs,
-    leave_out: &super::scratch::LeaveOutArgs,
+    scratch: &crate::schema::scratch::ScratchArgs,
+    leave_out: &crate::schema::scratch::LeaveOutArgs,
 ) -> Result<Option<Diagnostic>, String> {
     let set = tidemark_core::scan(dir, options).map_err(|_| "the folder has errors".to_owned())?;
     let set = tidemark::__private::from_scanned(set);
-    let expected = super::schema::render(&set, scratch, leave_out).await?;
+    let expected = crate::schema::render(&set, scratch, leave_out).await?;
     let committed = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) => return Err(format!("cannot read {}: {e}", file.display())),

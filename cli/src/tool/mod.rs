@@ -2,15 +2,10 @@
 //! migrations from a folder, and the schema verbs that build on a scratch database.
 
 mod check;
-mod drift;
 mod new;
-mod say;
-mod schema;
-mod scratch;
 mod source;
-mod squash;
 
-use crate::exit;
+use crate::{exit, say, MigrateCommand};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,14 +33,8 @@ enum Command {
     New(new::NewArgs),
     /// Check the folder as the compiler would (and, with a database, have the server parse it).
     Check(check::CheckArgs),
-    /// Write the schema the migrations make, as a deterministic SQL file to commit and review.
-    Schema(schema::SchemaArgs),
-    /// Compare a database's schema with what its applied migrations make (changes nothing).
-    Drift(drift::DriftArgs),
-    /// Write a checkpoint that new databases run instead of the migrations up to a version.
-    Squash(squash::SquashArgs),
     #[command(flatten)]
-    Db(crate::MigrateCommand),
+    Db(MigrateCommand),
 }
 
 /// The `tidemark` binary: parses its command line, runs the verb, returns the exit code.
@@ -71,26 +60,34 @@ pub fn main() -> ExitCode {
         match &cli.command {
             Command::New(args) => new::run(&cli.dir, args),
             Command::Check(args) => check::run(&cli.dir, &cli.ignore, args).await,
-            Command::Schema(args) => match source::load(&cli.dir, &cli.ignore, false) {
-                Ok(set) => schema::run(&set, args).await,
+            Command::Db(command) => match source::load(&cli.dir, &cli.ignore, command.json()) {
+                Ok(set) if command.is_schema_verb() => match refuse_code(&set, command) {
+                    Some(code) => code,
+                    None => crate::execute_in(&set, command, Some(&cli.dir)).await,
+                },
+                Ok(set) => crate::execute(&set, command).await,
                 Err(code) => code,
             },
-            Command::Drift(args) => match source::load(&cli.dir, &cli.ignore, false) {
-                Ok(set) => drift::run(&set, args).await,
-                Err(code) => code,
-            },
-            Command::Squash(args) => match source::load(&cli.dir, &cli.ignore, false) {
-                Ok(set) => squash::run(&cli.dir, &set, args).await,
-                Err(code) => code,
-            },
-            Command::Db(command) => {
-                let json = command.database().json;
-                match source::load(&cli.dir, &cli.ignore, json) {
-                    Ok(set) => crate::execute(&set, command).await,
-                    Err(code) => code,
-                }
-            }
         }
     });
     ExitCode::from(code)
+}
+
+/// The schema verbs build on a scratch database migrated by the set, and this binary cannot run
+/// a Rust code migration (its code is compiled into the application): refused before anything
+/// starts, naming the verb that can run it.
+fn refuse_code(set: &tidemark::Migrations, command: &MigrateCommand) -> Option<u8> {
+    let code = set.iter().find(|m| m.up().is_code())?;
+    let verb = match command {
+        MigrateCommand::Drift(_) => "drift",
+        MigrateCommand::Squash(_) => "squash",
+        _ => "schema",
+    };
+    say::error(&format!(
+        "{} is a Rust code migration, which this binary cannot run (the code is compiled into \
+         your application); nothing was run: run `<your application> migrate {verb}` (the \
+         `migrate` subcommand of tidemark-cli with its `schema` feature), which runs it",
+        code.up().path()
+    ));
+    Some(exit::FAILURE)
 }

@@ -1,7 +1,7 @@
 //! `tidemark new NAME`: the next migration file(s), in the folder's own naming style.
 
-use super::say;
 use crate::exit;
+use crate::say;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tidemark_core::{check, Form, ScanOptions};

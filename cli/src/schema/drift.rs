@@ -1,17 +1,17 @@
-//! `tidemark drift`: is a database's schema what its applied migrations make? The applied
+//! `drift`: is a database's schema what its applied migrations make? The applied
 //! migrations are run on a scratch database and the two catalogs compared object by object;
 //! the database itself is only read.
 
-use super::say;
 use super::scratch::{self, ScratchArgs};
 use crate::exit;
+use crate::say;
 use serde_json::json;
 use tidemark::schema::Drift;
 use tidemark::Migrations;
 
-/// `tidemark drift`.
-#[derive(clap::Args)]
-pub(crate) struct DriftArgs {
+/// `drift`'s options.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DriftArgs {
     /// The database to check (read only); `DATABASE_URL` works too.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
     database_url: Option<String>,
@@ -27,9 +27,6 @@ pub(crate) struct DriftArgs {
     #[arg(long)]
     json: bool,
 }
-
-/// Exit code when the schema drifted (scripts: `tidemark drift || alert`).
-pub(crate) const DRIFTED: u8 = 7;
 
 pub(crate) async fn run(set: &Migrations, args: &DriftArgs) -> u8 {
     let Some(url) = args.database_url.as_deref().filter(|u| !u.is_empty()) else {
@@ -72,7 +69,7 @@ pub(crate) async fn run(set: &Migrations, args: &DriftArgs) -> u8 {
             if drift.is_empty() {
                 exit::OK
             } else {
-                DRIFTED
+                exit::DRIFTED
             }
         }
         Err(e) => {

@@ -1,15 +1,15 @@
-//! `tidemark schema`: the schema the folder's migrations make, as a deterministic SQL file to
-//! commit and review; `tidemark check --schema FILE` fails while that file is out of date.
+//! `schema`: the schema the migrations make, as a deterministic SQL file to commit and review;
+//! `tidemark check --schema FILE` fails while that file is out of date.
 
-use super::say;
 use super::scratch::{self, LeaveOutArgs, ScratchArgs};
 use crate::exit;
+use crate::say;
 use std::path::PathBuf;
 use tidemark::{Migrations, Target};
 
-/// `tidemark schema`.
-#[derive(clap::Args)]
-pub(crate) struct SchemaArgs {
+/// `schema`'s options.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SchemaArgs {
     /// Write it to this file (default: standard output).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,

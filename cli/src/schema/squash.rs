@@ -1,30 +1,43 @@
-//! `tidemark squash --up-to V`: a checkpoint, `B{V}__{name}.sql`, holding the schema as of
+//! `squash --up-to V`: a checkpoint, `B{V}__{name}.sql`, holding the schema as of
 //! version V, which a database with no migration applied runs instead of every migration up to
 //! V (recording each as applied), while databases that applied them keep running `up` as
 //! before. The files of the squashed migrations may then be deleted.
 
-use super::say;
 use super::scratch::{self, LeaveOutArgs, ScratchArgs};
 use crate::exit;
-use std::path::Path;
+use crate::say;
+use std::path::{Path, PathBuf};
 use tidemark::{Migration, Migrations, Target};
 
-/// `tidemark squash`.
-#[derive(clap::Args)]
-pub(crate) struct SquashArgs {
+/// `squash`'s options.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SquashArgs {
     /// The newest version the checkpoint stands for.
     #[arg(long, value_name = "VERSION")]
     up_to: String,
     /// The checkpoint's name: the file is `B{VERSION}__{NAME}.sql`.
     #[arg(long, default_value = "checkpoint")]
     name: String,
+    /// The folder to write the checkpoint into (default: the migration folder; in an
+    /// application's `migrate squash`, the folder the migrations were embedded from, which a
+    /// debug build knows).
+    #[arg(long, value_name = "DIR")]
+    into: Option<PathBuf>,
     #[command(flatten)]
     scratch: ScratchArgs,
     #[command(flatten)]
     leave_out: LeaveOutArgs,
 }
 
-pub(crate) async fn run(dir: &Path, set: &Migrations, args: &SquashArgs) -> u8 {
+/// Squashes into `--into`, else `folder` (the folder the set was read from), else the folder
+/// the set was embedded from.
+pub(crate) async fn run(folder: Option<&Path>, set: &Migrations, args: &SquashArgs) -> u8 {
+    let Some(dir) = args.into.as_deref().or(folder).or(set.folder()) else {
+        say::error(
+            "this build does not know where its migration folder is (a release build):              give it with --into DIR",
+        );
+        return exit::USAGE;
+    };
     match squash(dir, set, args).await {
         Ok(()) => exit::OK,
         Err(e) => {

@@ -1,5 +1,5 @@
 //! The scratch database that `schema`, `check --schema`, `drift` and `squash` build a schema
-//! on: a new database on `--scratch-url`'s server (created, then dropped), or on a throwaway
+//! on (code migrations included, where the set has them compiled in): a new database on `--scratch-url`'s server (created, then dropped), or on a throwaway
 //! cluster (`tidemark-cluster`) started from the machine's PostgreSQL binaries. Never
 //! `DATABASE_URL`, which may well name production.
 
@@ -10,7 +10,7 @@ use tidemark::{Migrations, Target};
 use tidemark_cluster::{Cluster, ClusterOptions};
 
 /// Where the scratch database lives.
-#[derive(clap::Args, Clone)]
+#[derive(clap::Args, Clone, Debug)]
 pub(crate) struct ScratchArgs {
     /// A server where tidemark may create, and then drop, a scratch database (default: a
     /// throwaway PostgreSQL started from the machine's binaries). DATABASE_URL is never used.
@@ -24,7 +24,7 @@ pub(crate) struct ScratchArgs {
 }
 
 /// What the schema file leaves out by choice.
-#[derive(clap::Args, Clone, Default)]
+#[derive(clap::Args, Clone, Debug, Default)]
 pub(crate) struct LeaveOutArgs {
     /// Leave the objects of this kind out of the file, where the file cannot write them
     /// (`operator class`, `foreign table`, `base type`, …: a refusal names the kind); the
