@@ -369,3 +369,54 @@ async fn a_diesel_folder_keeps_its_order_once_the_squashed_directories_are_gone(
     )
     .await;
 }
+
+/// A table's settings that are not objects of their own: replica identity, the index it is
+/// clustered on, a column's storage, compression and statistics target (also a materialized
+/// view's).
+#[tokio::test]
+async fn table_settings_dump_identically() {
+    let p = Project::of(&[
+        (
+            "V1__settings.sql",
+            "CREATE TABLE t (id int PRIMARY KEY, a text, b int, c text COMPRESSION pglz);\n\
+             ALTER TABLE t REPLICA IDENTITY USING INDEX t_pkey;\n\
+             ALTER TABLE t CLUSTER ON t_pkey;\n\
+             ALTER TABLE t ALTER COLUMN a SET STORAGE EXTERNAL;\n\
+             ALTER TABLE t ALTER COLUMN b SET STATISTICS 900;\n\
+             CREATE TABLE f (x int);\n\
+             ALTER TABLE f REPLICA IDENTITY FULL;\n\
+             CREATE MATERIALIZED VIEW mv AS SELECT 1 AS one;\n\
+             ALTER MATERIALIZED VIEW mv ALTER COLUMN one SET STATISTICS 50;\n",
+        ),
+        ("V2__t.sql", "CREATE TABLE later (n int);\n"),
+    ]);
+    oracle("table settings", &p.path("migrations"), &[], "1").await;
+}
+
+/// Forms beyond the every-kind fixture, which needs PostgreSQL 15+ or ICU: a publication with a
+/// column list, a row filter and a schema; a nondeterministic ICU collation; a disabled event
+/// trigger with tags; an ordered-set aggregate.
+#[tokio::test]
+async fn the_forms_of_newer_majors_dump_identically() {
+    let p = Project::of(&[
+        (
+            "V1__forms.sql",
+            "CREATE SCHEMA feed;\n\
+             CREATE TABLE feed.events (id int, body text);\n\
+             CREATE TABLE notes (id int PRIMARY KEY, note text, secret text);\n\
+             CREATE PUBLICATION filtered FOR TABLE notes (id, note) WHERE (id > 0) \
+             WITH (publish = 'insert', publish_via_partition_root = true);\n\
+             CREATE PUBLICATION whole FOR TABLES IN SCHEMA feed;\n\
+             CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);\n\
+             CREATE TABLE people (name text COLLATE ci);\n\
+             CREATE FUNCTION noop() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;\n\
+             CREATE EVENT TRIGGER tagged ON ddl_command_start WHEN TAG IN ('CREATE TABLE', 'DROP TABLE') \
+             EXECUTE FUNCTION noop();\n\
+             ALTER EVENT TRIGGER tagged DISABLE;\n\
+             CREATE AGGREGATE pct(float8 ORDER BY float8) (SFUNC = ordered_set_transition, \
+             STYPE = internal, FINALFUNC = percentile_disc_final, FINALFUNC_EXTRA);\n",
+        ),
+        ("V2__t.sql", "CREATE TABLE t (n int);\n"),
+    ]);
+    oracle("newer forms", &p.path("migrations"), &[], "1").await;
+}

@@ -7,8 +7,8 @@
 -- creates it; NULL when its parent's statement holds it), detail (what drift compares; NULL:
 -- def), rank (0 or 1: an object that comes before or after the tables, see render.rs; 9: an
 -- object `tidemark schema` does not write, which it refuses to leave out silently).
--- Two placeholders (named in mod.rs) stand for what PostgreSQL 15+ adds to a publication: a
--- table's column list and row filter, and its schemas; empty on older majors.
+-- Placeholders (named in mod.rs) stand for what newer majors have: a column's compression
+-- (14+), a publication table's column list and row filter, and a publication's schemas (15+).
 -- tidemark's own bookkeeping (the history and state tables and the guard) is left out:
 -- $HS and $HT stand for the history table's schema and name, as literals.
 WITH ext AS (
@@ -313,11 +313,49 @@ UNION ALL
 SELECT 'statistics', n.nspname, quote_ident(n.nspname) || '.' || quote_ident(s.stxname), t.qname,
        pg_get_statisticsobjdef(s.oid) || ';'
        -- stxstattarget: -1 (the default) before PostgreSQL 17, NULL from 17 on.
-       || CASE WHEN (to_jsonb(s) ->> 'stxstattarget')::int >= 0
+       || CASE WHEN s.stxstattarget >= 0
                THEN E'\nALTER STATISTICS ' || quote_ident(n.nspname) || '.' || quote_ident(s.stxname)
-                    || ' SET STATISTICS ' || (to_jsonb(s) ->> 'stxstattarget') || ';'
+                    || ' SET STATISTICS ' || s.stxstattarget || ';'
                ELSE '' END, NULL, 0
 FROM pg_statistic_ext s JOIN ns n ON n.oid = s.stxnamespace JOIN rel t ON t.oid = s.stxrelid
+UNION ALL
+-- What a table has besides its columns and constraints, as ALTER TABLE statements after the
+-- indexes (one may name an index): replica identity, the index it is clustered on, and each
+-- column's statistics target, storage and compression where they are not the defaults.
+SELECT 'table settings', r.nspname, r.qname, r.qname, x.def, NULL, 0
+FROM rel r
+CROSS JOIN LATERAL (
+  SELECT string_agg(stmt, E'\n' ORDER BY ord, stmt) AS def FROM (
+    SELECT 0 AS ord, 'ALTER TABLE ONLY ' || r.qname || ' REPLICA IDENTITY '
+           || CASE r.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING'
+                ELSE 'USING INDEX ' || (SELECT quote_ident(ic.relname) FROM pg_index i
+                                        JOIN pg_class ic ON ic.oid = i.indexrelid
+                                        WHERE i.indrelid = r.oid AND i.indisreplident) END || ';' AS stmt
+    WHERE r.relreplident IN ('f', 'n', 'i')
+    UNION ALL
+    SELECT 1, 'ALTER TABLE ONLY ' || r.qname || ' CLUSTER ON ' || quote_ident(ic.relname) || ';'
+    FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+    WHERE i.indrelid = r.oid AND i.indisclustered
+    UNION ALL
+    SELECT 2, 'ALTER TABLE ONLY ' || r.qname || ' ALTER COLUMN ' || quote_ident(a.attname) || ' ' || setting || ';'
+    FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+    CROSS JOIN LATERAL (
+      -- attstattarget: -1 (the default) before PostgreSQL 17, NULL from 17 on.
+      SELECT 'SET STATISTICS ' || a.attstattarget AS setting
+      WHERE a.attstattarget >= 0
+      UNION ALL
+      SELECT 'SET STORAGE ' || CASE a.attstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL'
+                                                 WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END
+      WHERE a.attstorage <> t.typstorage
+      UNION ALL
+      -- A column's compression (PostgreSQL 14+; a placeholder that mod.rs fills in).
+      SELECT 'SET COMPRESSION ' || CASE $ATTCOMPRESSION WHEN 'p' THEN 'pglz' ELSE 'lz4' END
+      WHERE $ATTCOMPRESSION IN ('p', 'l')
+    ) c
+    WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+  ) s
+) x
+WHERE r.relkind IN ('r', 'p', 'm') AND x.def IS NOT NULL
 UNION ALL
 SELECT 'event trigger', NULL, quote_ident(e.evtname), NULL,
        'CREATE EVENT TRIGGER ' || quote_ident(e.evtname) || ' ON ' || e.evtevent
@@ -350,6 +388,8 @@ FROM (
   UNION ALL SELECT 'pg_am'::regclass, oid FROM pg_am WHERE oid >= 16384
   UNION ALL SELECT 'pg_transform'::regclass, oid FROM pg_transform
   UNION ALL SELECT 'pg_class'::regclass, oid FROM rel WHERE relkind = 'f'
+  UNION ALL SELECT 'pg_subscription'::regclass, oid FROM pg_subscription
+            WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   -- A base or shell type of its own (not an array, a multirange or a relation's row type).
   UNION ALL SELECT 'pg_type'::regclass, t.oid FROM typ t
             WHERE t.typtype IN ('b', 'p') AND t.typrelid = 0

@@ -32,7 +32,9 @@ pub struct SchemaObject {
     /// `function`, `aggregate`, `operator`, `cast`, `trigger`, `event trigger`, `rule`,
     /// `policy`, `row level security`, `sequence`, `sequence owner`, `enum`, `domain`, `type`,
     /// `collation`, `text search dictionary`, `text search configuration`, `statistics`,
-    /// `publication`, `publication table`, `publication schema`, `extension`, `schema`,
+    /// `table settings` (replica identity, clustering, column storage, compression and
+    /// statistics targets), `publication`, `publication table`, `publication schema`,
+    /// `extension`, `schema`,
     /// `comment`; or, for what the file does not write, PostgreSQL's own name of the kind
     /// (`operator class`, `foreign table`, `foreign-data wrapper`, …: see
     /// [`Schema::unwritten`]).
@@ -204,15 +206,23 @@ async fn server_version(client: &Client) -> Result<u32, Error> {
         .unwrap_or(0))
 }
 
-/// `catalog.sql` for a server of `version`: a publication's column lists, row filters and
-/// schemas exist from PostgreSQL 15 on.
+/// `catalog.sql` for a server of `version`: a column's compression exists from PostgreSQL 14
+/// on, a publication's column lists, row filters and schemas from 15 on.
 fn catalog_query(version: u32) -> String {
     let (rel, ns) = if version >= 150_000 {
         (PUBLICATION_REL_15, PUBLICATION_NS_15)
     } else {
         ("", "")
     };
-    CATALOG_SQL.replace("$PUB_REL", rel).replace("$PUB_NS", ns)
+    let compression = if version >= 140_000 {
+        "a.attcompression"
+    } else {
+        "''::\"char\""
+    };
+    CATALOG_SQL
+        .replace("$PUB_REL", rel)
+        .replace("$PUB_NS", ns)
+        .replace("$ATTCOMPRESSION", compression)
 }
 
 /// What PostgreSQL 15+ adds to a table of a publication: its column list and row filter.

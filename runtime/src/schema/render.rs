@@ -37,6 +37,7 @@ const GROUPS: &[&[(&str, u8)]] = &[
     // Foreign keys after the indexes: one may reference the columns of a unique index.
     &[("constraint", 1)],
     &[("statistics", 0)],
+    &[("table settings", 0)],
     &[("rule", 0)],
     &[("trigger", 0)],
     &[("row level security", 0)],
