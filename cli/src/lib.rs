@@ -29,6 +29,11 @@
 //! # }
 //! ```
 //!
+//! With the feature `schema`, the subcommand also has `schema`, `drift` and `squash`, which
+//! build the schema the migrations make on a scratch database (`--scratch-url` or
+//! `TIDEMARK_SCRATCH_URL`, else a throwaway PostgreSQL from the machine's binaries), running the
+//! application's code migrations there: `myapp migrate schema -o schema.sql`.
+//!
 //! Exit codes: see [`exit`].
 
 mod args;
