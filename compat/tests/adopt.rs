@@ -136,7 +136,15 @@ async fn refuse_then_adopt(db: &TestDatabase, case: Case<'_>) {
 
 fn sqlx_options(config: &tidemark::tokio_postgres::Config) -> sqlx::postgres::PgConnectOptions {
     let mut o = sqlx::postgres::PgConnectOptions::new_without_pgpass();
-    match config.get_hosts().first() {
+    // sqlx takes one host: the socket directory where there is one (libpq's URL form
+    // `postgresql://user@localhost/db?host=/dir` gives tokio-postgres both, and it tries them
+    // in turn).
+    let hosts = config.get_hosts();
+    let host = hosts
+        .iter()
+        .find(|h| matches!(h, Host::Unix(_)))
+        .or(hosts.first());
+    match host {
         Some(Host::Unix(dir)) => o = o.socket(dir),
         Some(Host::Tcp(h)) => o = o.host(h),
         None => {}

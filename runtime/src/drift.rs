@@ -110,16 +110,5 @@ fn applied_subset(set: &Migrations, history: &[HistoryRow]) -> Result<Migrations
 }
 
 async fn major(client: &tokio_postgres::Client) -> Result<u32, Error> {
-    let msgs = client
-        .simple_query("SELECT current_setting('server_version_num')")
-        .await
-        .map_err(Error::db("reading the server version"))?;
-    Ok(msgs
-        .iter()
-        .find_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0)?.parse::<u32>().ok(),
-            _ => None,
-        })
-        .unwrap_or(0)
-        / 10000)
+    Ok(crate::schema::server_version(client).await? / 10000)
 }

@@ -107,8 +107,8 @@ pub enum Error {
         objects: usize,
     },
     #[cfg(feature = "schema")]
-    /// The schema holds objects [`Schema::to_sql`](crate::schema::Schema::to_sql) does not
-    /// write, and their kinds were not left out: a file without them would load into another
+    /// The schema holds objects the schema file (`schema::Schema::to_sql`) does not write,
+    /// and their kinds were not left out: a file without them would load into another
     /// schema.
     #[error(
         "the schema file cannot write {}; leave {} out explicitly ({}: the file's header then \
@@ -121,7 +121,7 @@ pub enum Error {
     SchemaUnwritten {
         /// Each object, as its kind and name (`operator class public.ops USING btree`).
         objects: Vec<String>,
-        /// Their kinds, as [`Schema::leave_out`](crate::schema::Schema::leave_out) takes them.
+        /// Their kinds, as `schema::Schema::leave_out` takes them.
         kinds: Vec<String>,
     },
     /// The target version is not in the migration set.

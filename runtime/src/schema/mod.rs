@@ -192,7 +192,7 @@ impl Schema {
 }
 
 /// `server_version_num`: the catalog query's form depends on the major.
-async fn server_version(client: &Client) -> Result<u32, Error> {
+pub(crate) async fn server_version(client: &Client) -> Result<u32, Error> {
     let msgs = client
         .simple_query("SHOW server_version_num")
         .await
