@@ -3,9 +3,12 @@
 //! restart, a transaction-mode PgBouncer. Each test prints its figure (`--nocapture`); none
 //! asserts a timing beyond "eventually".
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::{advisory_locks, count, sleeping_backend, text};
 use tidemark::testing::TestDatabase;
 use tidemark::tokio_postgres::Client;
 
@@ -29,27 +32,6 @@ fn tidemark(dir: &str, url: &str, args: &[&str]) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-async fn count(c: &Client, sql: &str) -> i64 {
-    c.query_one(sql, &[]).await.unwrap().get(0)
-}
-
-async fn advisory_locks(c: &Client) -> i64 {
-    count(
-        c,
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-    )
-    .await
 }
 
 /// Runs `n` processes at once and returns their outputs and the wall time.
@@ -170,25 +152,6 @@ async fn prepare_sleep(c: &Client, seconds: i32) {
     ))
     .await
     .unwrap();
-}
-
-/// Waits until a backend of this database sleeps in `pg_sleep`; returns its pid.
-async fn sleeping_backend(c: &Client) -> i32 {
-    for _ in 0..2000 {
-        if let Some(row) = c
-            .query_opt(
-                "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND wait_event = 'PgSleep' \
-                 AND datname = current_database() LIMIT 1",
-                &[],
-            )
-            .await
-            .unwrap()
-        {
-            return row.get(0);
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("no backend started the sleeping migration");
 }
 
 /// How long until no advisory lock is held in the database.

@@ -30,6 +30,44 @@ async fn hold_lock(name: &str, key: i64) -> tidemark::tokio_postgres::Client {
     holder
 }
 
+/// Waits until a session of `c`'s database other than `c` has tried the migration lock (a
+/// waiter polls `pg_try_advisory_lock`): observed, not assumed after a fixed time.
+async fn tried_the_lock(c: &tidemark::tokio_postgres::Client) {
+    let tried = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%' \
+                 AND datname = current_database() AND pid <> pg_backend_pid()";
+    for _ in 0..3000 {
+        if c.query_one(tried, &[]).await.unwrap().get::<_, i64>(0) > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no run tried the lock");
+}
+
+/// A stop while the run waits for the lock ends the wait: nothing ran, the holder keeps it.
+#[tokio::test]
+async fn a_stop_while_waiting_for_the_lock_ends_the_wait() {
+    let db = fresh_db().await;
+    let set = small();
+    let holder = hold_lock(&db.name, set.migrator().effective_lock_key()).await;
+    let stop = tidemark::Stop::new();
+    let (pool, switch) = (db.pool.clone(), stop.clone());
+    let run = tokio::spawn(async move {
+        // Ten minutes: a stop that did not end the wait would end in LockTimeout, much later.
+        let m = set.migrator().stop_on(switch);
+        m.lock_timeout(Duration::from_secs(600)).run(&pool).await
+    });
+    tried_the_lock(&holder).await;
+    stop.stop();
+    let err = run.await.unwrap().unwrap_err();
+    let Error::Interrupted { applied } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(applied.steps.is_empty());
+    assert!(!db.table_exists("one").await, "nothing ran");
+    assert_eq!(db.advisory_locks().await, 1, "only the holder's lock");
+}
+
 #[tokio::test]
 async fn a_lock_held_elsewhere_makes_run_wait_then_fail_with_lock_timeout() {
     let db = fresh_db().await;
@@ -158,7 +196,7 @@ async fn a_waiter_returns_once_the_holder_has_applied_the_set() {
             .run(&pool)
             .await
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tried_the_lock(&holder).await;
     assert!(!waiter.is_finished(), "the waiter waits for the lock");
     holder
         .execute(
@@ -167,11 +205,9 @@ async fn a_waiter_returns_once_the_holder_has_applied_the_set() {
         )
         .await
         .unwrap();
-    let report = tokio::time::timeout(Duration::from_secs(10), waiter)
-        .await
-        .expect("the waiter returns while the lock is still held")
-        .unwrap()
-        .unwrap();
+    // The lock stays held to the end: a waiter that did not see the digest would give up after
+    // its 30 s lock timeout with `LockTimeout`, not return a report.
+    let report = waiter.await.unwrap().unwrap();
     assert!(report.is_noop() && report.fast_path);
     assert_eq!(db.advisory_locks().await, 1, "only the holder's lock");
 }
@@ -194,16 +230,7 @@ async fn history_edited_while_a_run_waits_for_the_lock_is_read_again() {
     let pool = db.pool.clone();
     let run = tokio::spawn(async move { set.migrator().run(&pool).await });
     // The run has passed its fast path once it tries the lock.
-    let tried = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%' \
-                 AND pid <> pg_backend_pid()";
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while holder.query_one(tried, &[]).await.unwrap().get::<_, i64>(0) == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run never tried the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    tried_the_lock(&holder).await;
     holder
         .batch_execute(&format!(
             "DELETE FROM tidemark_history WHERE version = '2'; SELECT pg_advisory_unlock({key})"

@@ -133,7 +133,7 @@ async fn a_stop_after_a_no_transaction_step_cancels_the_running_one() {
     for _ in 0..1000 {
         let n: i64 = c
             .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' \
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND datname = current_database() \
                  AND pid <> pg_backend_pid()",
                 &[],
             )

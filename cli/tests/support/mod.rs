@@ -7,8 +7,10 @@
 #![allow(dead_code)] // each test file uses its own part
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
+use std::time::Duration;
 use tidemark::testing::{server, TestDatabase};
+use tidemark::tokio_postgres::Client;
 
 /// A project directory with a migration folder, and where scratch databases go: the test
 /// server (so no second throwaway cluster starts for each command).
@@ -92,4 +94,48 @@ pub(crate) fn corpora() -> Option<PathBuf> {
         dir.display()
     );
     None
+}
+
+/// A process's stdout and stderr, one after the other.
+pub(crate) fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The first column of the one row `sql` returns, as a count.
+pub(crate) async fn count(c: &Client, sql: &str) -> i64 {
+    c.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+/// How many advisory locks are held in `c`'s database.
+pub(crate) async fn advisory_locks(c: &Client) -> i64 {
+    count(
+        c,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .await
+}
+
+/// Waits until a backend of `c`'s database (only of that one: other tests' sessions on the
+/// server do not count) sleeps in `pg_sleep`; returns its pid.
+pub(crate) async fn sleeping_backend(c: &Client) -> i32 {
+    for _ in 0..6000 {
+        if let Some(row) = c
+            .query_opt(
+                "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND wait_event = 'PgSleep' \
+                 AND datname = current_database() LIMIT 1",
+                &[],
+            )
+            .await
+            .unwrap()
+        {
+            return row.get(0);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("no backend of this database started the sleeping migration");
 }
