@@ -348,7 +348,18 @@ async fn a_server_restart_mid_run_is_a_connection_error_and_a_waiter_reconnects(
     let waiter = tidemark(&dir, &url, &["up", "--lock-timeout", "60"])
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await; // the waiter polls
+    // The waiter polls the lock (a session that tried it and holds none): restart once it has.
+    while count(
+        &c,
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%' \
+         AND datname = current_database() AND pid <> pg_backend_pid() \
+         AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)",
+    )
+    .await
+        == 0
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     cluster.restart().unwrap();
     let c = connect().await;
     prepare_sleep(&c, 0).await;

@@ -42,6 +42,30 @@ async fn someone_waits(db: &TestDb) {
     panic!("nothing waited for a lock");
 }
 
+/// Waits until a session waiting for a lock has given up once and waits again: a retry is a
+/// new transaction, so the waiter's `xact_start` changes.
+async fn someone_retries(db: &TestDb) {
+    let c = db.pool.get().await.unwrap();
+    let waiting =
+        "SELECT a.xact_start::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                   WHERE NOT l.granted AND a.datname = current_database() LIMIT 1";
+    let mut first: Option<String> = None;
+    for _ in 0..3000 {
+        let now: Option<String> = c
+            .query_opt(waiting, &[])
+            .await
+            .unwrap()
+            .and_then(|r| r.get(0));
+        match (&first, now) {
+            (None, Some(t)) => first = Some(t),
+            (Some(f), Some(t)) if *f != t => return,
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no waiter retried");
+}
+
 #[tokio::test]
 async fn ddl_waits_fails_fast_or_retries_until_the_blocker_ends() {
     let db = fresh_db().await;
@@ -79,7 +103,7 @@ async fn ddl_waits_fails_fast_or_retries_until_the_blocker_ends() {
             .run(&pool)
             .await
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    someone_retries(&db).await;
     b.batch_execute("COMMIT").await.unwrap();
     let report = run.await.unwrap().unwrap();
     assert_eq!(report.versions(), ["2"]);

@@ -30,11 +30,13 @@ async fn hold_lock(name: &str, key: i64) -> tidemark::tokio_postgres::Client {
     holder
 }
 
-/// Waits until a session of `c`'s database other than `c` has tried the migration lock (a
-/// waiter polls `pg_try_advisory_lock`): observed, not assumed after a fixed time.
+/// Waits until a session of `c`'s database other than `c`, holding no advisory lock, has tried
+/// the migration lock (a waiter polls `pg_try_advisory_lock`): observed, not assumed after a
+/// fixed time.
 async fn tried_the_lock(c: &tidemark::tokio_postgres::Client) {
     let tried = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%' \
-                 AND datname = current_database() AND pid <> pg_backend_pid()";
+                 AND datname = current_database() AND pid <> pg_backend_pid() \
+                 AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)";
     for _ in 0..3000 {
         if c.query_one(tried, &[]).await.unwrap().get::<_, i64>(0) > 0 {
             return;

@@ -121,16 +121,17 @@ async fn each_migration_of_a_batch_records_its_own_start_and_duration() {
         .unwrap();
     let (slow_ms, slow_at): (i64, f64) = (rows[0].get(0), rows[0].get(1));
     let (instant_ms, instant_at): (i64, f64) = (rows[1].get(0), rows[1].get(1));
-    assert!(slow_ms >= 300, "the sleep is recorded: {slow_ms} ms");
+    // Compared with each other, not with thresholds: the batch's time would be the slow one's.
     assert!(
-        instant_ms < 50,
-        "the instant migration is recorded with its own time, not the batch's: {instant_ms} ms"
+        instant_ms < slow_ms,
+        "the instant migration is recorded with its own time, not the batch's: {instant_ms} ms, \
+         the slow one {slow_ms} ms"
     );
     assert!(
-        instant_at - slow_at >= 0.3,
+        instant_at > slow_at,
         "each migration has its own start: {slow_at} then {instant_at}"
     );
-    assert!(report.steps[1].duration < std::time::Duration::from_millis(50));
+    assert!(report.steps[1].duration < report.steps[0].duration);
     let status = set.migrator().status(&db.pool).await.unwrap();
     assert_eq!(status.entries[1].execution_ms, Some(instant_ms));
     assert_ne!(status.entries[0].applied_at, status.entries[1].applied_at);
