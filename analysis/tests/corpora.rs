@@ -18,6 +18,11 @@ fn corpora() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is absent, and CI must run the corpus tests",
+            dir.display()
+        );
         eprintln!(
             "SKIPPED: {} is absent; the corpus syntax test needs ../shared/corpora beside the repository",
             dir.display()

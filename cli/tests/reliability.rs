@@ -116,6 +116,17 @@ async fn sixteen_processes_make_sixteen_history_tables_in_one_new_schema() {
             text(o)
         );
     }
+    let c = db.pool().get().await.unwrap();
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'shared' \
+             AND tablename LIKE 'hist\\_%' AND tablename NOT LIKE '%\\_state'"
+        )
+        .await,
+        16,
+        "each process made its own history table"
+    );
     eprintln!("FIGURE 16 history tables in one new schema at once: {took:?} wall");
 }
 

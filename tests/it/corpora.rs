@@ -17,6 +17,11 @@ pub(crate) fn corpora() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is absent, and CI must run the corpus tests",
+            dir.display()
+        );
         eprintln!(
             "SKIPPED: {} is absent; the corpus round trips need ../shared/corpora beside the repository",
             dir.display()
