@@ -176,6 +176,25 @@ async fn lock_free_after(c: &Client, since: Instant) -> Duration {
     panic!("the lock was not released");
 }
 
+/// Waits until no backend of the database sleeps any more: the server stopped the killed
+/// client's statement (tidemark sets `client_connection_check_interval`), long before its 30 s
+/// sleep would have ended by itself (the wait gives up well before that).
+async fn statement_stopped(c: &Client, since: Instant) -> Duration {
+    for _ in 0..2000 {
+        let sleeping = count(
+            c,
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' \
+             AND datname = current_database()",
+        )
+        .await;
+        if sleeping == 0 {
+            return since.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the server went on running the killed client's statement");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_in_a_transactional_migration_leaves_nothing_and_frees_the_lock() {
     let db = TestDatabase::empty().await.unwrap();
@@ -190,14 +209,7 @@ async fn sigkill_in_a_transactional_migration_leaves_nothing_and_frees_the_lock(
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let free = lock_free_after(&c, killed).await;
-    // The server stops the statement soon after its client died (client_connection_check_interval).
-    for _ in 0..2000 {
-        if count(&c, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()").await == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let stopped = killed.elapsed();
+    let stopped = statement_stopped(&c, killed).await;
     assert_eq!(
         count(&c, "SELECT count(*) FROM pg_class WHERE relname = 'victim'").await,
         0,
@@ -225,6 +237,7 @@ async fn sigkill_in_a_no_transaction_migration_leaves_a_failed_row_until_repair(
     child.kill().unwrap();
     child.wait().unwrap();
     let free = lock_free_after(&c, killed).await;
+    statement_stopped(&c, killed).await;
     let status = tidemark(&dir, &url, &["status", "--json"])
         .output()
         .unwrap();

@@ -69,7 +69,9 @@ impl Batch {
             if per_step {
                 push(&mut b.sql, "BEGIN;\n");
             }
-            let start = push(&mut b.sql, step_start);
+            let named =
+                crate::history::named_step_start(step_start, step.migration(), step.direction());
+            let start = push(&mut b.sql, &named);
             let end = push(&mut b.sql, &placeholders.apply(step.script().sql_to_run()));
             b.spans.push(start..end);
             push(&mut b.sql, "\n;\n");

@@ -170,3 +170,77 @@ async fn a_stop_after_a_no_transaction_step_cancels_the_running_one() {
     assert_eq!(b, 0, "V3's ALTER TABLE did not commit");
     assert_eq!(db.advisory_locks().await, 0);
 }
+
+/// An operator looking at `pg_stat_activity` during a long run sees which migration runs: its
+/// `application_name` is `tidemark: up 1 waits` while a transactional step runs and `tidemark:
+/// up 2 waits_outside` while a no-transaction one does (each blocked here on a table the test
+/// locks, so the state is observed, not raced), and nothing of it stays in the pooled sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_stat_activity_names_the_running_migration() {
+    let db = fresh_db().await;
+    let c = db.pool.get().await.unwrap();
+    c.batch_execute("CREATE TABLE gate1 (id int); CREATE TABLE gate2 (id int);")
+        .await
+        .unwrap();
+    let locker = |table: &'static str| {
+        let pool = db.new_pool(1);
+        async move {
+            let held = pool.get().await.unwrap();
+            held.batch_execute(&format!(
+                "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+            ))
+            .await
+            .unwrap();
+            held
+        }
+    };
+    let (gate1, gate2) = (locker("gate1").await, locker("gate2").await);
+    let set = set_of(&[
+        ("V1__waits.sql", "SELECT count(*) FROM gate1;"),
+        (
+            "V2__waits_outside.sql",
+            "-- tidemark:no-transaction\nSELECT count(*) FROM gate2;",
+        ),
+    ]);
+    let pool = db.new_pool(2);
+    let run = tokio::spawn({
+        let pool = pool.clone();
+        async move { set.migrator().run(&pool).await }
+    });
+    assert_eq!(waiting_application(&c).await, "tidemark: up 1 waits");
+    gate1.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(
+        waiting_application(&c).await,
+        "tidemark: up 2 waits_outside"
+    );
+    gate2.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(run.await.unwrap().unwrap().versions(), ["1", "2"]);
+    let (a, b) = (pool.get().await.unwrap(), pool.get().await.unwrap());
+    for session in [&a, &b] {
+        let name: String = session
+            .query_one("SHOW application_name", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert!(!name.starts_with("tidemark:"), "left in the pool: {name}");
+    }
+}
+
+/// The `application_name` of the session of `c`'s database that waits for a lock.
+async fn waiting_application(c: &tidemark::tokio_postgres::Client) -> String {
+    for _ in 0..3000 {
+        if let Some(row) = c
+            .query_opt(
+                "SELECT application_name FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' LIMIT 1",
+                &[],
+            )
+            .await
+            .unwrap()
+        {
+            return row.get(0);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no migration waited on the gate");
+}

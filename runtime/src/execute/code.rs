@@ -126,7 +126,8 @@ impl Executor<'_, '_> {
             Direction::Up => self.tables.record_up_sql(m, true, Timing::Step),
             Direction::Down => self.tables.record_down_sql(m),
         } + &self.tables.store_digest_sql(&after);
-        let (watch, start) = (self.watch, self.start_sql.clone());
+        let start = crate::history::named_step_start(&self.start_sql, m, step.direction());
+        let watch = self.watch;
         let client = owned_client(self.session, step)?;
         let tx = client
             .transaction()
@@ -167,6 +168,7 @@ impl Executor<'_, '_> {
         f: for<'a> fn(&'a tokio_postgres::Client) -> CodeFuture<'a>,
     ) -> Result<(), Error> {
         let after = self.mark_no_transaction_start(step).await?;
+        let restore = self.enter_session(step).await?;
         let client = self.session.client();
         announce(step);
         let started = Instant::now();
@@ -174,6 +176,8 @@ impl Executor<'_, '_> {
             r = f(client) => r.map_or_else(Outcome::Failed, |()| Outcome::Done),
             () = stop::stopped(self.watch.stop.as_ref()) => Outcome::Stopped,
         };
+        self.leave_session(&restore, matches!(outcome, Outcome::Done))
+            .await?;
         match outcome {
             Outcome::Done => {}
             Outcome::Failed(e) => return Err(self.code_failed(step, e, true)),
@@ -253,7 +257,8 @@ impl Executor<'_, '_> {
             Direction::Up => self.tables.record_up_sql(m, true, Timing::Step),
             Direction::Down => self.tables.record_down_sql(m),
         };
-        let (watch, start) = (self.watch, self.start_sql.clone());
+        let start = crate::history::named_step_start(&self.start_sql, m, step.direction());
+        let watch = self.watch;
         let client = owned_client(self.session, step)?;
         let tx = client
             .transaction()

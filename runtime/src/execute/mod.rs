@@ -384,20 +384,9 @@ impl<'a, 's> Executor<'a, 's> {
         })?;
         self.check_stop()?;
         let after = self.mark_no_transaction_start(step).await?;
-        // A tenant's search_path, on the session (there is no transaction to scope it to), put
-        // back as it was when the migration ends, however it ends.
-        let restore = self.enter_search_path().await?;
+        let restore = self.enter_session(step).await?;
         let ran = self.run_statements(step, sql, &statements).await;
-        if let Some(old) = restore {
-            let back = format!(
-                "SELECT set_config('search_path', {}, false)",
-                crate::sql::literal(&old)
-            );
-            let restored = self.session.client().simple_query(&back).await;
-            if ran.is_ok() {
-                restored.map_err(Error::db("restoring search_path"))?;
-            }
-        }
+        self.leave_session(&restore, ran.is_ok()).await?;
         self.finish_no_transaction(step, ran?, after).await
     }
 
@@ -456,26 +445,63 @@ impl<'a, 's> Executor<'a, 's> {
         Ok(())
     }
 
-    /// Sets the run's `search_path` on the session for a no-transaction step; the value it
-    /// replaced, to put back.
-    async fn enter_search_path(&self) -> Result<Option<String>, Error> {
-        let Some(path) = &self.opts.search_path else {
-            return Ok(None);
-        };
-        let sql = format!(
-            "SELECT current_setting('search_path'), set_config('search_path', {}, false)",
-            crate::sql::literal(path)
-        );
-        let rows = self
+    /// What a transactional step sets in its transaction, set on the session for a
+    /// no-transaction step (there is no transaction to scope it to): its `application_name`
+    /// (see [`named_step_start`](crate::history::named_step_start)), on PostgreSQL 14+
+    /// `client_connection_check_interval` (so the server stops the statement if this process
+    /// dies) and a tenant's `search_path`. The statement that puts each back as it was.
+    async fn enter_session(&self, step: &PlannedStep<'_>) -> Result<String, Error> {
+        let name = crate::history::application_name(step.migration(), step.direction());
+        let mut settings = vec![
+            ("application_name", crate::sql::literal(&name)),
+            ("client_connection_check_interval", "'250ms'".to_owned()),
+        ];
+        if let Some(path) = &self.opts.search_path {
+            settings.push(("search_path", crate::sql::literal(path)));
+        }
+        // `current_setting(…, true)` is NULL for a setting the server does not know (13).
+        let sql = settings
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "SELECT current_setting('{k}', true), \
+                     CASE WHEN current_setting('{k}', true) IS NOT NULL \
+                     THEN set_config('{k}', {v}, false) END;"
+                )
+            })
+            .collect::<String>();
+        let replies = self
             .session
             .client()
             .simple_query(&sql)
             .await
-            .map_err(Error::db("setting search_path"))?;
-        Ok(rows.iter().find_map(|m| match m {
-            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+            .map_err(Error::db("setting a no-transaction migration's session"))?;
+        let old = replies.iter().filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_owned)),
             _ => None,
-        }))
+        });
+        Ok(settings
+            .iter()
+            .zip(old)
+            .filter_map(|((k, _), old)| {
+                let old = old?;
+                Some(format!(
+                    "SELECT set_config('{k}', {}, false);",
+                    crate::sql::literal(&old)
+                ))
+            })
+            .collect())
+    }
+
+    /// Puts the session back as [`enter_session`](Self::enter_session) found it, however the
+    /// step ended; an error only when the step itself succeeded (else the step's error is the
+    /// one to report).
+    async fn leave_session(&self, restore: &str, step_ok: bool) -> Result<(), Error> {
+        let restored = self.session.client().batch_execute(restore).await;
+        if step_ok {
+            restored.map_err(Error::db("restoring the session's settings"))?;
+        }
+        Ok(())
     }
 
     /// The statements of a no-transaction step, one by one; how long they took.

@@ -15,7 +15,10 @@ mod write;
 pub(crate) use digest::applied_digest;
 pub(crate) use legacy::translate;
 pub(crate) use read::{Prior, Recorded};
-pub(crate) use write::{step_start_sql, Timing, PID_COLUMN, START_COLUMN, STEP_COLUMN};
+pub(crate) use write::{
+    application_name, named_step_start, step_start_sql, Timing, PID_COLUMN, START_COLUMN,
+    STEP_COLUMN,
+};
 
 use crate::error::Error;
 use crate::migrations::MigrationKind;

@@ -4,6 +4,7 @@
 
 use super::Tables;
 use crate::migrations::{Migration, MigrationKind};
+use crate::report::Direction;
 use crate::sql::{bigint_array, bytea, literal};
 
 /// Column of the row each step returns, so the client learns which steps committed and how
@@ -52,6 +53,32 @@ pub(crate) fn step_start_sql(
          CASE WHEN current_setting('server_version_num')::int >= 140000 \
          THEN set_config('client_connection_check_interval', '250ms', true) END{lock};\n"
     )
+}
+
+/// [`step_start_sql`] naming the step where operators look: the transaction-local
+/// `application_name` `tidemark: up 3 slow`, which `pg_stat_activity` shows while the step
+/// runs (its query column holds only the start of a long message) and which ends with the
+/// step's transaction.
+pub(crate) fn named_step_start(step_start: &str, m: &Migration, direction: Direction) -> String {
+    let shared = step_start.trim_end().trim_end_matches(';');
+    format!(
+        "{shared}, set_config('application_name', {}, true);\n",
+        literal(&application_name(m, direction))
+    )
+}
+
+/// What a running step is called in `pg_stat_activity`: `tidemark: up 3 slow` (cut to the 63
+/// bytes the server keeps).
+pub(crate) fn application_name(m: &Migration, direction: Direction) -> String {
+    let mut name = format!("tidemark: {direction} {} {}", m.id, m.name);
+    if name.len() > 63 {
+        let mut end = 63;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+    }
+    name
 }
 
 /// The first column of [`step_start_sql`]'s row: a step of the message started.
