@@ -45,6 +45,21 @@ pub(crate) fn count(n: usize, what: &str) -> String {
     }
 }
 
+/// Warnings as JSON: `{"kind": "future_versions", "message": "…"}`.
+fn warnings_json(warnings: &[tidemark::Warning]) -> Vec<Value> {
+    warnings
+        .iter()
+        .map(|w| json!({ "kind": w.kind(), "message": w.to_string() }))
+        .collect()
+}
+
+/// Warnings for people, on stderr: the library never prints, the command line does.
+fn say_warnings(warnings: &[tidemark::Warning]) {
+    for w in warnings {
+        err(YELLOW, &format!("warning: {w}"));
+    }
+}
+
 fn steps_json(report: &Report) -> Vec<Value> {
     report
         .steps
@@ -81,11 +96,15 @@ impl Output {
                 })
                 .collect();
             plain(
-                &json!({ "migrations": migrations, "up_to_date": status.is_up_to_date() })
-                    .to_string(),
+                &json!({
+                    "migrations": migrations, "up_to_date": status.is_up_to_date(),
+                    "warnings": warnings_json(&status.warnings),
+                })
+                .to_string(),
             );
             return;
         }
+        say_warnings(&status.warnings);
         if status.entries.is_empty() {
             plain("no migrations, and nothing in history");
             return;
@@ -119,12 +138,13 @@ impl Output {
             plain(
                 &json!({
                     "steps": steps_json(report), "noop": report.is_noop(), "dry_run": dry_run,
-                    "skipped": skipped,
+                    "skipped": skipped, "warnings": warnings_json(&report.warnings),
                 })
                 .to_string(),
             );
             return;
         }
+        say_warnings(&report.warnings);
         if report.is_noop() {
             plain(noop.unwrap_or("nothing to do: the database is up to date"));
             return;

@@ -868,3 +868,31 @@ async fn up_and_status_over_each_tenant_schema_and_a_targets_file() {
     );
     assert!(p.exists("public.items").await);
 }
+
+/// The library never prints; the command line prints its warnings (stderr; JSON on stdout).
+#[tokio::test]
+async fn warnings_of_the_library_are_printed_by_the_command_line() {
+    let p = Project::new().await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write("V1__a.sql", "CREATE TABLE a (id int);\n");
+    p.write("V2__b.sql", "CREATE TABLE b (id int);\n");
+    p.tidemark(&["up"]).success();
+    // An older build: version 2 is gone from its folder.
+    std::fs::remove_file(p.dir.join("migrations/V2__b.sql")).unwrap();
+    for verb in ["up", "status"] {
+        let out = p.tidemark(&[verb]).success();
+        assert!(
+            stderr(&out).contains(
+                "warning: the database has versions newer than this build's migrations (2)"
+            ),
+            "{verb}: {}",
+            stderr(&out)
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout(&p.tidemark(&[verb, "--json"]).success())).unwrap();
+        assert_eq!(
+            json["warnings"][0]["kind"], "future_versions",
+            "{verb}: {json}"
+        );
+    }
+}

@@ -93,7 +93,8 @@ fn try_expand(args: &Args) -> syn::Result<TokenStream> {
         Ok(set) => {
             let out_dir = std::env::var_os("OUT_DIR").map(std::path::PathBuf::from);
             let mut warnings = crate::analysis::run(&set, args.allow(), args.deny(), span)?;
-            if !tidemark_core::is_watched(&written, &root, out_dir.as_deref()) {
+            let watched = tidemark_core::is_watched(&written, &root, out_dir.as_deref());
+            if !watched {
                 warnings.push(crate::warning::warning(
                     "new_migration_files_are_not_seen_without_a_build_script",
                     &format!(
@@ -108,6 +109,7 @@ fn try_expand(args: &Args) -> syn::Result<TokenStream> {
                 dir: root.join(&written),
                 shown: options.display_path.clone().unwrap_or_default(),
                 ignore: options.ignore.clone(),
+                watched,
             };
             crate::tokens::migrations(&set, &source, &warnings)
                 .map_err(|problems| crate::errors::combined(span, problems))

@@ -9,6 +9,8 @@ pub(crate) struct Source {
     pub(crate) dir: std::path::PathBuf,
     pub(crate) shown: String,
     pub(crate) ignore: Vec<String>,
+    /// Whether a build script watches the folder (then a stale binary was just not rebuilt).
+    pub(crate) watched: bool,
 }
 
 /// A block expression evaluating to `tidemark::Migrations`, usable in a `static`, after the
@@ -57,6 +59,7 @@ pub(crate) fn migrations(
     let dir = dir.to_string_lossy();
     let shown = &source.shown;
     let ignore = &source.ignore;
+    let watched = source.watched;
     let set_expr = match &set.checkpoint {
         None => quote!(p::migrations(MIGRATIONS, #digest, SOURCE, #order)),
         Some(c) => {
@@ -80,7 +83,7 @@ pub(crate) fn migrations(
         const MIGRATIONS: &[::tidemark::Migration] = &[#(#items),*];
         #[cfg(debug_assertions)]
         const SOURCE: ::core::option::Option<p::Source> = ::core::option::Option::Some(
-            p::Source { dir: #dir, shown: #shown, ignore: &[#(#ignore),*] },
+            p::Source { dir: #dir, shown: #shown, ignore: &[#(#ignore),*], watched: #watched },
         );
         #[cfg(not(debug_assertions))]
         const SOURCE: ::core::option::Option<p::Source> = ::core::option::Option::None;

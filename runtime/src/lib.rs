@@ -39,6 +39,7 @@ mod target;
 #[cfg(feature = "adopt")]
 mod tool;
 mod visit;
+mod warning;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -58,6 +59,7 @@ pub use report::{Direction, Report, SkipReason, SkippedStep, StepReport};
 pub use status::{State, Status, StatusEntry};
 pub use stop::Stop;
 pub use target::{Target, TransactionMode};
+pub use warning::Warning;
 
 /// Embeds a folder of migrations at compile time.
 ///

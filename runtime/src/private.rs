@@ -46,6 +46,8 @@ pub struct Source {
     pub shown: &'static str,
     /// The macro's `ignore` list.
     pub ignore: &'static [&'static str],
+    /// Whether a build script watches the folder.
+    pub watched: bool,
 }
 
 /// A set built at compile time.

@@ -102,6 +102,9 @@ pub struct Report {
     /// How many times a step gave up waiting for a lock (`lock_not_available` under
     /// [`Migrator::ddl_lock_timeout`](crate::Migrator::ddl_lock_timeout)) and was retried.
     pub lock_retries: usize,
+    /// What the run has to say that did not stop it (a stale debug binary, versions newer than
+    /// this build), for the service to log: tidemark never prints.
+    pub warnings: Vec<crate::Warning>,
 }
 
 impl Report {

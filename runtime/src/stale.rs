@@ -5,48 +5,14 @@
 
 use crate::events;
 use crate::migrations::Migrations;
+use crate::warning::Warning;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 use std::sync::Mutex;
 
-/// How the folder differs from the embedded set.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Stale {
-    folder: String,
-    new: Vec<String>,
-    changed: Vec<String>,
-    gone: Vec<String>,
-}
-
-impl fmt::Display for Stale {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "this binary embeds an older state of {}: it was built before these files changed",
-            self.folder
-        )?;
-        for (what, paths) in [
-            ("new", &self.new),
-            ("changed", &self.changed),
-            ("gone", &self.gone),
-        ] {
-            for p in paths {
-                write!(f, "\n  {what}: {p}")?;
-            }
-        }
-        write!(
-            f,
-            "\n  rebuild it; so that new files always rebuild the crate, add a build.rs with \
-             `fn main() {{ println!(\"cargo:rerun-if-changed={}\"); }}`",
-            self.folder
-        )
-    }
-}
-
 /// The difference between the folder on disk and the embedded set, if the set knows its folder,
 /// the folder is still there, and they differ.
-pub(crate) fn stale(set: &Migrations) -> Option<Stale> {
+pub(crate) fn stale(set: &Migrations) -> Option<Warning> {
     let source = set.source?;
     let dir = Path::new(source.dir);
     if !dir.is_dir() {
@@ -99,29 +65,31 @@ pub(crate) fn stale(set: &Migrations) -> Option<Stale> {
     if new.is_empty() && changed.is_empty() && gone.is_empty() {
         return None;
     }
-    Some(Stale {
+    Some(Warning::StaleBinary {
         folder: source.shown.to_owned(),
         new,
         changed,
         gone,
+        watched: source.watched,
     })
 }
 
-/// Warns (target [`events::STALE`]) once per process and set when the binary is stale.
-pub(crate) fn warn_once(set: &Migrations) {
-    static CHECKED: Mutex<Vec<[u8; 32]>> = Mutex::new(Vec::new());
-    if set.source.is_none() {
-        return;
+/// Whether the binary is stale for `set` ([`stale`]), read from disk once per process and set
+/// (a migrator is made per run); the first time it is, also a `tracing` warning (target
+/// [`events::STALE`]).
+pub(crate) fn check_once(set: &Migrations) -> Option<Warning> {
+    type Seen = Vec<([u8; 32], Option<Warning>)>;
+    static CHECKED: Mutex<Seen> = Mutex::new(Vec::new());
+    set.source?;
+    let mut checked = CHECKED.lock().ok()?;
+    if let Some((_, seen)) = checked.iter().find(|(d, _)| d == set.digest()) {
+        return seen.clone();
     }
-    let Ok(mut checked) = CHECKED.lock() else {
-        return;
-    };
-    if checked.contains(set.digest()) {
-        return;
-    }
-    checked.push(*set.digest());
+    let found = stale(set);
+    checked.push((*set.digest(), found.clone()));
     drop(checked);
-    if let Some(s) = stale(set) {
-        tracing::warn!(target: events::STALE, folder = %s.folder, "{s}");
+    if let Some(w @ Warning::StaleBinary { folder, .. }) = &found {
+        tracing::warn!(target: events::STALE, folder = %folder, "{w}");
     }
+    found
 }

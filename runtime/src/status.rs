@@ -67,6 +67,9 @@ pub struct StatusEntry {
 pub struct Status {
     /// One entry per migration.
     pub entries: Vec<StatusEntry>,
+    /// What the status has to say besides (a stale debug binary, versions newer than this
+    /// build), for the service to log: tidemark never prints.
+    pub warnings: Vec<crate::Warning>,
 }
 
 impl Status {
@@ -166,6 +169,7 @@ pub(crate) fn status(set: &Migrations, history: &[HistoryRow], allow_future: boo
     });
     Status {
         entries: entries.into_iter().map(|(_, e)| e).collect(),
+        warnings: Vec::new(),
     }
 }
 

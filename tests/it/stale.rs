@@ -107,4 +107,84 @@ fn a_new_file_is_announced_without_a_build_script_and_embedded_with_one() {
         "the new files are embedded: {out}"
     );
     assert!(!out.contains("older state"), "{out}");
+
+    // Watched by a build script, a binary that was just not rebuilt is told to rebuild, not
+    // to add the build script it has.
+    c.write("migrations/V4__d.sql", "CREATE TABLE d (id int);\n");
+    let bin = tidemark_rig::scratch::repo_root().join("target/scratch/debug/stale_probe");
+    let run = std::process::Command::new(&bin).output().unwrap();
+    let out = text(&run);
+    assert!(
+        out.contains("new: migrations/V4__d.sql") && out.contains("rebuild it (`cargo build`)"),
+        "{out}"
+    );
+    assert!(!out.contains("add a build.rs"), "{out}");
+}
+
+/// tidemark never prints: a stale debug binary and versions newer than the build reach the
+/// caller as values in the `Report` and the `Status`, with no `tracing` subscriber installed
+/// (this suite installs none).
+#[tokio::test]
+async fn warnings_reach_the_report_and_the_status_without_a_subscriber() {
+    let db = crate::support::fresh_db().await;
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(
+        folder.path().join("V1__a.sql"),
+        "CREATE TABLE a (id int);\n",
+    )
+    .unwrap();
+    let scanned = tidemark_core::scan(
+        folder.path(),
+        &tidemark_core::ScanOptions {
+            display_path: Some("migrations".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let read = tidemark::__private::from_scanned(scanned);
+    // As `embed_migrations!` builds it in a debug build: knowing its folder, unwatched.
+    let items: &'static [tidemark::Migration] = Box::leak(read.iter().cloned().collect());
+    let dir: &'static str = Box::leak(folder.path().display().to_string().into_boxed_str());
+    let source = tidemark::__private::Source {
+        dir,
+        shown: "migrations",
+        ignore: &[],
+        watched: false,
+    };
+    let set = tidemark::__private::migrations(items, *read.digest(), Some(source), read.order());
+    std::fs::write(
+        folder.path().join("V2__b.sql"),
+        "CREATE TABLE b (id int);\n",
+    )
+    .unwrap();
+
+    let report = set.migrator().run(&db.pool).await.unwrap();
+    assert_eq!(report.versions(), ["1"]);
+    let [stale] = report.warnings.as_slice() else {
+        panic!("{:?}", report.warnings)
+    };
+    assert_eq!(stale.kind(), "stale_binary");
+    assert!(
+        stale.to_string().contains("new: migrations/V2__b.sql")
+            && stale.to_string().contains("add a build.rs"),
+        "{stale}"
+    );
+
+    // A newer build applied version 2; this one tolerates it and says so.
+    crate::support::set_of(&[
+        ("V1__a.sql", "CREATE TABLE a (id int);\n"),
+        ("V2__b.sql", "CREATE TABLE b (id int);\n"),
+    ])
+    .migrator()
+    .run(&db.pool)
+    .await
+    .unwrap();
+    let older = crate::support::set_of(&[("V1__a.sql", "CREATE TABLE a (id int);\n")]);
+    let future = tidemark::Warning::FutureVersions {
+        versions: vec!["2".to_owned()],
+    };
+    let report = older.migrator().run(&db.pool).await.unwrap();
+    assert_eq!(report.warnings, std::slice::from_ref(&future));
+    let status = older.migrator().status(&db.pool).await.unwrap();
+    assert_eq!(status.warnings, [future]);
 }

@@ -68,7 +68,9 @@ pub struct Migrator<'m> {
 
 impl<'m> Migrator<'m> {
     fn new(set: &'m Migrations) -> Self {
-        crate::stale::warn_once(set);
+        // Read once per process and set; a stale debug binary is also a `tracing` warning as
+        // soon as a migrator is made (the reports carry it too).
+        let _ = crate::stale::check_once(set);
         Self {
             set,
             schema: "public".to_owned(),

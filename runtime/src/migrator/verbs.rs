@@ -13,11 +13,13 @@ use crate::events;
 use crate::execute::{Executor, RunMode};
 use crate::history::{translate, HistoryRow, Prior, Tables};
 use crate::maintenance::{self, RepairReport};
+use crate::migrations::Migrations;
 use crate::plan::{self, Plan};
 use crate::report::Report;
 use crate::status::{self, Status};
 use crate::target::Target;
 use crate::visit::{Frame, Visit};
+use crate::warning::Warning;
 use tracing::Instrument;
 
 /// The future of a verb, boxed where it is made (see the module's documentation).
@@ -63,10 +65,12 @@ impl<'m> Migrator<'m> {
                 let mut visit = self.visit(db)?;
                 if self.target == Target::Latest {
                     if let Some(report) = self.fast_path(&mut visit).await? {
-                        return Ok(report);
+                        return Ok(with_stale(self.set, report));
                     }
                 }
-                self.apply(visit, None).await
+                self.apply(visit, None)
+                    .await
+                    .map(|r| with_stale(self.set, r))
             }
             .instrument(span),
         )
@@ -105,7 +109,10 @@ impl<'m> Migrator<'m> {
     }
 
     fn execute_boxed<'f>(&'f self, db: Db<'f>, plan: &'f Plan<'m>) -> Verb<'f, Report> {
-        Box::pin(async move { self.apply(self.visit(db)?, Some(plan)).await })
+        Box::pin(async move {
+            let report = self.apply(self.visit(db)?, Some(plan)).await?;
+            Ok(with_stale(self.set, report))
+        })
     }
 
     /// Executes the plan inside one transaction and rolls it back: the scripts really run
@@ -141,7 +148,18 @@ impl<'m> Migrator<'m> {
     fn status_boxed<'f>(&'f self, db: Db<'f>) -> Verb<'f, Status> {
         Box::pin(async move {
             let history = self.read_history(db).await?;
-            Ok(status::status(self.set, &history, self.policy.allow_future))
+            let mut status = status::status(self.set, &history, self.policy.allow_future);
+            let future: Vec<String> = status
+                .in_state(crate::State::Future)
+                .map(|e| e.version.clone())
+                .collect();
+            status.warnings.extend(crate::stale::check_once(self.set));
+            if !future.is_empty() {
+                status
+                    .warnings
+                    .push(Warning::FutureVersions { versions: future });
+            }
+            Ok(status)
         })
     }
 
@@ -241,8 +259,10 @@ impl<'m> Migrator<'m> {
         if let Ok(p) = plan::plan(self.set, &recorded.history, &self.target, self.policy) {
             let stored = tidemark_core::to_hex(&p.digest_before);
             if p.is_empty() && !renamed && recorded.digest.as_deref() == Some(stored.as_str()) {
-                warn_future(&p);
-                return Ok(Some(Report::default()));
+                return Ok(Some(Report {
+                    warnings: warn_future(&p).into_iter().collect(),
+                    ..Report::default()
+                }));
             }
         }
         // Under the lock, what this read saw is checked, not read again (a new database: its
@@ -299,7 +319,7 @@ impl<'m> Migrator<'m> {
                 Frame::Plain,
                 async |session, tables, recorded, watch| {
                     let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
-                    warn_future(&fresh);
+                    let future = warn_future(&fresh);
                     let plan = match given {
                         Some(p) if p.digest_before != fresh.digest_before => {
                             return Err(Error::StalePlan)
@@ -317,25 +337,44 @@ impl<'m> Migrator<'m> {
                                 .await
                                 .map_err(Error::db("recording the migration state"))?;
                         }
-                        return Ok(Report::default());
+                        return Ok(Report {
+                            warnings: future.into_iter().collect(),
+                            ..Report::default()
+                        });
                     }
                     let mode = self.mode.into();
-                    Executor::run(session, tables, plan, mode, watch, &self.step_options()).await
+                    let mut report =
+                        Executor::run(session, tables, plan, mode, watch, &self.step_options())
+                            .await?;
+                    report.warnings.extend(future);
+                    Ok(report)
                 },
             )
             .await
     }
 }
 
-/// Says that the database has versions newer than the set (tolerated, see
-/// [`Migrator::allow_future`]).
-fn warn_future(plan: &Plan<'_>) {
-    if !plan.future_versions().is_empty() {
-        tracing::warn!(
-            target: events::FUTURE,
-            versions = %plan.future_versions().join(", "),
-            "the database has versions newer than this build's migrations (left by a newer \
-             build); they are tolerated and left alone"
-        );
+/// `report` with the stale-binary warning first, when the binary is stale.
+fn with_stale(set: &Migrations, mut report: Report) -> Report {
+    if let Some(w) = crate::stale::check_once(set) {
+        report.warnings.insert(0, w);
     }
+    report
+}
+
+/// The warning that the database has versions newer than the set (tolerated, see
+/// [`Migrator::allow_future`]), also a `tracing` event.
+fn warn_future(plan: &Plan<'_>) -> Option<Warning> {
+    if plan.future_versions().is_empty() {
+        return None;
+    }
+    let w = Warning::FutureVersions {
+        versions: plan.future_versions().to_vec(),
+    };
+    tracing::warn!(
+        target: events::FUTURE,
+        versions = %plan.future_versions().join(", "),
+        "{w}"
+    );
+    Some(w)
 }
