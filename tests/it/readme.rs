@@ -53,9 +53,32 @@ fn the_readme_compiles_in_a_fresh_crate_with_only_the_dependencies_it_lists() {
         }
     }
     assert_eq!(crates.len(), 2, "the lean form and the fuller one");
-    assert!(crates[1].1.len() >= 3, "build.rs, src/main.rs and a test");
+    assert!(
+        crates[1].1.len() >= 5,
+        "build.rs, src/lib.rs, src/main.rs, a code migration and a test"
+    );
+    assert!(
+        crates[1]
+            .1
+            .iter()
+            .any(|(path, body)| path.starts_with("migrations/")
+                && path.ends_with(".rs")
+                && body.contains("crate::")),
+        "the fuller form has a code migration that calls the application's own code"
+    );
     for (n, (manifest, files)) in crates.iter().enumerate() {
-        build(&format!("readme_app_{n}"), manifest, files);
+        let c = build(&format!("readme_app_{n}"), manifest, files);
+        if n == 1 {
+            // The fuller form's tests run too (the test server as this suite's), so what they
+            // claim of the code migration and the rollbacks is true.
+            let out = c.cargo(&["test"]);
+            assert!(
+                out.status.success(),
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
 }
 
@@ -74,10 +97,11 @@ fn manifest(block: &str) -> String {
 }
 
 /// Builds a fresh crate of `files` with the example migrations: no error, no warning.
-fn build(name: &str, manifest: &str, files: &[(String, String)]) {
+fn build(name: &str, manifest: &str, files: &[(String, String)]) -> Scratch {
     let c = Scratch::new(name, manifest);
     for (path, body) in files {
-        c.write(path, body);
+        // `myapp` is the README's name for the crate.
+        c.write(path, &body.replace("myapp::", &format!("{name}::")));
     }
     for entry in std::fs::read_dir(repo_root().join("examples/migrations")).unwrap() {
         let entry = entry.unwrap();
@@ -98,4 +122,5 @@ fn build(name: &str, manifest: &str, files: &[(String, String)]) {
         !said.contains("warning"),
         "the README's code builds without warnings: {said}"
     );
+    c
 }
