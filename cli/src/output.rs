@@ -248,13 +248,12 @@ impl Output {
 
     /// A failure, with `message` (the CLI's wording) and what the run committed before it.
     pub(crate) fn error(&self, e: &Error, message: &str) {
-        let (path, line, column) = match e {
-            Error::MigrationFailed(f) => (Some(f.path.as_str()), f.line, f.column),
-            Error::Adopt(a) => match a.as_ref() {
-                tidemark::AdoptError::Mismatch { path, .. } => (path.as_deref(), None, None),
-                _ => (None, None, None),
-            },
-            _ => (None, None, None),
+        let path = e.path();
+        let (line, column) = match e {
+            Error::MigrationFailed(f) => (f.line, f.column),
+            _ => e
+                .position()
+                .map_or((None, None), |(l, c)| (Some(l), Some(c))),
         };
         let committed = e.partial_report();
         if self.json {

@@ -896,3 +896,63 @@ async fn warnings_of_the_library_are_printed_by_the_command_line() {
         );
     }
 }
+
+/// The JSON `error.path` of `args`.
+fn error_path(p: &Project, args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = p.tidemark(&all).failure();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    json["error"]["path"].clone()
+}
+
+/// Messages that say what to do: baseline run twice, a migration failing on what is already
+/// there in a database without history, and a JSON `path` wherever the message names a file.
+#[tokio::test]
+async fn messages_point_at_the_file_and_at_what_to_do() {
+    let p = Project::new().await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write("V1__users.sql", "CREATE TABLE users (id int);\n");
+    p.write("V2__posts.sql", "CREATE TABLE posts (id int);\n");
+    // Made by hand before tidemark: the first migration finds its table there.
+    let c = p.db.pool().get().await.unwrap();
+    c.batch_execute("CREATE TABLE users (id int)")
+        .await
+        .unwrap();
+    let err = stderr(&p.tidemark(&["up"]).code(1));
+    assert!(
+        err.contains("already exists (SQLSTATE 42P07)")
+            && err.contains("hint: the database has no tidemark history but already has what")
+            && err.contains("`baseline VERSION`"),
+        "{err}"
+    );
+    p.tidemark(&["baseline", "1"]).success();
+    let err = stderr(&p.tidemark(&["baseline", "1"]).code(1));
+    assert!(
+        err.contains("this database already has tidemark history (1 rows")
+            && err.contains("run `up`"),
+        "{err}"
+    );
+    p.tidemark(&["up"]).success();
+    // An applied migration edited: the JSON names its file, as the message does.
+    p.write("V2__posts.sql", "-- edited\n");
+    assert_eq!(
+        error_path(&p, &["validate"]),
+        "migrations/V2__posts.sql",
+        "divergent"
+    );
+    std::fs::write(
+        p.dir.join("migrations/V2__posts.sql"),
+        "CREATE TABLE posts (id int);\n",
+    )
+    .unwrap();
+    p.write(
+        "V3__code.rs",
+        "pub async fn up(_tx: &tokio_postgres::Transaction<'_>) -> Result<(), tokio_postgres::Error> {\n    Ok(())\n}\n",
+    );
+    assert_eq!(
+        error_path(&p, &["up"]),
+        "migrations/V3__code.rs",
+        "code_not_embedded"
+    );
+}

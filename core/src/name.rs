@@ -102,7 +102,24 @@ pub fn parse_file_name(file: &str) -> Result<Option<ParsedName>, String> {
         };
         return named(Some(version), name, role, form).map(Some);
     }
-    Err(format!("`{file}` matches no migration file form"))
+    match did_you_mean(file) {
+        Some(fixed) => Err(format!(
+            "`{file}` matches no migration file form: did you mean `{fixed}`? (the prefix is upper case)"
+        )),
+        None => Err(format!("`{file}` matches no migration file form")),
+    }
+}
+
+/// A lower-case Flyway prefix made upper case (`v8__x.sql` is `V8__x.sql`), when that is a
+/// migration file name.
+fn did_you_mean(file: &str) -> Option<String> {
+    let prefix_len = ["ur__", "r__", "v", "u", "b"]
+        .iter()
+        .find(|p| file.starts_with(*p))?
+        .trim_end_matches('_')
+        .len();
+    let fixed = file[..prefix_len].to_ascii_uppercase() + &file[prefix_len..];
+    matches!(parse_file_name(&fixed), Ok(Some(_))).then_some(fixed)
 }
 
 /// A code migration's name: `V{ver}__{name}.rs` or `{ver}_{name}.rs`, one file holding `up`
@@ -167,6 +184,21 @@ mod tests {
 
     fn parse(f: &str) -> ParsedName {
         parse_file_name(f).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_lower_case_prefix_gets_a_did_you_mean() {
+        for (file, fixed) in [
+            ("v8__x.sql", "V8__x.sql"),
+            ("u8__x.sql", "U8__x.sql"),
+            ("r__views.sql", "R__views.sql"),
+            ("ur__views.sql", "UR__views.sql"),
+        ] {
+            let said = parse_file_name(file).unwrap_err();
+            assert!(said.contains(&format!("did you mean `{fixed}`?")), "{said}");
+        }
+        let said = parse_file_name("view_helpers.sql").unwrap_err();
+        assert!(!said.contains("did you mean"), "{said}");
     }
 
     #[test]

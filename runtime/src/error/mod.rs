@@ -166,8 +166,9 @@ pub enum Error {
     /// [`Migrator::adopt`](crate::Migrator::adopt) need a database without tidemark history
     /// (adopt accepts one that already records exactly what it would).
     #[error(
-        "adopting a database needs one without tidemark history, but {rows} rows are recorded \
-         already; use `status` to see them"
+        "this database already has tidemark history ({rows} rows; `status` shows them): baseline \
+         and adopt are for a database tidemark has not migrated yet; to go on from what it \
+         recorded, run `up`"
     )]
     HistoryNotEmpty {
         /// How many history rows there are.
@@ -356,6 +357,39 @@ impl Error {
             | Self::NoTransactionInSingleRun { version, .. }
             | Self::CodeNotEmbedded { version, .. }
             | Self::CodeNeedsPool { version, .. } => Some(version),
+            _ => None,
+        }
+    }
+
+    /// The file the error is about, when its message names one (the migration's forward or
+    /// rollback file, a checkpoint, the script that cannot run).
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Self::MigrationFailed(f) => Some(&f.path),
+            Self::Divergent { path, .. }
+            | Self::OutOfOrder { path, .. }
+            | Self::NoTransactionInSingleRun { path, .. }
+            | Self::InvalidScript { path, .. }
+            | Self::PlaceholderUnset { path, .. }
+            | Self::CodeNotEmbedded { path, .. }
+            | Self::CodeNeedsPool { path, .. } => Some(path),
+            Self::NoRollback { path, .. } | Self::Dirty { path, .. } => path.as_deref(),
+            Self::Squashed { checkpoint, .. } => Some(checkpoint),
+            #[cfg(feature = "adopt")]
+            Self::Adopt(a) => match a.as_ref() {
+                AdoptError::Mismatch { path, .. } => path.as_deref(),
+                AdoptError::ForeignHistory { .. } => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The line and column in [`path`](Self::path) the error points at, when it points at one.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        match self {
+            Self::MigrationFailed(f) => f.line.zip(f.column),
+            Self::InvalidScript { line, column, .. }
+            | Self::PlaceholderUnset { line, column, .. } => Some((*line, *column)),
             _ => None,
         }
     }

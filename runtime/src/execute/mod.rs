@@ -541,6 +541,29 @@ impl<'a, 's> Executor<'a, 's> {
         Ok(started.elapsed())
     }
 
+    /// A hint for the first migration of a database without history failing because what it
+    /// creates is there already: the database was made by another tool or by hand.
+    fn adopt_hint(
+        &self,
+        step: &PlannedStep<'_>,
+        code: Option<&tokio_postgres::error::SqlState>,
+    ) -> Option<String> {
+        let duplicate = ["42P07", "42P06", "42710", "42723"];
+        let empty =
+            tidemark_core::set_digest(std::iter::empty::<(tidemark_core::Kind, &str, &[u8; 32])>());
+        (code.is_some_and(|c| duplicate.contains(&c.code()))
+            && self.report.steps.is_empty()
+            && self.digest == empty
+            && step.direction() == Direction::Up)
+            .then(|| {
+                "the database has no tidemark history but already has what this migration \
+                 creates: if another tool or a person made it, record what it has instead of \
+                 running it (`baseline VERSION`, or `adopt` for sqlx, refinery, diesel and Flyway \
+                 history)"
+                    .to_owned()
+            })
+    }
+
     fn failed(&self, step: &PlannedStep<'_>, f: Failure) -> Error {
         let script = step.script();
         let run = self.opts.placeholders.apply(script.sql_to_run());
@@ -566,7 +589,10 @@ impl<'a, 's> Executor<'a, 's> {
                 |d| d.message().to_owned(),
             ),
             detail: db.and_then(|d| d.detail()).map(str::to_owned),
-            hint: db.and_then(|d| d.hint()).map(str::to_owned),
+            hint: db
+                .and_then(|d| d.hint())
+                .map(str::to_owned)
+                .or_else(|| self.adopt_hint(step, f.error.code())),
             statement,
             failed_row_recorded: f.failed_row,
             applied: self.report.clone(),
