@@ -74,7 +74,8 @@ pub mod exit {
     pub const PENDING: u8 = 3;
     /// The advisory lock was not acquired within `--lock-timeout`.
     pub const LOCK_TIMEOUT: u8 = 4;
-    /// No connection to the database (unreachable, authentication, bad connection string).
+    /// No connection to the database (unreachable, authentication, bad connection string), or
+    /// only to a read-only standby.
     pub const CONNECTION: u8 = 5;
     /// `dry-run` could not run everything: a no-transaction migration (which cannot be rolled
     /// back) and what follows it were skipped.
@@ -260,6 +261,8 @@ pub(crate) fn exit_code(e: &Error) -> u8 {
 fn code_of(e: &Error) -> u8 {
     match e {
         Error::LockTimeout { .. } => exit::LOCK_TIMEOUT,
+        // Not the primary: as good as no connection (a failover may be under way).
+        Error::ReadOnlyServer => exit::CONNECTION,
         e if e.is_connection_lost() => exit::CONNECTION,
         _ => exit::FAILURE,
     }

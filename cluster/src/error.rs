@@ -50,6 +50,14 @@ pub enum ClusterError {
     /// postgres refuse to run as root).
     #[error("running as root, but there is neither a `postgres` nor a `nobody` user to run PostgreSQL as")]
     NoUser,
+    /// The server binaries lack a tool a cluster operation needs.
+    #[error("{tool} is not in {}: the server binaries there lack it (the npm builds have no client tools)", .bindir.display())]
+    MissingTool {
+        /// The tool.
+        tool: &'static str,
+        /// Where the server binaries are.
+        bindir: std::path::PathBuf,
+    },
     /// `postgres --version` said something unexpected.
     #[error("cannot read the server version from {0:?}")]
     Version(String),

@@ -17,6 +17,7 @@
 
 mod bindir;
 mod error;
+mod standby;
 
 pub use error::ClusterError;
 use std::os::unix::fs::PermissionsExt;
@@ -52,6 +53,9 @@ pub struct Cluster {
     port: u16,
     major: u32,
     tcp: bool,
+    bindir: PathBuf,
+    owner: Option<(u32, u32)>,
+    settings: Vec<(String, String)>,
     _watchdog: Mutex<ChildStdin>,
 }
 
@@ -72,6 +76,9 @@ impl Cluster {
                         port,
                         major,
                         tcp: options.tcp,
+                        bindir,
+                        owner,
+                        settings: settings(options),
                         _watchdog: Mutex::new(watchdog),
                     })
                 }
@@ -121,9 +128,7 @@ impl Cluster {
     pub fn restart(&self) -> Result<(), ClusterError> {
         let data = self.data_dir();
         let pid_file = data.join("postmaster.pid");
-        let pid = std::fs::read_to_string(&pid_file)
-            .ok()
-            .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
+        let pid = standby::postmaster_pid(&pid_file)
             .ok_or_else(|| ClusterError::server("has no postmaster.pid", String::new()))?;
         let log_from = std::fs::metadata(self.dir.join("server.log"))
             .map_or(0, |m| usize::try_from(m.len()).unwrap_or(0));
@@ -134,11 +139,7 @@ impl Cluster {
         )
         .map_err(|e| ClusterError::io("cannot stop the server")(e.into()))?;
         let start = Instant::now();
-        while std::fs::read_to_string(&pid_file)
-            .ok()
-            .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
-            == Some(pid)
-        {
+        while standby::postmaster_pid(&pid_file) == Some(pid) {
             if start.elapsed() > READY_TIMEOUT {
                 return Err(ClusterError::server("did not stop", String::new()));
             }
@@ -312,6 +313,8 @@ fn wait_ready(data: &Path, dir: &Path, log_from: usize) -> Result<(), ClusterErr
     };
     while start.elapsed() < READY_TIMEOUT {
         if let Ok(pid_file) = std::fs::read_to_string(data.join("postmaster.pid")) {
+            // A hot standby says `ready` once it takes read-only connections (`standby`
+            // before, on some majors).
             if pid_file.lines().nth(7).is_some_and(|l| l.trim() == "ready") {
                 return Ok(());
             }

@@ -75,7 +75,7 @@ impl<'a> Lock<'a> {
                 }
                 // The session was lost while waiting (a restart, a terminated backend): a waiter
                 // with a pool reconnects while its timeout lasts.
-                Err(e) if pooled && !wait.timed_out() => {
+                Err(e) if pooled && e.is_connection_lost() && !wait.timed_out() => {
                     tracing::info!(target: events::LOCK_WAIT, key, error = %e, "lost the session while waiting for the migration lock; reconnecting");
                     discard(conn);
                     conn = reconnect(db, wait.start, timeout).await?;
@@ -248,19 +248,27 @@ async fn reconnect<'a>(db: Db<'a>, start: Instant, timeout: Duration) -> Result<
 
 /// One attempt. Pooled: the lock is taken in a transaction that stays open while it is held
 /// (with no idle-in-transaction timeout for it), and rolled back when it is not granted.
+/// A server in recovery (a hot standby) is refused in the same statement, before the lock is
+/// tried: advisory locks work there, the migrations would not.
 async fn try_lock(conn: &Conn<'_>, key: i64, pooled: bool) -> Result<bool, Error> {
+    let attempt = format!(
+        "SELECT CASE WHEN pg_is_in_recovery() THEN 'standby' \
+         ELSE pg_try_advisory_lock({key})::text END"
+    );
     let sql = if pooled {
-        format!(
-            "BEGIN; SET LOCAL idle_in_transaction_session_timeout = 0; SELECT pg_try_advisory_lock({key})"
-        )
+        format!("BEGIN; SET LOCAL idle_in_transaction_session_timeout = 0; {attempt}")
     } else {
-        format!("SELECT pg_try_advisory_lock({key})")
+        attempt
     };
-    let granted = first_value(conn, &sql).await?.as_deref() == Some("t");
+    let answer = first_value(conn, &sql).await?;
+    let granted = answer.as_deref() == Some("true");
     if pooled && !granted {
         conn.simple_query("ROLLBACK")
             .await
             .map_err(Error::db("taking the migration lock"))?;
+    }
+    if answer.as_deref() == Some("standby") {
+        return Err(Error::ReadOnlyServer);
     }
     Ok(granted)
 }

@@ -92,6 +92,9 @@ impl ConnectOptions {
             split.rest.parse().map_err(|e| Error::ConnectionString {
                 reason: crate::error::driver_text(&e),
             })?;
+        for host in &split.hosts {
+            config.host(host); // a path is a socket directory
+        }
         let mode = match split.sslmode.or_else(|| std::env::var("PGSSLMODE").ok()) {
             Some(m) => SslMode::parse(&m)?,
             None => SslMode::Prefer,

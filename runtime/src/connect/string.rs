@@ -9,6 +9,10 @@ pub(crate) struct Split {
     pub(crate) rest: String,
     pub(crate) sslmode: Option<String>,
     pub(crate) sslrootcert: Option<String>,
+    /// A URL's `host` parameter that lists several hosts (`?host=/run/a,/run/b`): libpq
+    /// splits it at the commas, tokio-postgres takes it as one socket path, so tidemark adds
+    /// them to the configuration itself, in order.
+    pub(crate) hosts: Vec<String>,
 }
 
 /// Splits `conn` into what tokio-postgres reads and the TLS options.
@@ -31,6 +35,9 @@ fn split_url(url: &str) -> Result<Split, String> {
         match key.as_str() {
             "sslmode" => out.sslmode = Some(percent_decode(v)?),
             "sslrootcert" => out.sslrootcert = Some(percent_decode(v)?),
+            "host" if percent_decode(v)?.contains(',') => {
+                out.hosts = percent_decode(v)?.split(',').map(str::to_owned).collect();
+            }
             _ => kept.push(param),
         }
     }
@@ -119,6 +126,16 @@ fn split_key_values(text: &str) -> Result<Split, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_host_parameter_with_several_hosts_is_split_as_libpq_does() {
+        let s = split("postgresql://u@/db?host=/run/a,%2Frun%2Fb&port=5432,5433").unwrap();
+        assert_eq!(s.hosts, ["/run/a", "/run/b"]);
+        assert_eq!(s.rest, "postgresql://u@/db?port=5432,5433");
+        let one = split("postgresql://u@/db?host=/run/a").unwrap();
+        assert!(one.hosts.is_empty());
+        assert_eq!(one.rest, "postgresql://u@/db?host=/run/a");
+    }
 
     #[test]
     fn urls_lose_only_the_tls_options() {

@@ -124,6 +124,14 @@ pub enum Error {
         /// Their kinds, as `schema::Schema::leave_out` takes them.
         kinds: Vec<String>,
     },
+    /// The server is a hot standby (in recovery), where nothing can be migrated; refused before
+    /// the migration lock was taken.
+    #[error(
+        "the server is a read-only standby (in recovery): migrations need the primary; connect \
+         to it, or list every host in the connection string with \
+         `target_session_attrs=read-write` so that the writable one is chosen"
+    )]
+    ReadOnlyServer,
     /// The target version is not in the migration set.
     #[error("target version {version} is not a migration of this set")]
     UnknownTarget {
@@ -328,6 +336,7 @@ impl Error {
             Self::Adopt(e) => e.kind(),
             Self::CodeNotEmbedded { .. } => "code_not_embedded",
             Self::CodeNeedsPool { .. } => "code_needs_pool",
+            Self::ReadOnlyServer => "read_only_server",
             Self::Squashed { .. } => "squashed",
             #[cfg(feature = "schema")]
             Self::ScratchNotEmpty { .. } => "scratch_not_empty",
