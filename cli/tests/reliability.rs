@@ -482,6 +482,68 @@ async fn eight_processes_through_pgbouncer_in_transaction_mode() {
     eprintln!("FIGURE 8 processes through PgBouncer (transaction mode, 4 server connections): {took:?} wall");
 }
 
+/// Through the same pooler, a no-transaction migration and a failing one: the failure exits 1
+/// and leaves history as it was before the failing migration (the no-transaction one
+/// recorded, its index valid), no lock left on a pooled server connection; fixed, it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_no_transaction_and_a_failing_migration_through_pgbouncer() {
+    use tidemark_cluster::{Cluster, ClusterOptions};
+    let cluster = Cluster::start(&ClusterOptions::default()).unwrap();
+    let pgb = tidemark_rig::PgBouncer::start(cluster.socket_dir(), cluster.port(), 4).unwrap();
+    let url = pgb.url("postgres");
+    let folder = tempfile::tempdir().unwrap();
+    let write = |name: &str, sql: &str| std::fs::write(folder.path().join(name), sql).unwrap();
+    write(
+        "V1__t.sql",
+        "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\n",
+    );
+    write(
+        "V2__index.sql",
+        "-- tidemark:no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
+    );
+    write(
+        "V3__broken.sql",
+        "CREATE TABLE u (id int);\nSELECT 1 / 0;\n",
+    );
+    let dir = folder.path().display().to_string();
+    let out = tidemark(&dir, &url, &["up"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("division by zero"), "{}", text(&out));
+    let (c, conn) = cluster
+        .config("postgres")
+        .connect(tidemark::tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM tidemark_history WHERE success").await,
+        2
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM pg_class WHERE relname = 'u'").await,
+        0,
+        "the failing migration left nothing"
+    );
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE c.relname = 't_id' AND i.indisvalid"
+        )
+        .await,
+        1
+    );
+    assert_eq!(advisory_locks(&c).await, 0);
+    write("V3__broken.sql", "CREATE TABLE u (id int);\n");
+    // An edit of a migration that never applied is no divergence: it runs now.
+    let out = tidemark(&dir, &url, &["up"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM tidemark_history WHERE success").await,
+        3
+    );
+}
+
 #[tokio::test]
 async fn a_password_in_the_url_never_shows_in_any_output() {
     let server = tidemark_rig::password_server("s3cr3t-Pa55").await.unwrap();
@@ -514,10 +576,9 @@ async fn a_password_in_the_url_never_shows_in_any_output() {
     }
 }
 
-/// The long one, for `scripts/reliability` (not CI): a 10,000-migration folder through the
-/// binary — apply, a no-op `up`, `status`.
+/// A 10,000-migration folder through the binary — apply, a no-op `up`, `status` (about 8 s of
+/// a debug build: CI runs it, as the README's figure claims it).
 #[tokio::test]
-#[ignore = "long: run by scripts/reliability"]
 async fn ten_thousand_migrations_through_the_binary() {
     let db = TestDatabase::empty().await.unwrap();
     let url = tidemark_rig::connection_string(&db.config());

@@ -8,11 +8,29 @@ use tidemark::{Migrations, Target};
 
 static EXAMPLE: Migrations = tidemark::embed_migrations!("examples/migrations");
 
+/// The schema objects of the database (tidemark's own tables left out), `kind name` each.
+async fn objects(db: &TestDatabase) -> Vec<String> {
+    let c = db.pool().get().await.unwrap();
+    tidemark::schema::Schema::read(&c, "public", "tidemark_history")
+        .await
+        .unwrap()
+        .objects()
+        .iter()
+        .map(|o| format!("{} {}", o.kind, o.name))
+        .collect()
+}
+
 #[tokio::test]
 async fn smoke_run_rollback_and_back() {
     let db = TestDatabase::empty().await.unwrap();
     let report = EXAMPLE.migrator().run(db.pool()).await.unwrap();
     assert_eq!(report.steps.len(), 4);
+    let migrated = objects(&db).await;
+    assert!(
+        migrated.contains(&"table public.users".to_owned())
+            && migrated.contains(&"view public.post_counts".to_owned()),
+        "{migrated:?}"
+    );
     assert!(EXAMPLE.migrator().run(db.pool()).await.unwrap().fast_path);
     let down = EXAMPLE
         .migrator()
@@ -21,8 +39,15 @@ async fn smoke_run_rollback_and_back() {
         .await
         .unwrap();
     assert_eq!(down.steps.len(), 4);
+    // The catalog, not the step count: every object the migrations made is gone.
+    assert_eq!(
+        objects(&db).await,
+        Vec::<String>::new(),
+        "rolled back to nothing"
+    );
     EXAMPLE.migrator().run(db.pool()).await.unwrap();
     assert!(EXAMPLE.is_up_to_date(db.pool()).await.unwrap());
+    assert_eq!(objects(&db).await, migrated, "and back to the same schema");
     let version: i32 = db
         .pool()
         .get()
