@@ -1,17 +1,19 @@
 //! What the verbs accept: a deadpool pool or a tokio-postgres client.
 
 use crate::error::Error;
-use deadpool_postgres::{ClientWrapper, Object, Pool};
+use deadpool_postgres::{Object, Pool};
 use std::ops::Deref;
 use tokio_postgres::Client;
 
 /// A database to migrate: a [`deadpool_postgres::Pool`] or a [`tokio_postgres::Client`].
 ///
 /// Verbs take `impl Into<Db>`, so `run(&pool)` and `run(&client)` both work. With a pool the
-/// advisory lock is held on a connection detached from the pool, which is closed afterwards, so a
-/// lock can never return to the pool. With a client the lock is taken on that client's session
-/// and released before the verb returns (if the future is dropped midway, the session keeps the
-/// lock until it ends).
+/// advisory lock is held on a session of tidemark's own and the migrations run on another; each
+/// goes back to the pool only when its part ended cleanly (the lock released, the work done:
+/// every setting tidemark makes is transaction-local or put back), and is closed otherwise (an
+/// error, a stop, a dropped future), so a lock or a half-done session never returns to the
+/// pool. With a client the lock is taken on that client's session and released before the verb
+/// returns (if the future is dropped midway, the session keeps the lock until it ends).
 #[derive(Clone, Copy)]
 pub enum Db<'a> {
     /// A pool: short reads use a pooled connection, locked work a detached one.
@@ -40,9 +42,29 @@ impl<'a> From<&'a Object> for Db<'a> {
 
 /// A connection in use by a verb.
 pub(crate) enum Conn<'a> {
+    /// From the pool for a short read; back to the pool when dropped.
     Pooled(Object),
-    Detached(ClientWrapper),
+    /// tidemark's own for locked work (see [`Owned`]).
+    Owned(Owned),
     Borrowed(&'a Client),
+}
+
+/// A pool session tidemark holds for the lock or the work: back to the pool when dropped only
+/// once [`Conn::clean`] said its part ended cleanly; otherwise detached and closed, whatever
+/// state it is in (a lock held, a transaction open, a cancelled statement).
+pub(crate) struct Owned {
+    object: Option<Object>,
+    clean: bool,
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        if let Some(o) = self.object.take() {
+            if !self.clean {
+                drop(Object::take(o));
+            }
+        }
+    }
 }
 
 impl Deref for Conn<'_> {
@@ -51,28 +73,39 @@ impl Deref for Conn<'_> {
     fn deref(&self) -> &Client {
         match self {
             Self::Pooled(o) => o,
-            Self::Detached(c) => c,
+            Self::Owned(o) => o.object.as_ref().expect("held until dropped"),
             Self::Borrowed(c) => c,
         }
     }
 }
 
 impl Conn<'_> {
-    /// The same session detached from its pool (closed, never reused, when dropped): the
-    /// session a run's fast path used becomes the one its migrations run on, its catalog caches
-    /// already warm with the bookkeeping tables.
-    pub(crate) fn detach(self) -> Self {
+    /// The same session, now tidemark's own for locked work: the session a run's fast path used
+    /// becomes the one its migrations run on, its catalog caches already warm with the
+    /// bookkeeping tables.
+    pub(crate) fn owned(self) -> Self {
         match self {
-            Self::Pooled(o) => Self::Detached(Object::take(o)),
+            Self::Pooled(o) => Self::Owned(Owned {
+                object: Some(o),
+                clean: false,
+            }),
             other => other,
         }
     }
 
-    /// The client for exclusive use, when this connection is tidemark's own (detached from the
-    /// pool): what a code migration's `Transaction` needs.
+    /// Its part ended cleanly: an owned session goes back to the pool when dropped (the
+    /// application's next `pool.get()` opens no connection).
+    pub(crate) fn clean(&mut self) {
+        if let Self::Owned(o) = self {
+            o.clean = true;
+        }
+    }
+
+    /// The client for exclusive use, when this connection is tidemark's own: what a code
+    /// migration's `Transaction` needs.
     pub(crate) fn exclusive(&mut self) -> Option<&mut Client> {
         match self {
-            Self::Detached(c) => Some(c),
+            Self::Owned(o) => o.object.as_deref_mut().map(|w| &mut **w),
             _ => None,
         }
     }
@@ -116,12 +149,8 @@ impl<'a> Db<'a> {
         })
     }
 
-    /// A connection that will hold the advisory lock: detached from the pool, so it is closed,
-    /// never reused, when it is dropped.
+    /// A connection of tidemark's own for the lock or the work ([`Conn::owned`]).
     pub(crate) async fn dedicated(self) -> Result<Conn<'a>, Error> {
-        Ok(match self {
-            Self::Pool(p) => Conn::Detached(Object::take(p.get().await?)),
-            Self::Client(c) => Conn::Borrowed(c),
-        })
+        Ok(self.shared().await?.owned())
     }
 }

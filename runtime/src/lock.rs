@@ -108,7 +108,12 @@ impl<'a> Lock<'a> {
             format!("SELECT pg_advisory_unlock({})", self.key)
         };
         match conn.simple_query(&sql).await {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                // Unlocked and its transaction committed: the session may serve the pool again.
+                let mut conn = conn;
+                conn.clean();
+                Ok(())
+            }
             Err(e) => {
                 discard(conn);
                 Err(Error::db("releasing the migration lock")(e))
@@ -229,7 +234,8 @@ impl Drop for Lock<'_> {
     }
 }
 
-/// Closes a pooled session instead of returning it to the pool.
+/// Closes a pooled session instead of returning it to the pool (an owned one closes itself
+/// unless it was marked clean).
 fn discard(conn: Conn<'_>) {
     if let Conn::Pooled(o) = conn {
         drop(deadpool_postgres::Object::take(o));

@@ -155,6 +155,13 @@ impl<'a> Visit<'a> {
             }),
             other => other,
         };
+        if result.is_ok() {
+            // Done cleanly: its transactions ended, its settings were transaction-local or put
+            // back. The pool keeps it for the application's next `get()`.
+            if let Some(c) = own.as_mut() {
+                c.clean();
+            }
+        }
         drop(own);
         let released = lock.release().await;
         let value = result?;
@@ -164,8 +171,8 @@ impl<'a> Visit<'a> {
 }
 
 /// The session the work runs on besides the lock's: with a pool, tidemark's own (the warm one
-/// when it is still held, detached from the pool); with a client, none (the work shares the
-/// lock's session).
+/// when it is still held; closed unless the work ends cleanly); with a client, none (the work
+/// shares the lock's session).
 async fn work_connection<'a>(
     db: Db<'a>,
     lock: &Lock<'a>,
@@ -175,7 +182,7 @@ async fn work_connection<'a>(
         return Ok(None);
     }
     match warm.take() {
-        Some(c) => Ok(Some(c.detach())),
+        Some(c) => Ok(Some(c.owned())),
         None => db.dedicated().await.map(Some),
     }
 }

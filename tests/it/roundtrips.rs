@@ -63,7 +63,7 @@ async fn transactional_migrations_travel_in_one_message() {
         .iter()
         .map(|q| match q {
             q if q.starts_with("SELECT encode(digest") => "fast path",
-            q if q.contains("SELECT pg_try_advisory_lock") => "lock",
+            q if q.contains("pg_try_advisory_lock(") => "lock",
             q if q.starts_with("DO $tidemark$") => "history",
             q if q.contains("CREATE TABLE \"public\".\"tidemark_history\"") => "history",
             q if q.starts_with("BEGIN;") => "migrations",

@@ -180,3 +180,82 @@ async fn the_guard_made_on_a_new_database_sees_edits_by_hand() {
         .unwrap();
     assert!(!EXAMPLE.is_up_to_date(&db.pool).await.unwrap());
 }
+
+/// After a run that applied migrations, the session they ran on goes back to the pool: the
+/// application's next `get()` opens no connection (its backend existed before the `get`). A
+/// failed run's session is closed instead (its state is unknown).
+#[tokio::test]
+async fn after_a_run_the_pools_next_get_opens_no_connection() {
+    let db = crate::support::fresh_db().await;
+    let pool = db.new_pool(4);
+    let set = crate::support::set_of(&[
+        ("V1__a.sql", "CREATE TABLE a (id int);"),
+        (
+            "V2__b.sql",
+            "-- tidemark:no-transaction\nCREATE INDEX CONCURRENTLY a_id ON a (id);",
+        ),
+    ]);
+    let report = set.migrator().run(&pool).await.unwrap();
+    assert_eq!(report.versions(), ["1", "2"]);
+    let checker = db.pool.get().await.unwrap();
+    let mine: i32 = checker
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let before: Vec<i32> = checker
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> $1",
+            &[&mine],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let size = pool.status().size;
+    let next = pool.get().await.unwrap();
+    let pid: i32 = next
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        before.contains(&pid),
+        "{pid} is a new backend; there were {before:?}"
+    );
+    assert_eq!(pool.status().size, size, "the pool opened no connection");
+    // Nothing of the run is left on it.
+    let name: String = next
+        .query_one("SHOW application_name", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!name.starts_with("tidemark:"), "{name}");
+    let in_transaction: String = next
+        .query_one(
+            "SELECT state FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(in_transaction, "active");
+    drop(next);
+
+    // A failed run's session does not come back.
+    let broken = crate::support::set_of(&[
+        ("V1__a.sql", "CREATE TABLE a (id int);"),
+        (
+            "V2__b.sql",
+            "-- tidemark:no-transaction\nCREATE INDEX CONCURRENTLY a_id ON a (id);",
+        ),
+        ("V3__c.sql", "SELECT 1 / 0;"),
+    ]);
+    let size = pool.status().size;
+    broken.migrator().run(&pool).await.unwrap_err();
+    assert!(
+        pool.status().size < size + 1,
+        "the failed run's session was closed, not pooled"
+    );
+}
