@@ -155,9 +155,10 @@ impl<'a> Visit<'a> {
             }),
             other => other,
         };
-        if result.is_ok() {
+        if result.is_ok() && !watch.is_stopped() {
             // Done cleanly: its transactions ended, its settings were transaction-local or put
-            // back. The pool keeps it for the application's next `get()`.
+            // back. The pool keeps it for the application's next `get()`. Not after a stop: a
+            // cancel sent to its backend as the work ended must not reach a later query.
             if let Some(c) = own.as_mut() {
                 c.clean();
             }
