@@ -78,6 +78,11 @@ impl<'a> Lock<'a> {
                 Err(e) if pooled && e.is_connection_lost() && !wait.timed_out() => {
                     tracing::info!(target: events::LOCK_WAIT, key, error = %e, "lost the session while waiting for the migration lock; reconnecting");
                     discard(conn);
+                    // The server went away (a restart, a failover): the pool's idle sessions
+                    // are gone with it, and one of them would be the work's session next.
+                    if let Db::Pool(p) = db {
+                        p.retain(|_, _| false);
+                    }
                     conn = reconnect(db, wait.start, timeout).await?;
                     continue;
                 }
