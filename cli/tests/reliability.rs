@@ -505,6 +505,14 @@ async fn a_no_transaction_and_a_failing_migration_through_pgbouncer() {
         "V3__broken.sql",
         "CREATE TABLE u (id int);\nSELECT 1 / 0;\n",
     );
+    // V3 to V6 travel in one message that prepares their history insert: through the pooler
+    // the statement is prepared, executed and deallocated on one server connection.
+    for v in 4..=6 {
+        write(
+            &format!("V{v}__more.sql"),
+            &format!("CREATE TABLE more{v} (id int);\n"),
+        );
+    }
     let dir = folder.path().display().to_string();
     let out = tidemark(&dir, &url, &["up"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -540,6 +548,10 @@ async fn a_no_transaction_and_a_failing_migration_through_pgbouncer() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(
         count(&c, "SELECT count(*) FROM tidemark_history WHERE success").await,
+        6
+    );
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM pg_class WHERE relname LIKE 'more_'").await,
         3
     );
 }

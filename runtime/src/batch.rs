@@ -3,6 +3,7 @@
 //! so a server error position can be traced back to its file.
 
 use crate::history::{Tables, Timing};
+use crate::migrations::MigrationKind;
 use crate::placeholders::Placeholders;
 use crate::plan::PlannedStep;
 use crate::report::Direction;
@@ -31,10 +32,43 @@ pub(crate) struct Batch {
     spans: Vec<Range<usize>>,
     /// The set digest once each step is done.
     pub(crate) digests: Vec<[u8; 32]>,
+    /// The statement the message prepares for its history rows (and deallocates at its end),
+    /// which a failed message leaves behind on its session.
+    pub(crate) prepared: Option<String>,
+}
+
+/// From this many plain versioned steps on, a message prepares their history insert once
+/// ([`Tables::prepare_record_sql`]); below it, the `PREPARE` and `DEALLOCATE` cost more than
+/// they save.
+const PREPARE_FROM: usize = 4;
+
+/// Whether a step's history row is a plain insert of a successful versioned (or code) row: what
+/// the prepared insert records.
+fn plain_insert(step: &PlannedStep<'_>) -> bool {
+    step.direction() == Direction::Up
+        && step.squashed().is_empty()
+        && matches!(
+            step.migration().kind,
+            MigrationKind::Versioned | MigrationKind::Code
+        )
+}
+
+/// A name for a message's prepared insert that no other message of this process, nor anything
+/// an application prepares, is using.
+fn prepared_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "tidemark_record_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 impl Batch {
-    /// The message for `steps`, starting from the applied-set digest `before`.
+    /// The message for `steps`, starting from the applied-set digest `before`; `check` (a
+    /// statement that fails when history is not what the plan was made from) opens the first
+    /// transaction, so its refusal runs nothing.
     ///
     /// The stored digest never claims more than is applied: with [`Wrap::PerStep`] the first step
     /// removes it and the last writes the new one, each in its own transaction, so a failure in
@@ -47,11 +81,15 @@ impl Batch {
         wrap: Wrap,
         step_start: &str,
         placeholders: &Placeholders,
+        check: Option<&str>,
     ) -> Self {
+        let prepared =
+            (steps.iter().filter(|s| plain_insert(s)).count() >= PREPARE_FROM).then(prepared_name);
         let mut b = Self {
             sql: String::new(),
             spans: Vec::with_capacity(steps.len()),
             digests: Vec::with_capacity(steps.len()),
+            prepared: None,
         };
         let mut chars = 0usize;
         let mut push = |sql: &mut String, text: &str| {
@@ -60,14 +98,21 @@ impl Batch {
             chars
         };
         let per_step = wrap == Wrap::PerStep;
+        if let Some(name) = &prepared {
+            push(&mut b.sql, &tables.prepare_record_sql(name));
+        }
         if wrap == Wrap::Single {
             push(&mut b.sql, "BEGIN;\n");
         }
+        let mut check = check;
         let mut digest = before;
         let last = steps.len().saturating_sub(1);
         for (k, step) in steps.iter().enumerate() {
             if per_step {
                 push(&mut b.sql, "BEGIN;\n");
+            }
+            if let Some(check) = check.take() {
+                push(&mut b.sql, check);
             }
             let named =
                 crate::history::named_step_start(step_start, step.migration(), step.direction());
@@ -78,6 +123,12 @@ impl Batch {
             digest = step.digest_after(digest);
             b.digests.push(digest);
             let record = match step.direction() {
+                Direction::Up if prepared.is_some() && plain_insert(step) => {
+                    Tables::execute_record_sql(
+                        prepared.as_deref().unwrap_or_default(),
+                        step.migration(),
+                    )
+                }
                 Direction::Up if !step.squashed().is_empty() => {
                     tables.record_squashed_sql(step.squashed())
                 }
@@ -103,6 +154,10 @@ impl Batch {
             };
             push(&mut b.sql, end);
         }
+        if let Some(name) = &prepared {
+            push(&mut b.sql, &format!("DEALLOCATE {name};\n"));
+        }
+        b.prepared = prepared;
         b
     }
 
@@ -167,8 +222,9 @@ mod tests {
             &steps(&set),
             [0; 32],
             Wrap::PerStep,
-            &crate::history::step_start_sql(None, None),
+            &crate::history::step_start_sql(None, None, None),
             &Placeholders::default(),
+            None,
         );
         assert_eq!(b.sql.matches("BEGIN;\n").count(), 2);
         assert_eq!(b.sql.matches("COMMIT;\n").count(), 2);
@@ -182,6 +238,61 @@ mod tests {
     }
 
     #[test]
+    fn many_versioned_steps_share_one_prepared_insert_and_the_check_opens_the_first_transaction() {
+        let one = set();
+        let set: Vec<Migration> = (1..=4u64)
+            .map(|i| {
+                let mut m = one[0].clone();
+                m.id = i.to_string().into();
+                m.version_parts = vec![i].into();
+                m
+            })
+            .collect();
+        let tables = Tables::new("public", "h").unwrap();
+        let b = Batch::build(
+            &tables,
+            &steps(&set),
+            [0; 32],
+            Wrap::PerStep,
+            &crate::history::step_start_sql(None, None, Some(150_000)),
+            &Placeholders::default(),
+            Some("SELECT 'the check';\n"),
+        );
+        let name = b.prepared.clone().expect("four versioned steps: prepared");
+        assert!(b.sql.starts_with(&format!("PREPARE {name} (")), "{}", b.sql);
+        assert!(
+            b.sql.ends_with(&format!("COMMIT;\nDEALLOCATE {name};\n")),
+            "{}",
+            b.sql
+        );
+        assert_eq!(b.sql.matches(&format!("EXECUTE {name} (")).count(), 4);
+        assert!(b.sql.contains(&format!(
+            "EXECUTE {name} ('3', '{{3}}'::bigint[], 'a', 'versioned', "
+        )));
+        assert_eq!(b.sql.matches("SELECT 'the check'").count(), 1);
+        assert!(b
+            .sql
+            .contains("\nBEGIN;\nSELECT 'the check';\nSELECT set_config("));
+        assert!(!b.sql.contains("CASE WHEN"), "the version is known");
+        assert_eq!(
+            b.step_at(b.sql.find("CREATE TABLE a").unwrap())
+                .map(|s| s.0),
+            Some(0)
+        );
+        // Fewer steps: the plain insert.
+        let b = Batch::build(
+            &tables,
+            &steps(&set[..3]),
+            [0; 32],
+            Wrap::PerStep,
+            &crate::history::step_start_sql(None, None, None),
+            &Placeholders::default(),
+            None,
+        );
+        assert!(b.prepared.is_none() && !b.sql.contains("PREPARE"));
+    }
+
+    #[test]
     fn error_positions_map_back_to_the_step_and_its_start() {
         let set = set();
         let tables = Tables::new("public", "h").unwrap();
@@ -190,8 +301,9 @@ mod tests {
             &steps(&set),
             [0; 32],
             Wrap::PerStep,
-            &crate::history::step_start_sql(None, None),
+            &crate::history::step_start_sql(None, None, None),
             &Placeholders::default(),
+            None,
         );
         let chars: Vec<char> = b.sql.chars().collect();
         let at = b.sql.find("CREATE TABLE b").unwrap();
@@ -211,8 +323,9 @@ mod tests {
             &steps(&set),
             [0; 32],
             Wrap::Single,
-            &crate::history::step_start_sql(None, None),
+            &crate::history::step_start_sql(None, None, None),
             &Placeholders::default(),
+            None,
         );
         assert!(single.sql.starts_with("BEGIN;\n"));
         assert!(single.sql.ends_with("COMMIT;\n"));
@@ -223,8 +336,9 @@ mod tests {
             &steps(&set),
             [0; 32],
             Wrap::DryRun,
-            &crate::history::step_start_sql(None, None),
+            &crate::history::step_start_sql(None, None, None),
             &Placeholders::default(),
+            None,
         );
         assert!(
             !dry.sql.contains("BEGIN;"),

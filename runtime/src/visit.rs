@@ -120,6 +120,9 @@ impl<'a> Visit<'a> {
             mut warm,
             prior,
         } = self;
+        // The fast path's read stands unread (its check in the first message) only on the
+        // session it was made on: with a pool, the warm one when the lock came at once.
+        let same_session = !lock.is_pooled() || warm.is_some();
         let mut own = match work_connection(db, &lock, &mut warm).await {
             Ok(own) => own,
             Err(e) => {
@@ -140,7 +143,11 @@ impl<'a> Visit<'a> {
                 None => Session::Shared(lock.client()),
             };
             let token = session.client().cancel_token();
-            let framed = in_frame(&mut session, set, &tables, prior, frame, &watch, work);
+            let read = Read {
+                prior,
+                same_session,
+            };
+            let framed = in_frame(&mut session, set, &tables, read, frame, &watch, work);
             let result = until_stopped(framed, &lock, &token, &watch).await;
             if frame == Frame::DryRun || (frame == Frame::Atomic && result.is_err()) {
                 // Whatever ran is undone, also when nothing ran at all (the batch ends in its
@@ -188,13 +195,20 @@ async fn work_connection<'a>(
     }
 }
 
+/// What the work's read of history may reuse: what was read before the lock, and whether on the
+/// session the work runs on.
+struct Read {
+    prior: Prior,
+    same_session: bool,
+}
+
 /// The work in its frame: the transaction opened (for a dry run or an atomic verb), history
 /// read, old row names translated, the work run, an atomic frame committed.
 async fn in_frame<T>(
     session: &mut Session<'_>,
     set: &Migrations,
     tables: &Tables,
-    prior: Prior,
+    read: Read,
     frame: Frame,
     watch: &Watch,
     work: impl AsyncFnOnce(&mut Session<'_>, &Tables, Recorded, &Watch) -> Result<T, Error>,
@@ -207,7 +221,9 @@ async fn in_frame<T>(
             .await
             .map_err(Error::db("starting a transaction"))?;
     }
-    let mut recorded = tables.read_creating(client, prior, in_transaction).await?;
+    let mut recorded = tables
+        .read_creating(client, read.prior, in_transaction, read.same_session)
+        .await?;
     watch.pid.store(recorded.pid.unwrap_or(0), Ordering::SeqCst);
     let renames = translate(set, &mut recorded.history);
     if !renames.is_empty() {

@@ -66,7 +66,9 @@ async fn transactional_migrations_travel_in_one_message() {
             q if q.contains("pg_try_advisory_lock(") => "lock",
             q if q.starts_with("DO $tidemark$") => "history",
             q if q.contains("CREATE TABLE \"public\".\"tidemark_history\"") => "history",
-            q if q.starts_with("BEGIN;") => "migrations",
+            q if q.starts_with("BEGIN;") || q.starts_with("PREPARE tidemark_record") => {
+                "migrations"
+            }
             q if q.starts_with("SELECT pg_advisory_unlock") => "unlock",
             _ => "other",
         })
@@ -88,7 +90,8 @@ async fn transactional_migrations_travel_in_one_message() {
 
 /// A deploy (5 new migrations onto 995 applied) plans from the stored digest, which says that
 /// history is the set without its 5 newest: no history row travels, before or under the lock,
-/// and the run is five messages as on a new database.
+/// and nothing is read again under the lock: the check that history is still what the fast
+/// path saw opens the migrations' message. Four messages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deploy_onto_995_applied_reads_no_history_row() {
     let db = fresh_db().await;
@@ -103,18 +106,91 @@ async fn a_deploy_onto_995_applied_reads_no_history_row() {
     let report = set.migrator().run(&pool).await.unwrap();
     assert_eq!(report.versions(), ["996", "997", "998", "999", "1000"]);
     let seen = proxy.take();
-    assert_eq!(seen.queries.len(), 5, "{:#?}", seen.queries);
+    assert_eq!(seen.queries.len(), 4, "{:#?}", seen.queries);
+    assert!(seen.queries[1].contains("pg_try_advisory_lock("));
+    assert!(
+        seen.queries[2].starts_with("PREPARE tidemark_record_")
+            && seen.queries[2].contains(";\nBEGIN;\nSELECT CASE WHEN (SELECT digest FROM"),
+        "the check opens the first transaction: {}",
+        seen.queries[2]
+    );
+    assert_eq!(seen.queries[2].matches("COMMIT;").count(), 5);
     let reads: Vec<&String> = seen
         .queries
         .iter()
-        .filter(|q| q.contains("FROM \"public\".\"tidemark_history\""))
+        .filter(|q| q.contains("SELECT version"))
         .collect();
-    assert!(
-        reads
-            .iter()
-            .all(|q| q.contains("WHERE NOT success OR NOT EXISTS")),
-        "only failed rows (none here) are read: {reads:#?}"
-    );
+    assert!(reads.is_empty(), "no history row is read: {reads:#?}");
     assert_eq!(db.history().await.len(), 1000);
     assert!(set.is_up_to_date(&pool).await.unwrap());
+}
+
+/// The check that opens a deploy's message refuses it when history is not what the fast path
+/// saw, and nothing in the message runs: here the guard trigger is missing (as on a history
+/// table an earlier tidemark made), so the digest could not be trusted. The run then reads
+/// history again, puts the guard back and applies the migration in a second message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_whose_check_refuses_reads_history_again_and_runs_nothing_twice() {
+    let db = fresh_db().await;
+    generated(3).migrator().run(&db.pool).await.unwrap();
+    let admin = db.pool.get().await.unwrap();
+    admin
+        .batch_execute("DROP TRIGGER tidemark_history_guard ON tidemark_history")
+        .await
+        .unwrap();
+    let set = generated(4);
+    let proxy = Proxy::start(server().unwrap().config(&db.name))
+        .await
+        .unwrap();
+    let pool = proxy.pool();
+    drop(pool.get().await.unwrap());
+    proxy.take();
+    let report = set.migrator().run(&pool).await.unwrap();
+    assert_eq!(report.versions(), ["4"]);
+    let seen = proxy.take();
+    let batches: Vec<&String> = seen
+        .queries
+        .iter()
+        .filter(|q| q.contains("CREATE TABLE t4 "))
+        .collect();
+    assert_eq!(batches.len(), 2, "{:#?}", seen.queries);
+    assert!(batches[0].contains("SELECT CASE WHEN (SELECT digest FROM"));
+    assert!(!batches[1].contains("SELECT CASE WHEN"), "checked once");
+    assert_eq!(
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_trigger WHERE tgname = 'tidemark_history_guard'",
+                &[]
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0),
+        1,
+        "the guard is back"
+    );
+    assert_eq!(db.history().await.len(), 4, "version 4 recorded once");
+}
+
+/// A failed row the stored digest does not speak of (written with the guard switched off) is
+/// found by the check: the message that would have applied version 2 runs nothing, and the run
+/// reports the failed row as a run that read it under the lock would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_row_the_digest_does_not_show_stops_the_deploy_before_it_runs() {
+    let db = fresh_db().await;
+    generated(1).migrator().run(&db.pool).await.unwrap();
+    db.pool
+        .get()
+        .await
+        .unwrap()
+        .batch_execute(
+            "BEGIN; SET LOCAL tidemark.bookkeeping = 'on'; \
+             INSERT INTO tidemark_history (version, name, kind, checksum, success) \
+             VALUES ('0', 'x', 'versioned', decode(repeat('00', 32), 'hex'), false); COMMIT",
+        )
+        .await
+        .unwrap();
+    let err = generated(2).migrator().run(&db.pool).await.unwrap_err();
+    assert_eq!(err.kind(), "dirty", "{err:?}");
+    assert!(!db.table_exists("t2").await, "nothing of version 2 ran");
+    assert_eq!(db.history().await.len(), 2);
 }

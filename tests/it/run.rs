@@ -259,3 +259,76 @@ async fn after_a_run_the_pools_next_get_opens_no_connection() {
         "the failed run's session was closed, not pooled"
     );
 }
+
+/// A message with many versioned steps prepares their history insert once and deallocates it at
+/// its end; the rows are those the plain insert writes (their own start, duration and
+/// checksums), and the caller's session keeps no prepared statement of tidemark's, after a
+/// success or after a failure midway.
+#[tokio::test]
+async fn a_prepared_history_insert_records_the_same_rows_and_leaves_nothing_behind() {
+    let db = fresh_db().await;
+    let client = db.pool.get().await.unwrap();
+    let prepared = async || -> i64 {
+        client
+            .query_one(
+                "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'tidemark%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    };
+    let files = [
+        ("V1__slow.sql", "SELECT pg_sleep(0.2);"),
+        ("V2__a.sql", "CREATE TABLE a (id int);"),
+        ("V3__b.sql", "CREATE TABLE b (id int);"),
+        ("V4__c.sql", "CREATE TABLE c (id int);"),
+        ("V5__d.sql", "CREATE TABLE d (id int);"),
+    ];
+    let set = crate::support::set_of(&files[..4]);
+    set.migrator().run(&client).await.unwrap();
+    assert_eq!(prepared().await, 0, "deallocated at the end of the message");
+    let rows = client
+        .query(
+            "SELECT version, name, kind, checksum, execution_ms, extract(epoch from applied_at)::float8, \
+             version_key, success FROM tidemark_history ORDER BY version_key",
+            &[],
+        )
+        .await
+        .unwrap();
+    for (row, m) in rows.iter().zip(set.iter()) {
+        assert_eq!(row.get::<_, String>(0), m.version());
+        assert_eq!(row.get::<_, String>(1), m.name());
+        assert_eq!(row.get::<_, String>(2), "versioned");
+        assert_eq!(row.get::<_, Vec<u8>>(3), m.up().checksum().to_vec());
+        assert_eq!(
+            row.get::<_, Vec<i64>>(6),
+            [m.version().parse::<i64>().unwrap()]
+        );
+        assert!(row.get::<_, bool>(7));
+    }
+    let (slow_ms, slow_at): (i64, f64) = (rows[0].get(4), rows[0].get(5));
+    let (next_ms, next_at): (i64, f64) = (rows[1].get(4), rows[1].get(5));
+    assert!(
+        next_ms < slow_ms && next_at > slow_at,
+        "each row has its own times"
+    );
+
+    // Four new steps, the third of them failing: the two before it stay, nothing is left
+    // prepared on the caller's session.
+    let broken = crate::support::set_of(&[
+        files[0],
+        files[1],
+        files[2],
+        files[3],
+        files[4],
+        ("V6__e.sql", "CREATE TABLE e (id int);"),
+        ("V7__bad.sql", "CREATE TABLE a (id int);"),
+        ("V8__f.sql", "CREATE TABLE f (id int);"),
+    ]);
+    let err = broken.migrator().run(&client).await.unwrap_err();
+    assert_eq!(err.kind(), "migration_failed", "{err:?}");
+    assert_eq!(prepared().await, 0, "deallocated after the failure");
+    assert_eq!(db.history().await.len(), 6);
+    assert!(db.table_exists("e").await && !db.table_exists("f").await);
+}

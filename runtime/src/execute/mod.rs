@@ -44,6 +44,26 @@ impl From<TransactionMode> for RunMode {
     }
 }
 
+/// How one run goes: its wrapping, the check its first message carries (history read before
+/// the lock and not again: [`Recorded::check`](crate::history::Recorded)) and the server's
+/// version when known.
+pub(crate) struct Run {
+    pub(crate) mode: RunMode,
+    pub(crate) check: Option<String>,
+    pub(crate) server_version: Option<u32>,
+}
+
+impl Run {
+    /// `mode`, with history read under the lock and the version not known.
+    pub(crate) fn plain(mode: RunMode) -> Self {
+        Self {
+            mode,
+            check: None,
+            server_version: None,
+        }
+    }
+}
+
 /// What every step of a run gets: the DDL lock policy
 /// ([`Migrator::ddl_lock_timeout`](crate::Migrator::ddl_lock_timeout): each transactional
 /// step's `lock_timeout`, and how often a step that gave up waiting is retried), the tenant's
@@ -85,6 +105,13 @@ struct Failure {
     failed_row: bool,
 }
 
+impl Failure {
+    /// Whether the failure is the refusal of the run's check: nothing ran.
+    fn is_check(&self) -> bool {
+        crate::history::Recorded::is_changed(&self.error)
+    }
+}
+
 pub(crate) struct Executor<'a, 's> {
     session: &'a mut Session<'s>,
     tables: &'a Tables,
@@ -94,18 +121,22 @@ pub(crate) struct Executor<'a, 's> {
     /// Each step's start ([`step_start_sql`](crate::history::step_start_sql)).
     start_sql: String,
     opts: &'a StepOptions,
+    /// The check the next message carries (the first batch's).
+    check: Option<String>,
 }
 
 impl<'a, 's> Executor<'a, 's> {
-    /// Executes every step of `plan`; the returned report lists what ran.
+    /// Executes every step of `plan`; the returned report lists what ran. With a check
+    /// (`run.check`), [`Error::StalePlan`] when it refused the first message: nothing ran.
     pub(crate) async fn run(
         session: &'a mut Session<'s>,
         tables: &'a Tables,
         plan: &Plan<'_>,
-        mode: RunMode,
+        run: Run,
         watch: &'a Watch,
         opts: &'a StepOptions,
     ) -> Result<Report, Error> {
+        let mode = run.mode;
         code::check_runnable(plan.steps(), session)?;
         for step in plan.steps().iter().filter(|s| !s.script().is_code()) {
             let script = step.script();
@@ -121,10 +152,16 @@ impl<'a, 's> Executor<'a, 's> {
             start_sql: crate::history::step_start_sql(
                 opts.lock_timeout,
                 opts.search_path.as_deref(),
+                run.server_version,
             ),
             opts,
+            check: run.check,
         };
         let steps = ex.runnable(plan.steps(), mode)?;
+        let batched = |s: &PlannedStep<'_>| !s.script().is_code() && !s.script().no_transaction();
+        if ex.check.is_some() && !steps.first().is_some_and(batched) {
+            ex.check_alone().await?;
+        }
         match mode {
             RunMode::PerMigration => ex.run_per_migration(steps).await?,
             _ => ex.run_together(steps, mode).await?,
@@ -225,6 +262,19 @@ impl<'a, 's> Executor<'a, 's> {
         Ok(())
     }
 
+    /// Sends the pending check on its own (the first message is not a batch that could carry
+    /// it): [`Error::StalePlan`] when it refuses.
+    async fn check_alone(&mut self) -> Result<(), Error> {
+        let Some(check) = self.check.take() else {
+            return Ok(());
+        };
+        match self.session.client().simple_query(&check).await {
+            Ok(_) => Ok(()),
+            Err(e) if crate::history::Recorded::is_changed(&e) => Err(Error::StalePlan),
+            Err(e) => Err(Error::db("checking history")(e)),
+        }
+    }
+
     /// Whether to retry after `e`: a transactional step gave up waiting for a lock
     /// (`lock_not_available` under a DDL lock timeout) and has attempts left. Waits first,
     /// doubling each time, logging the retry; a stop ends the wait and the run.
@@ -272,6 +322,11 @@ impl<'a, 's> Executor<'a, 's> {
         let Err(f) = self.send(steps, wrap).await else {
             return Ok(());
         };
+        if f.is_check() {
+            // History changed since it was read, before the lock: the caller reads it again.
+            self.report.steps.clear();
+            return Err(Error::StalePlan);
+        }
         if wrap != Wrap::PerStep {
             self.report.steps.clear();
         } else if f.done < f.failing {
@@ -293,6 +348,7 @@ impl<'a, 's> Executor<'a, 's> {
             wrap,
             &self.start_sql,
             &self.opts.placeholders,
+            self.check.take().as_deref(),
         );
         let mut done = 0;
         // Where the message is, for an error without a position: each step announces its start
@@ -338,7 +394,13 @@ impl<'a, 's> Executor<'a, 's> {
                 }
             }
         };
-        let _ = self.session.client().batch_execute("ROLLBACK").await;
+        // The open transaction ended, and the statement the message prepared (it outlives a
+        // rollback) deallocated: the session is as it was.
+        let cleanup = match &batch.prepared {
+            Some(name) => format!("ROLLBACK; DEALLOCATE {name}"),
+            None => "ROLLBACK".to_owned(),
+        };
+        let _ = self.session.client().batch_execute(&cleanup).await;
         let committed = if wrap == Wrap::PerStep { done } else { 0 };
         // The step that was running, and the start of its statement that failed.
         let running = started.saturating_sub(1).min(steps.len() - 1);

@@ -5,8 +5,13 @@ use crate::error::Error;
 use crate::migrations::{MigrationKind, Migrations};
 use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 
-/// The backend's pid, in the reads under the lock.
-const PID_SQL: &str = "SELECT pg_backend_pid() AS tidemark_pid";
+/// The backend's pid and the server's version, in the reads under the lock.
+const PID_SQL: &str =
+    "SELECT pg_backend_pid() AS tidemark_pid, current_setting('server_version_num')";
+
+/// What the check a deferred read puts in the first message says when history is no longer what
+/// was read: an error whose text starts so (see [`Tables::unchanged_sql`]).
+pub(crate) const CHANGED: &str = "tidemark: history changed since it was read";
 
 /// The column name that tells the digest row apart from history rows in one reply.
 pub(crate) const DIGEST_COLUMN: &str = "tidemark_digest";
@@ -34,7 +39,27 @@ impl Recorded {
                 Absent::Tables
             },
             pid: None,
+            server_version: None,
+            check: None,
         }
+    }
+
+    /// Whether what the fast path read can stand under the lock unread, its check travelling
+    /// with the first message: a digest, the backend's pid, and no failed row among the rows
+    /// read (a failed row is planned from history read again).
+    fn can_defer(&self) -> bool {
+        self.absent == Absent::Nothing
+            && self.pid.is_some()
+            && self.digest.as_deref().and_then(from_hex).is_some()
+            && self.history.iter().all(|r| r.success)
+    }
+
+    /// Whether a read of the reply `e` is the refusal of [`Tables::unchanged_sql`]: history
+    /// changed between the read and the message, which ran nothing.
+    pub(crate) fn is_changed(e: &tokio_postgres::Error) -> bool {
+        e.code() == Some(&tokio_postgres::error::SqlState::INVALID_TEXT_REPRESENTATION)
+            && e.as_db_error()
+                .is_some_and(|d| d.message().contains(CHANGED))
     }
 }
 
@@ -54,6 +79,12 @@ pub(crate) struct Recorded {
     pub(crate) absent: Absent,
     /// The backend that answered (read under the lock: the one that runs the migrations).
     pub(crate) pid: Option<i32>,
+    /// The server's `server_version_num`, when the read asked.
+    pub(crate) server_version: Option<u32>,
+    /// Set when this is what the fast path read, not read again under the lock: the statement
+    /// that the first message must carry (see [`Tables::unchanged_sql`]), and that refuses it
+    /// when history changed since. [`Tables::settle`] reads it instead.
+    pub(crate) check: Option<String>,
 }
 
 impl Tables {
@@ -92,6 +123,49 @@ impl Tables {
         )
     }
 
+    /// The fast path's statement: the stored digest, with the backend's pid and the server's
+    /// version (so the work under the lock need not ask for them again).
+    fn fast_sql(&self) -> String {
+        format!(
+            "SELECT encode(digest, 'hex') AS {DIGEST_COLUMN}, pg_backend_pid(), \
+             current_setting('server_version_num') FROM {}",
+            self.state
+        )
+    }
+
+    /// One statement that does nothing while history is as a read before the lock saw it (the
+    /// stored digest `digest`, no failed row, the guard trigger in place, so every change since
+    /// would have changed or cleared the digest) and otherwise fails with an error that starts
+    /// with [`CHANGED`], aborting its message before anything in it ran. It travels inside the
+    /// first transaction of the first message under the lock, instead of a read of its own: a
+    /// round trip and a statement less for every run that applies something.
+    pub(crate) fn unchanged_sql(&self, digest: &[u8; 32]) -> String {
+        format!(
+            "SELECT CASE WHEN (SELECT digest FROM {state}) = {d} \
+             AND NOT EXISTS (SELECT FROM {history} WHERE NOT success) \
+             AND EXISTS (SELECT FROM pg_trigger WHERE tgrelid = {history_lit}::regclass AND tgname = {guard}) \
+             THEN 0 ELSE ('{CHANGED} (backend ' || pg_backend_pid() || ')')::int END AS tidemark_check;\n",
+            state = self.state,
+            history = self.history,
+            d = crate::sql::bytea(digest),
+            history_lit = crate::sql::literal(&self.history),
+            guard = crate::sql::literal(&self.guard_name()),
+        )
+    }
+
+    /// What `recorded` says, read again when it is a deferred read (its check pending):
+    /// before anything is said from it that the first message would not check.
+    pub(crate) async fn settle(
+        &self,
+        client: &Client,
+        recorded: Recorded,
+    ) -> Result<Recorded, Error> {
+        if recorded.check.is_none() {
+            return Ok(recorded);
+        }
+        self.reread(client, recorded).await
+    }
+
     /// Reads history without creating anything; no table means no history.
     pub(crate) async fn read_existing(&self, client: &Client) -> Result<Vec<HistoryRow>, Error> {
         match client.simple_query(&self.read_sql()).await {
@@ -116,8 +190,11 @@ impl Tables {
         client: &Client,
         set: &Migrations,
     ) -> Result<Option<Recorded>, Error> {
-        let digest = match client.simple_query(&self.digest_sql()).await {
-            Ok(msgs) => self.recorded(&msgs)?.digest,
+        let (digest, pid, server_version) = match client.simple_query(&self.fast_sql()).await {
+            Ok(msgs) => {
+                let r = self.recorded(&msgs)?;
+                (r.digest, r.pid, r.server_version)
+            }
             Err(e) if is_undefined_table(&e) => return Ok(Some(Recorded::absent(&e))),
             Err(e) => return Err(Error::db("reading the migration state")(e)),
         };
@@ -140,7 +217,9 @@ impl Tables {
             history,
             digest,
             absent: Absent::Nothing,
-            pid: None,
+            pid,
+            server_version,
+            check: None,
         }))
     }
 
@@ -157,15 +236,23 @@ impl Tables {
     /// What is recorded, creating what is missing (history, the stored digest and the
     /// backend's pid), reusing what `prior` knew where the stored digest says nothing changed
     /// since. Inside a transaction (`in_transaction`: a dry run, an all-or-nothing verb) a
-    /// failed read would abort it, so the tables are made sure of first.
+    /// failed read would abort it, so the tables are made sure of first. On the session that
+    /// read `prior` (`same_session`), what it read is not read again: it comes back with the
+    /// check the first message carries ([`Recorded::check`]).
     pub(crate) async fn read_creating(
         &self,
         client: &Client,
         prior: Prior,
         in_transaction: bool,
+        same_session: bool,
     ) -> Result<Recorded, Error> {
         match prior {
             _ if in_transaction => self.ensure_and_read(client).await,
+            Prior::Seen(mut seen) if same_session && seen.can_defer() => {
+                let digest = seen.digest.as_deref().and_then(from_hex);
+                seen.check = digest.map(|d| self.unchanged_sql(&d));
+                Ok(seen)
+            }
             Prior::Unknown => self.read_or_create(client).await,
             // The fast path saw a new database: create without looking first.
             Prior::Seen(seen) if seen.absent != Absent::Nothing => {
@@ -311,13 +398,22 @@ impl Tables {
             digest: None,
             absent: Absent::Nothing,
             pid: None,
+            server_version: None,
+            check: None,
         };
         for r in rows(msgs) {
             match r.columns().first().map(|c| c.name()) {
-                Some(DIGEST_COLUMN) => recorded.digest = r.get(0).map(str::to_owned),
+                Some(DIGEST_COLUMN) => {
+                    recorded.digest = r.get(0).map(str::to_owned);
+                    if r.len() >= 3 {
+                        recorded.pid = r.get(1).and_then(|p| p.parse().ok());
+                        recorded.server_version = r.get(2).and_then(|v| v.parse().ok());
+                    }
+                }
                 Some("tidemark_guard") => {}
                 Some(crate::history::PID_COLUMN) => {
                     recorded.pid = r.get(0).and_then(|p| p.parse().ok());
+                    recorded.server_version = r.get(1).and_then(|v| v.parse().ok());
                 }
                 _ => recorded.history.push(self.parse(r)?),
             }

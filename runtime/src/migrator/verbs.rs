@@ -8,15 +8,17 @@
 
 use super::Migrator;
 use crate::db::Db;
+use crate::db::Session;
 use crate::error::Error;
 use crate::events;
-use crate::execute::{Executor, RunMode};
-use crate::history::{translate, HistoryRow, Prior, Tables};
+use crate::execute::{Executor, Run, RunMode};
+use crate::history::{translate, HistoryRow, Prior, Recorded, Tables};
 use crate::maintenance::{self, RepairReport};
 use crate::migrations::Migrations;
 use crate::plan::{self, Plan};
 use crate::report::Report;
 use crate::status::{self, Status};
+use crate::stop::Watch;
 use crate::target::Target;
 use crate::visit::{Frame, Visit};
 use crate::warning::Warning;
@@ -89,7 +91,7 @@ impl<'m> Migrator<'m> {
             // Made sure of in one statement, as in a transaction: planning creates the tables
             // and reads them in one round trip.
             let mut history = tables
-                .read_creating(&conn, Prior::Unknown, true)
+                .read_creating(&conn, Prior::Unknown, true, false)
                 .await?
                 .history;
             translate(self.set, &mut history);
@@ -132,7 +134,15 @@ impl<'m> Migrator<'m> {
                 async |session, tables, recorded, watch| {
                     let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
                     let options = self.step_options();
-                    Executor::run(session, tables, &plan, RunMode::DryRun, watch, &options).await
+                    Executor::run(
+                        session,
+                        tables,
+                        &plan,
+                        Run::plain(RunMode::DryRun),
+                        watch,
+                        &options,
+                    )
+                    .await
                 },
             )
             .await
@@ -318,39 +328,80 @@ impl<'m> Migrator<'m> {
                 self.set,
                 Frame::Plain,
                 async |session, tables, recorded, watch| {
-                    let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
-                    let future = warn_future(&fresh);
-                    let plan = match given {
-                        Some(p) if p.digest_before != fresh.digest_before => {
-                            return Err(Error::StalePlan)
-                        }
-                        Some(p) => p,
-                        None => &fresh,
-                    };
-                    if plan.is_empty() {
-                        // Nothing to do: make sure the fast path will say so next time.
-                        let digest = tidemark_core::to_hex(&plan.digest_before);
-                        if recorded.digest.as_deref() != Some(digest.as_str()) {
-                            session
-                                .client()
-                                .batch_execute(&tables.store_digest_sql(&plan.digest_before))
-                                .await
-                                .map_err(Error::db("recording the migration state"))?;
-                        }
-                        return Ok(Report {
-                            warnings: future.into_iter().collect(),
-                            ..Report::default()
-                        });
-                    }
-                    let mode = self.mode.into();
-                    let mut report =
-                        Executor::run(session, tables, plan, mode, watch, &self.step_options())
-                            .await?;
-                    report.warnings.extend(future);
-                    Ok(report)
+                    self.apply_locked(session, tables, recorded, watch, given)
+                        .await
                 },
             )
             .await
+    }
+}
+
+impl<'m> Migrator<'m> {
+    /// The work of [`apply`](Self::apply) under the lock: plans from what is recorded and runs
+    /// the plan. What the fast path read stands unread ([`Recorded::check`]) only when the plan
+    /// made from it runs a batch first, which carries the check; otherwise, and when the check
+    /// refuses the batch (history changed since the fast path: nothing ran), history is read
+    /// again and planned from.
+    async fn apply_locked(
+        &self,
+        session: &mut Session<'_>,
+        tables: &Tables,
+        mut recorded: Recorded,
+        watch: &Watch,
+        given: Option<&Plan<'m>>,
+    ) -> Result<Report, Error> {
+        loop {
+            let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy);
+            let batched_first = fresh.as_ref().is_ok_and(|p| {
+                p.steps()
+                    .first()
+                    .is_some_and(|s| !s.script().is_code() && !s.script().no_transaction())
+            });
+            if recorded.check.is_some() && (given.is_some() || !batched_first) {
+                recorded = tables.settle(session.client(), recorded).await?;
+                continue;
+            }
+            let fresh = fresh?;
+            let future = warn_future(&fresh);
+            let plan = match given {
+                Some(p) if p.digest_before != fresh.digest_before => return Err(Error::StalePlan),
+                Some(p) => p,
+                None => &fresh,
+            };
+            if plan.is_empty() {
+                // Nothing to do: make sure the fast path will say so next time.
+                let digest = tidemark_core::to_hex(&plan.digest_before);
+                if recorded.digest.as_deref() != Some(digest.as_str()) {
+                    session
+                        .client()
+                        .batch_execute(&tables.store_digest_sql(&plan.digest_before))
+                        .await
+                        .map_err(Error::db("recording the migration state"))?;
+                }
+                return Ok(Report {
+                    warnings: future.into_iter().collect(),
+                    ..Report::default()
+                });
+            }
+            let run = Run {
+                mode: self.mode.into(),
+                check: recorded.check.clone(),
+                server_version: recorded.server_version,
+            };
+            match Executor::run(session, tables, plan, run, watch, &self.step_options()).await {
+                Err(Error::StalePlan) if recorded.check.is_some() => {
+                    tracing::debug!(
+                        "history changed since the fast path read it; reading it again"
+                    );
+                    recorded = tables.settle(session.client(), recorded).await?;
+                }
+                Ok(mut report) => {
+                    report.warnings.extend(future);
+                    return Ok(report);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 
