@@ -1,8 +1,9 @@
 //! The test rig of the tidemark repository: what its own tests and benchmarks need beyond the
 //! user-facing kit (`tidemark::testing`). A wire relay that counts round trips, connection
-//! strings for child processes, and servers set up in special ways.
+//! strings for child processes, a relay that makes the link slow, and servers set up in special ways.
 
 mod conn;
+mod delay;
 mod files;
 mod pgbouncer;
 mod roundtrips;
@@ -10,6 +11,7 @@ pub mod scratch;
 mod servers;
 
 pub use conn::connection_string;
+pub use delay::DelayRelay;
 pub use files::copy_dir;
 pub use pgbouncer::PgBouncer;
 pub use roundtrips::{RoundTripCounter, Seen};

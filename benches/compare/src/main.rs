@@ -1,10 +1,14 @@
 //! tidemark against sqlx, refinery and diesel_migrations, on one throwaway server, in one run.
 //!
 //! `scripts/bench [runs]` (default 5). Each measurement runs on a fresh database; medians with
-//! min–max, and ratios to the one-batch limit and to tidemark. Prints a markdown report and
-//! writes it to `target/compare.md` (under benches/compare).
+//! the interquartile range, and ratios to the one-batch limit and to tidemark (medians of
+//! per-repetition ratios, with their interquartile range). The deploy and no-op cases run twice:
+//! on the server's unix socket, and through a loopback relay that delays each direction by
+//! 0.5 ms (a 1 ms round trip, another availability zone). Prints a markdown report and writes it
+//! to `target/compare.md` (under benches/compare).
 
 mod deploy;
+mod latency;
 mod parts;
 mod tools;
 
@@ -17,21 +21,27 @@ use tools::{apply, apply_with, Target, Tool};
 
 const SIZES: [usize; 3] = [10, 100, 1000];
 
+/// A median and its interquartile range.
 #[derive(Clone, Copy)]
 struct Stats {
     median: f64,
-    min: f64,
-    max: f64,
+    q1: f64,
+    q3: f64,
 }
 
-fn stats(mut v: Vec<Duration>) -> Stats {
-    v.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+/// The median and quartiles of `v` (nearest rank).
+fn quartiles(mut v: Vec<f64>) -> Stats {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
     Stats {
-        median: ms(v[v.len() / 2]),
-        min: ms(v[0]),
-        max: ms(v[v.len() - 1]),
+        median: at(0.5),
+        q1: at(0.25),
+        q3: at(0.75),
     }
+}
+
+fn stats(v: Vec<Duration>) -> Stats {
+    quartiles(v.iter().map(|d| d.as_secs_f64() * 1000.0).collect())
 }
 
 /// One table row per tool of a rotated measurement (`times[i]` is `Tool::ALL[i]`'s, one per
@@ -63,29 +73,34 @@ fn rotated_rows(
     Ok(())
 }
 
-/// The median of per-repetition ratios and their range: `1.12× (1.05–1.20)`.
-fn ratios(mut v: Vec<f64>) -> String {
-    v.sort_by(f64::total_cmp);
-    format!("{:.2}× ({:.2}–{:.2})", v[v.len() / 2], v[0], v[v.len() - 1])
+/// The median of per-repetition ratios and their interquartile range: `1.12× (1.05–1.20)`.
+fn ratios(v: Vec<f64>) -> String {
+    let s = quartiles(v);
+    format!("{:.2}× ({:.2}–{:.2})", s.median, s.q1, s.q3)
 }
 
 fn cell(s: Stats) -> String {
     if s.median >= 100.0 {
-        format!("{:.0} ms ({:.0}–{:.0})", s.median, s.min, s.max)
+        format!("{:.0} ms ({:.0}–{:.0})", s.median, s.q1, s.q3)
     } else {
-        format!("{:.2} ms ({:.2}–{:.2})", s.median, s.min, s.max)
+        format!("{:.2} ms ({:.2}–{:.2})", s.median, s.q1, s.q3)
     }
 }
 
 fn target(server: &TestServer, db: &str) -> Target {
-    let dir = server
-        .cluster()
-        .map(|c| c.socket_dir())
-        .expect("the benchmark runs on its own throwaway cluster: unset DATABASE_URL");
+    assert!(
+        server.is_private(),
+        "the benchmark runs on its own throwaway cluster: unset DATABASE_URL"
+    );
+    let config = server.config(db);
+    let Some(tokio_postgres::config::Host::Unix(dir)) = config.get_hosts().first().cloned() else {
+        panic!("the throwaway cluster listens on a unix socket");
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
     Target {
-        config: server.config(db),
+        config,
         url: format!(
-            "postgres://postgres@localhost/{db}?host={}&port=5432",
+            "postgres://postgres@localhost/{db}?host={}&port={port}",
             dir.display()
         ),
     }
@@ -111,7 +126,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let only = args
         .first()
-        .filter(|a| ["parts", "deploy", "noop"].contains(&a.as_str()))
+        .filter(|a| ["parts", "deploy", "noop", "latency", "steps"].contains(&a.as_str()))
         .cloned();
     let runs: usize = args
         .get(usize::from(only.is_some()))
@@ -135,10 +150,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             return Ok(());
         }
+        Some("steps") => {
+            println!(
+                "{}",
+                parts::steps(server, |db| target(server, db), runs).await?
+            );
+            return Ok(());
+        }
+        Some("latency") => {
+            println!("{}", latency::section(server, runs).await?);
+            return Ok(());
+        }
         Some(_) => {
             println!(
                 "{}",
-                deploy::section(server, |db| target(server, db), runs * 2).await?
+                deploy::section(server, |db| target(server, db), runs, "").await?
             );
             return Ok(());
         }
@@ -154,8 +180,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     writeln!(
         md,
         "# tidemark vs sqlx, refinery, diesel_migrations\n\nPostgreSQL {version} on a throwaway cluster \
-         (unix socket, fsync off, /dev/shm), {} cores, {runs} runs each, fresh database per run; \
-         medians with min–max.\n",
+         (unix socket, fsync off, /dev/shm), {} cores, fresh database per run; medians with the \
+         interquartile range (25th–75th percentile) in brackets.\n",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     )?;
 
@@ -181,7 +207,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     for n in SIZES {
         // Small runs are cheap and noisy: more repetitions.
-        let reps = if n >= 1000 { runs } else { runs * 3 };
+        let reps = if n >= 1000 {
+            runs * 2
+        } else {
+            (runs * 6).max(30)
+        };
         let k = Tool::ALL.len();
         let mut times: Vec<Vec<Duration>> = vec![Vec::new(); k];
         for rep in 0..reps {
@@ -196,29 +226,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rotated_rows(&mut md, &n.to_string(), &times)?;
     }
 
-    md.push_str(&deploy::section(server, |db| target(server, db), runs * 2).await?);
-
-    writeln!(md, "\n## No-op start: everything already applied\n")?;
-    writeln!(md, "| N | tool | time | ÷ tidemark |\n|---:|---|---:|---:|")?;
-    for n in SIZES {
-        let mut results = Vec::new();
-        for tool in &Tool::ALL[1..] {
-            let db = create_database(server).await?;
-            let samples = apply(*tool, n, &target(server, &db), runs * 10 + 1).await;
-            drop_database(server, &db).await?;
-            results.push((*tool, stats(samples[1..].to_vec())));
-        }
-        let tm = results[0].1.median;
-        for (tool, s) in results {
-            writeln!(
-                md,
-                "| {n} | {} | {} | {:.1}× |",
-                tool.name(),
-                cell(s),
-                s.median / tm
-            )?;
-        }
-    }
+    md.push_str(&deploy::section(server, |db| target(server, db), runs, "").await?);
+    md.push_str(&noop_section(server, |db| target(server, db), runs, "").await?);
     let db = create_database(server).await?;
     let (mut connect, mut select) = (Vec::new(), Vec::new());
     for _ in 0..runs {
@@ -237,6 +246,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         cell(stats(connect)),
         cell(stats(select))
     )?;
+
+    md.push_str(&latency::section(server, runs).await?);
 
     writeln!(md, "\n## Provision one migrated test database\n")?;
     writeln!(md, "| N | tidemark `TestDatabase::new` (clone) | sqlx's way: create database + migrate | ratio |\n|---:|---:|---:|---:|")?;
@@ -299,6 +310,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(&out, &md)?;
     eprintln!("written to {}", out.display());
     Ok(())
+}
+
+/// The no-op table: each tool starting with all of N applied, reached through `target`.
+async fn noop_section(
+    server: &TestServer,
+    target: impl Fn(&str) -> Target,
+    runs: usize,
+    link: &str,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let mut md = String::new();
+    writeln!(md, "\n## No-op start{link}: everything already applied\n")?;
+    writeln!(md, "| N | tool | time | ÷ tidemark |\n|---:|---|---:|---:|")?;
+    for n in SIZES {
+        let mut results = Vec::new();
+        for tool in &Tool::ALL[1..] {
+            let db = create_database(server).await?;
+            let samples = apply(*tool, n, &target(&db), runs * 10 + 1).await;
+            drop_database(server, &db).await?;
+            results.push((*tool, stats(samples[1..].to_vec())));
+        }
+        let tm = results[0].1.median;
+        for (tool, s) in results {
+            writeln!(
+                md,
+                "| {n} | {} | {} | {:.1}× |",
+                tool.name(),
+                cell(s),
+                s.median / tm
+            )?;
+        }
+    }
+    Ok(md)
 }
 
 /// Round trips of each run of `tool` through the counter, connection set-up excluded.

@@ -306,3 +306,216 @@ pub async fn noop(
     writeln!(md, "| **`run(&pool)`** | {:.3} |", median(run))?;
     Ok(md)
 }
+
+/// The per-step bookkeeping forms compared by `scripts/bench steps`: what each step's
+/// transaction sends besides its script (`{v}` is the step's number).
+const STEP_FORMS: [(&str, &str, &str); 10] = [
+    (
+        "before: version CASE in the start, flag in the start",
+        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
+         set_config('tidemark.bookkeeping', 'on', true), CASE WHEN current_setting('server_version_num')::int >= 140000 \
+         THEN set_config('client_connection_check_interval', '250ms', true) END, set_config('application_name', 'tidemark: up {v} t', true);",
+        "true",
+    ),
+    (
+        "now: the version known (no CASE), flag in the start",
+        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
+         set_config('tidemark.bookkeeping', 'on', true), set_config('client_connection_check_interval', '250ms', true), \
+         set_config('application_name', 'tidemark: up {v} t', true);",
+        "true",
+    ),
+    (
+        "the version known, flag set by the insert",
+        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
+         set_config('client_connection_check_interval', '250ms', true), set_config('application_name', 'tidemark: up {v} t', true);",
+        "set_config('tidemark.bookkeeping', 'on', true) = 'on'",
+    ),
+    (
+        "no bookkeeping flag: the guard keyed on the step's start (a trigger change)",
+        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
+         set_config('client_connection_check_interval', '250ms', true), set_config('application_name', 'tidemark: up {v} t', true);",
+        "true",
+    ),
+    (
+        "parts: the start alone (no history row)",
+        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
+         set_config('tidemark.bookkeeping', 'on', true), set_config('client_connection_check_interval', '250ms', true), \
+         set_config('application_name', 'tidemark: up {v} t', true);",
+        "",
+    ),
+    (
+        "parts: the start without application_name and check interval",
+        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
+         set_config('tidemark.bookkeeping', 'on', true);",
+        "true",
+    ),
+    (
+        "parts: as now, the guard trigger dropped",
+        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
+         set_config('tidemark.bookkeeping', 'on', true), set_config('client_connection_check_interval', '250ms', true), \
+         set_config('application_name', 'tidemark: up {v} t', true);",
+        "true",
+    ),
+    (
+        "as now, the insert prepared once per message (PREPARE … EXECUTE … DEALLOCATE)",
+        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
+         set_config('tidemark.bookkeeping', 'on', true), set_config('client_connection_check_interval', '250ms', true), \
+         set_config('application_name', 'tidemark: up {v} t', true);",
+        "PREPARED",
+    ),
+    (
+        "for scale: diesel_migrations' insert (a version and a default timestamp)",
+        "",
+        "DIESEL",
+    ),
+    (
+        "parts: as now, without RETURNING",
+        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
+         set_config('tidemark.bookkeeping', 'on', true), set_config('client_connection_check_interval', '250ms', true), \
+         set_config('application_name', 'tidemark: up {v} t', true);",
+        "true NORET",
+    ),
+];
+
+/// Server CPU of the backend serving `client` so far (ns), from `/proc/<pid>/schedstat`.
+async fn backend_cpu_ns(client: &tokio_postgres::Client) -> u64 {
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Per-step bookkeeping in backend CPU (`scripts/bench steps [runs]`): `steps` steps of
+/// `CREATE TABLE` in one message, each in its own transaction, with each form of bookkeeping and
+/// without any, on a fresh database with tidemark's tables; the backend's CPU time per step
+/// above the form without bookkeeping. The server must run on this machine.
+pub async fn steps(
+    server: &TestServer,
+    target: impl Fn(&str) -> Target,
+    runs: usize,
+) -> Result<String, Box<dyn std::error::Error>> {
+    const STEPS: usize = 200;
+    let set = tools::tidemark(10);
+    let history = "INSERT INTO tidemark_history AS h (version, version_key, name, kind, checksum, down_checksum, applied_at, execution_ms, success) \
+        VALUES ('{v}', '{{{v}}}'::bigint[], 't', 'versioned', decode(repeat('01', 32), 'hex'), NULL, \
+        'epoch'::timestamptz + current_setting('tidemark.step_start')::bigint * interval '1 microsecond', \
+        ((extract(epoch from clock_timestamp()) * 1000000)::bigint - current_setting('tidemark.step_start')::bigint) / 1000, {success}) \
+        RETURNING (extract(epoch from clock_timestamp()) * 1000000)::bigint - current_setting('tidemark.step_start')::bigint AS tidemark_step_us;";
+    let prepare = "PREPARE tidemark_record (text, bigint[], text, text, bytea, bytea) AS \
+        INSERT INTO tidemark_history AS h (version, version_key, name, kind, checksum, down_checksum, applied_at, execution_ms, success) \
+        VALUES ($1, $2, $3, $4, $5, $6, \
+        'epoch'::timestamptz + current_setting('tidemark.step_start')::bigint * interval '1 microsecond', \
+        ((extract(epoch from clock_timestamp()) * 1000000)::bigint - current_setting('tidemark.step_start')::bigint) / 1000, true) \
+        RETURNING (extract(epoch from clock_timestamp()) * 1000000)::bigint - current_setting('tidemark.step_start')::bigint AS tidemark_step_us;\n";
+    let message = |form: Option<(&str, &str)>| {
+        let (head, tail) = if form.is_some_and(|f| f.1 == "PREPARED") {
+            (prepare, "DEALLOCATE tidemark_record;\n")
+        } else {
+            ("", "")
+        };
+        let steps = (1000..1000 + STEPS)
+            .map(|v| {
+                let v = v.to_string();
+                let body = format!("CREATE TABLE s{v} (id int);");
+                match form {
+                    None => format!("BEGIN;\n{body}\nCOMMIT;\n"),
+                    Some((start, "PREPARED")) => format!(
+                        "BEGIN;\n{}\n{body}\nEXECUTE tidemark_record('{v}', '{{{v}}}', 't', 'versioned', '\\x{}', NULL);\nCOMMIT;\n",
+                        start.replace("{v}", &v),
+                        "01".repeat(32)
+                    ),
+                    Some(("", "DIESEL")) => format!(
+                        "BEGIN;\n{body}\nINSERT INTO __diesel_schema_migrations (version) VALUES ('{v}');\nCOMMIT;\n"
+                    ),
+                    Some((start, "")) => format!(
+                        "BEGIN;\n{}\n{body}\nCOMMIT;\n",
+                        start.replace("{v}", &v)
+                    ),
+                    Some((start, success)) => {
+                        let mut row = history.replace("{v}", &v);
+                        if let Some(s) = success.strip_suffix(" NORET") {
+                            row = row.replace("{success}", s);
+                            row.truncate(row.find(" RETURNING").unwrap());
+                            row.push(';');
+                        } else {
+                            row = row.replace("{success}", success);
+                        }
+                        format!("BEGIN;\n{}\n{body}\n{row}\nCOMMIT;\n", start.replace("{v}", &v))
+                    }
+                }
+            })
+            .collect::<String>();
+        format!("{head}{steps}{tail}")
+    };
+    let mut forms: Vec<Option<(&str, &str)>> = vec![None];
+    forms.extend(STEP_FORMS.iter().map(|(_, s, f)| Some((*s, *f))));
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); forms.len()];
+    for rep in 0..runs {
+        for j in 0..forms.len() {
+            let i = (rep + j) % forms.len();
+            let db = create_database(server).await?;
+            let t = target(&db);
+            let pool = server.pool(&db, 2);
+            set.migrator()
+                .target(tidemark::Target::version(1))
+                .run(&pool)
+                .await?;
+            drop(pool);
+            let c = tools::connect(&t.config).await;
+            let name = STEP_FORMS.get(i.wrapping_sub(1)).map_or("", |f| f.0);
+            if name.contains("guard trigger dropped") || name.contains("guard keyed") {
+                c.batch_execute("DROP TRIGGER tidemark_history_guard ON tidemark_history")
+                    .await?;
+            }
+            if name.contains("diesel") {
+                c.batch_execute(
+                    "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, \
+                     run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+                )
+                .await?;
+            }
+            if name.contains("guard keyed") {
+                c.batch_execute(
+                    "CREATE TRIGGER tidemark_history_guard AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE \
+                     ON tidemark_history FOR EACH STATEMENT \
+                     WHEN (coalesce(current_setting('tidemark.step_start', true), '') = '') \
+                     EXECUTE FUNCTION tidemark_history_guard()",
+                )
+                .await?;
+            }
+            let before = backend_cpu_ns(&c).await;
+            c.batch_execute(&message(forms[i])).await?;
+            let after = backend_cpu_ns(&c).await;
+            cpu[i].push((after - before) as f64 / STEPS as f64 / 1000.0);
+            drop(c);
+            drop_database(server, &db).await?;
+        }
+    }
+    let med = |v: &Vec<f64>| {
+        let mut v = v.clone();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let base = med(&cpu[0]);
+    let mut md = String::new();
+    writeln!(
+        md,
+        "## Per-step bookkeeping, backend CPU ({STEPS} steps of `CREATE TABLE` per message, {runs} runs, medians)\n\n\
+         Without bookkeeping a step costs {base:.0} µs of backend CPU.\n"
+    )?;
+    writeln!(
+        md,
+        "| form | µs per step above none | ÷ before |\n|---|---:|---:|"
+    )?;
+    let first = med(&cpu[1]) - base;
+    for (k, (name, _, _)) in STEP_FORMS.iter().enumerate() {
+        let us = med(&cpu[k + 1]) - base;
+        writeln!(md, "| {name} | {us:.1} | {:.2} |", us / first)?;
+    }
+    Ok(md)
+}
