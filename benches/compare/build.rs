@@ -11,7 +11,7 @@ fn sql(i: usize) -> String {
         "CREATE TABLE t{i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, \
          created_at timestamptz NOT NULL DEFAULT now());\nCREATE INDEX t{i}_name ON t{i} (name);\n"
     );
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         s.push_str(&format!(
             "ALTER TABLE t{} ADD COLUMN extra_{i} int;\n",
             i - 5

@@ -126,7 +126,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let only = args
         .first()
-        .filter(|a| ["parts", "deploy", "noop", "latency", "steps"].contains(&a.as_str()))
+        .filter(|a| ["parts", "deploy", "noop", "latency", "steps", "batch"].contains(&a.as_str()))
         .cloned();
     let runs: usize = args
         .get(usize::from(only.is_some()))
@@ -148,6 +148,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     parts::noop(server, |db| target(server, db), runs, n).await?
                 );
             }
+            return Ok(());
+        }
+        Some("batch") => {
+            println!(
+                "{}",
+                parts::batch(server, |db| target(server, db), runs).await?
+            );
             return Ok(());
         }
         Some("steps") => {

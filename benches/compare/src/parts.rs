@@ -307,6 +307,14 @@ pub async fn noop(
     Ok(md)
 }
 
+/// A step's start as tidemark sends it now (the server's version known).
+const START_NOW: &str = "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
+     set_config('tidemark.bookkeeping', 'on', true), set_config('client_connection_check_interval', '250ms', true), \
+     set_config('application_name', 'tidemark: up {v} t', true);";
+/// The same without the bookkeeping flag.
+const START_NO_FLAG: &str = "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
+     set_config('client_connection_check_interval', '250ms', true), set_config('application_name', 'tidemark: up {v} t', true);";
+
 /// The per-step bookkeeping forms compared by `scripts/bench steps`: what each step's
 /// transaction sends besides its script (`{v}` is the step's number).
 const STEP_FORMS: [(&str, &str, &str); 10] = [
@@ -319,28 +327,22 @@ const STEP_FORMS: [(&str, &str, &str); 10] = [
     ),
     (
         "now: the version known (no CASE), flag in the start",
-        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
-         set_config('tidemark.bookkeeping', 'on', true), set_config('client_connection_check_interval', '250ms', true), \
-         set_config('application_name', 'tidemark: up {v} t', true);",
+        START_NOW,
         "true",
     ),
     (
         "the version known, flag set by the insert",
-        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
-         set_config('client_connection_check_interval', '250ms', true), set_config('application_name', 'tidemark: up {v} t', true);",
+        START_NO_FLAG,
         "set_config('tidemark.bookkeeping', 'on', true) = 'on'",
     ),
     (
         "no bookkeeping flag: the guard keyed on the step's start (a trigger change)",
-        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
-         set_config('client_connection_check_interval', '250ms', true), set_config('application_name', 'tidemark: up {v} t', true);",
+        START_NO_FLAG,
         "true",
     ),
     (
         "parts: the start alone (no history row)",
-        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
-         set_config('tidemark.bookkeeping', 'on', true), set_config('client_connection_check_interval', '250ms', true), \
-         set_config('application_name', 'tidemark: up {v} t', true);",
+        START_NOW,
         "",
     ),
     (
@@ -351,16 +353,12 @@ const STEP_FORMS: [(&str, &str, &str); 10] = [
     ),
     (
         "parts: as now, the guard trigger dropped",
-        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
-         set_config('tidemark.bookkeeping', 'on', true), set_config('client_connection_check_interval', '250ms', true), \
-         set_config('application_name', 'tidemark: up {v} t', true);",
+        START_NOW,
         "true",
     ),
     (
         "as now, the insert prepared once per message (PREPARE … EXECUTE … DEALLOCATE)",
-        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
-         set_config('tidemark.bookkeeping', 'on', true), set_config('client_connection_check_interval', '250ms', true), \
-         set_config('application_name', 'tidemark: up {v} t', true);",
+        START_NOW,
         "PREPARED",
     ),
     (
@@ -370,9 +368,7 @@ const STEP_FORMS: [(&str, &str, &str); 10] = [
     ),
     (
         "parts: as now, without RETURNING",
-        "SELECT set_config('tidemark.step_start', (extract(epoch from clock_timestamp()) * 1000000)::bigint::text, true), \
-         set_config('tidemark.bookkeeping', 'on', true), set_config('client_connection_check_interval', '250ms', true), \
-         set_config('application_name', 'tidemark: up {v} t', true);",
+        START_NOW,
         "true NORET",
     ),
 ];
@@ -516,6 +512,136 @@ pub async fn steps(
     for (k, (name, _, _)) in STEP_FORMS.iter().enumerate() {
         let us = med(&cpu[k + 1]) - base;
         writeln!(md, "| {name} | {us:.1} | {:.2} |", us / first)?;
+    }
+    Ok(md)
+}
+
+/// Where a deploy's message goes (`scripts/bench batch [runs]`): the message a run of 5 onto
+/// 995 applied sends with its migrations, replayed on a fresh clone each time after the fast
+/// path's query on the same session (as a run does), whole and with parts taken out.
+pub async fn batch(
+    server: &TestServer,
+    target: impl Fn(&str) -> Target,
+    runs: usize,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let (n, keep) = (1000, 995);
+    let template = create_database(server).await?;
+    tools::apply_first(tools::Tool::Tidemark, n, keep, &target(&template)).await;
+    let db = crate::deploy::clone_of(server, &template).await?;
+    let proxy = RoundTripCounter::start(server.config(&db)).await?;
+    let pool = proxy.pool();
+    drop(pool.get().await?);
+    proxy.take();
+    tools::tidemark(n).migrator().run(&pool).await?;
+    let sent = proxy.take().queries;
+    drop(pool);
+    drop_database(server, &db).await?;
+    let fast = sent[0].clone();
+    let message = sent
+        .iter()
+        .find(|q| q.starts_with("PREPARE") || q.starts_with("BEGIN;\n"))
+        .expect("the migrations' message")
+        .clone();
+    let without = |cut: &dyn Fn(&str) -> bool| {
+        message
+            .lines()
+            .filter(|l| !cut(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let each: String = tools::tidemark(n)
+        .iter()
+        .skip(keep)
+        .map(|m| format!("BEGIN;\n{}\nCOMMIT;", m.up().sql()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let variants: Vec<(&str, String)> = vec![
+        ("the message as sent", message.clone()),
+        (
+            "without the check",
+            without(&|l| l.starts_with("SELECT CASE WHEN (SELECT digest")),
+        ),
+        (
+            "without the state table's writes",
+            without(&|l| l.contains("tidemark_history_state")),
+        ),
+        (
+            "without history rows (no PREPARE, EXECUTE, DEALLOCATE)",
+            without(&|l| {
+                l.starts_with("PREPARE") || l.starts_with("EXECUTE") || l.starts_with("DEALLOCATE")
+            }),
+        ),
+        (
+            "without the steps' starts and history rows",
+            without(&|l| {
+                l.starts_with("SELECT set_config('tidemark.step_start'")
+                    || l.starts_with("PREPARE")
+                    || l.starts_with("EXECUTE")
+                    || l.starts_with("DEALLOCATE")
+            }),
+        ),
+        (
+            "the check without the guard's lookup",
+            message.replace(
+                &message[message.find(" AND EXISTS (SELECT FROM pg_trigger").unwrap()
+                    ..message.find(" THEN 0 ELSE").unwrap()],
+                "",
+            ),
+        ),
+        (
+            "the check on the digest alone",
+            message.replace(
+                &message[message.find(" AND NOT EXISTS").unwrap()
+                    ..message.find(" THEN 0 ELSE").unwrap()],
+                "",
+            ),
+        ),
+        ("the state row updated, not deleted and upserted", {
+            let state = "\"public\".\"tidemark_history_state\"";
+            message
+                .lines()
+                .map(|l| {
+                    if l.starts_with(&format!("DELETE FROM {state}")) {
+                        format!("UPDATE {state} SET digest = '\\x';")
+                    } else if l.starts_with(&format!("INSERT INTO {state}")) {
+                        let d = &l[l.find("VALUES (true, ").unwrap() + 14
+                            ..l.find(") ON CONFLICT").unwrap()];
+                        format!("UPDATE {state} SET digest = {d}, updated_at = now();")
+                    } else {
+                        l.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+        ("the scripts, each in its own transaction", each),
+    ];
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
+    for rep in 0..runs {
+        for j in 0..variants.len() {
+            let i = (rep + j) % variants.len();
+            let db = crate::deploy::clone_of(server, &template).await?;
+            let c = tools::connect(&target(&db).config).await;
+            c.simple_query(&fast).await?;
+            let started = Instant::now();
+            let r = c.simple_query(&variants[i].1).await;
+            times[i].push(started.elapsed());
+            if let Err(e) = r {
+                return Err(format!("{}: {e}", variants[i].0).into());
+            }
+            drop(c);
+            drop_database(server, &db).await?;
+        }
+    }
+    drop_database(server, &template).await?;
+    let mut md = String::new();
+    writeln!(
+        md,
+        "## The message of a deploy of 5 onto 995, after the fast path on its session ({runs} runs, medians)\n"
+    )?;
+    writeln!(md, "| variant | ms |\n|---|---:|")?;
+    for (i, (name, _)) in variants.iter().enumerate() {
+        writeln!(md, "| {name} | {:.2} |", median(times[i].clone()))?;
     }
     Ok(md)
 }
