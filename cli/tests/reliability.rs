@@ -551,7 +551,11 @@ async fn a_no_transaction_and_a_failing_migration_through_pgbouncer() {
         6
     );
     assert_eq!(
-        count(&c, "SELECT count(*) FROM pg_class WHERE relname LIKE 'more_'").await,
+        count(
+            &c,
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'more_'"
+        )
+        .await,
         3
     );
 }

@@ -39,6 +39,17 @@ pub fn connection_string(config: &Config) -> String {
     parts.join(" ")
 }
 
+/// A `postgres://` URL for `dbname` on a loopback relay's `port`, with `upstream`'s user and
+/// password (for clients, not for printing).
+pub(crate) fn loopback_url(upstream: &Config, port: u16, dbname: &str) -> String {
+    let user = upstream.get_user().unwrap_or("postgres");
+    let password = upstream
+        .get_password()
+        .map(|p| format!(":{}", String::from_utf8_lossy(p)))
+        .unwrap_or_default();
+    format!("postgres://{user}{password}@127.0.0.1:{port}/{dbname}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,24 +25,53 @@ type Halves = (
     Box<dyn FnOnce() + Send>,
 );
 
-/// Where the relay connects: the upstream server's first host.
+/// Where the relay connects: the upstream server's hosts, tried in order as libpq does (a
+/// `DATABASE_URL` may name `localhost` and a socket directory together).
 #[derive(Clone)]
-enum Upstream {
+struct Upstream(Vec<Address>);
+
+#[derive(Clone)]
+enum Address {
     Unix(PathBuf),
     Tcp(String, u16),
 }
 
 impl Upstream {
     fn of(config: &Config) -> std::io::Result<Self> {
-        let port = config.get_ports().first().copied().unwrap_or(5432);
-        match config.get_hosts().first() {
-            Some(Host::Unix(dir)) => Ok(Self::Unix(dir.join(format!(".s.PGSQL.{port}")))),
-            Some(Host::Tcp(h)) => Ok(Self::Tcp(h.clone(), port)),
-            None => Err(std::io::Error::other("the upstream config names no host")),
+        let ports = config.get_ports();
+        let hosts: Vec<Address> = config
+            .get_hosts()
+            .iter()
+            .enumerate()
+            .map(|(i, host)| {
+                let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+                match host {
+                    Host::Unix(dir) => Address::Unix(dir.join(format!(".s.PGSQL.{port}"))),
+                    Host::Tcp(h) => Address::Tcp(h.clone(), port),
+                }
+            })
+            .collect();
+        if hosts.is_empty() {
+            return Err(std::io::Error::other("the upstream config names no host"));
         }
+        Ok(Self(hosts))
     }
 
-    /// A connection as a reading and a writing half, and a way to close it.
+    /// A connection to the first host that accepts one, as a reading and a writing half, and a
+    /// way to close it.
+    fn connect(&self) -> std::io::Result<Halves> {
+        let mut last = std::io::Error::other("no host");
+        for address in &self.0 {
+            match address.connect() {
+                Ok(halves) => return Ok(halves),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+impl Address {
     fn connect(&self) -> std::io::Result<Halves> {
         match self {
             Self::Unix(path) => {
@@ -112,16 +141,7 @@ impl DelayRelay {
 
     /// A `postgres://` URL for `dbname` through the relay (for libpq and sqlx).
     pub fn url(&self, dbname: &str) -> String {
-        let user = self.upstream.get_user().unwrap_or("postgres");
-        let password = self
-            .upstream
-            .get_password()
-            .map(|p| format!(":{}", String::from_utf8_lossy(p)))
-            .unwrap_or_default();
-        format!(
-            "postgres://{user}{password}@127.0.0.1:{}/{dbname}",
-            self.port
-        )
+        crate::conn::loopback_url(&self.upstream, self.port, dbname)
     }
 
     /// The median time of `SELECT 1` through the relay minus the same on a direct connection,

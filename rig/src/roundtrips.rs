@@ -57,16 +57,7 @@ impl RoundTripCounter {
     /// A `postgres://` URL for `dbname` through the relay (password included: for clients, not
     /// for printing).
     pub fn url(&self, dbname: &str) -> String {
-        let user = self.upstream.get_user().unwrap_or("postgres");
-        let password = self
-            .upstream
-            .get_password()
-            .map(|p| format!(":{}", String::from_utf8_lossy(p)))
-            .unwrap_or_default();
-        format!(
-            "postgres://{user}{password}@127.0.0.1:{}/{dbname}",
-            self.port
-        )
+        crate::conn::loopback_url(&self.upstream, self.port, dbname)
     }
 
     /// A pool whose connections go through the relay, to the upstream database.

@@ -161,6 +161,15 @@ impl Batch {
         b
     }
 
+    /// What ends a failed message's leftovers on its session: the open transaction, and the
+    /// statement it prepared (which outlives a rollback).
+    pub(crate) fn cleanup_sql(&self) -> String {
+        match &self.prepared {
+            Some(name) => format!("ROLLBACK; DEALLOCATE {name}"),
+            None => "ROLLBACK".to_owned(),
+        }
+    }
+
     /// The step whose script holds 0-based character `c` of the message, and the character
     /// index where that script starts.
     pub(crate) fn step_at(&self, c: usize) -> Option<(usize, usize)> {

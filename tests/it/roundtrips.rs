@@ -21,6 +21,17 @@ fn generated(n: usize) -> &'static tidemark::Migrations {
     set_of(&refs)
 }
 
+/// A pool whose sessions go through a round-trip counter, connected outside the count.
+async fn counted(dbname: &str) -> (Proxy, tidemark::deadpool_postgres::Pool) {
+    let proxy = Proxy::start(server().unwrap().config(dbname))
+        .await
+        .unwrap();
+    let pool = proxy.pool();
+    drop(pool.get().await.unwrap());
+    proxy.take();
+    (proxy, pool)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_up_to_date_check_is_one_round_trip_with_1000_applied() {
     let db = fresh_db().await;
@@ -28,12 +39,7 @@ async fn the_up_to_date_check_is_one_round_trip_with_1000_applied() {
     set.migrator().run(&db.pool).await.unwrap();
     assert_eq!(db.history().await.len(), 1000);
 
-    let proxy = Proxy::start(server().unwrap().config(&db.name))
-        .await
-        .unwrap();
-    let pool = proxy.pool();
-    drop(pool.get().await.unwrap()); // connect outside the measurement
-    proxy.take();
+    let (proxy, pool) = counted(&db.name).await;
     let report = set.migrator().run(&pool).await.unwrap();
     assert!(report.is_noop() && report.fast_path);
     let seen = proxy.take();
@@ -49,12 +55,7 @@ async fn the_up_to_date_check_is_one_round_trip_with_1000_applied() {
 async fn transactional_migrations_travel_in_one_message() {
     let db = fresh_db().await;
     let set = generated(100);
-    let proxy = Proxy::start(server().unwrap().config(&db.name))
-        .await
-        .unwrap();
-    let pool = proxy.pool();
-    drop(pool.get().await.unwrap());
-    proxy.take();
+    let (proxy, pool) = counted(&db.name).await;
     let report = set.migrator().run(&pool).await.unwrap();
     assert_eq!(report.steps.len(), 100);
     let seen = proxy.take();
@@ -97,12 +98,7 @@ async fn a_deploy_onto_995_applied_reads_no_history_row() {
     let db = fresh_db().await;
     generated(995).migrator().run(&db.pool).await.unwrap();
     let set = generated(1000);
-    let proxy = Proxy::start(server().unwrap().config(&db.name))
-        .await
-        .unwrap();
-    let pool = proxy.pool();
-    drop(pool.get().await.unwrap());
-    proxy.take();
+    let (proxy, pool) = counted(&db.name).await;
     let report = set.migrator().run(&pool).await.unwrap();
     assert_eq!(report.versions(), ["996", "997", "998", "999", "1000"]);
     let seen = proxy.take();
@@ -139,12 +135,7 @@ async fn a_deploy_whose_check_refuses_reads_history_again_and_runs_nothing_twice
         .await
         .unwrap();
     let set = generated(4);
-    let proxy = Proxy::start(server().unwrap().config(&db.name))
-        .await
-        .unwrap();
-    let pool = proxy.pool();
-    drop(pool.get().await.unwrap());
-    proxy.take();
+    let (proxy, pool) = counted(&db.name).await;
     let report = set.migrator().run(&pool).await.unwrap();
     assert_eq!(report.versions(), ["4"]);
     let seen = proxy.take();
@@ -193,4 +184,27 @@ async fn a_failed_row_the_digest_does_not_show_stops_the_deploy_before_it_runs()
     assert_eq!(err.kind(), "dirty", "{err:?}");
     assert!(!db.table_exists("t2").await, "nothing of version 2 ran");
     assert_eq!(db.history().await.len(), 2);
+}
+
+/// The benchmark's slow link relays a whole run, and holds every round trip at least the two
+/// delays it was given (its lower bound, by construction: each direction's bytes wait their
+/// time before they are sent on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delay_relay_carries_a_run_and_holds_each_round_trip() {
+    let db = fresh_db().await;
+    let one_way = std::time::Duration::from_millis(2);
+    let relay =
+        tidemark_rig::DelayRelay::start(server().unwrap().config(&db.name), one_way).unwrap();
+    let (client, connection) = relay
+        .config(&db.name)
+        .connect(tidemark::tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let started = std::time::Instant::now();
+    client.simple_query("SELECT 1").await.unwrap();
+    assert!(started.elapsed() >= 2 * one_way, "{:?}", started.elapsed());
+    let report = generated(3).migrator().run(&client).await.unwrap();
+    assert_eq!(report.versions(), ["1", "2", "3"]);
+    assert_eq!(db.history().await.len(), 3);
 }

@@ -394,31 +394,13 @@ impl<'a, 's> Executor<'a, 's> {
                 }
             }
         };
-        // The open transaction ended, and the statement the message prepared (it outlives a
-        // rollback) deallocated: the session is as it was.
-        let cleanup = match &batch.prepared {
-            Some(name) => format!("ROLLBACK; DEALLOCATE {name}"),
-            None => "ROLLBACK".to_owned(),
-        };
-        let _ = self.session.client().batch_execute(&cleanup).await;
+        let _ = self
+            .session
+            .client()
+            .batch_execute(&batch.cleanup_sql())
+            .await;
         let committed = if wrap == Wrap::PerStep { done } else { 0 };
-        // The step that was running, and the start of its statement that failed.
-        let running = started.saturating_sub(1).min(steps.len() - 1);
-        let statement_start = || nth_statement(&steps[running].script().sql_to_run(), completed);
-        let located = error.as_db_error().and_then(|db| match query_char(db) {
-            // A position in the message: the step whose script holds it.
-            Some(c) => {
-                let (k, start) = batch.step_at(c)?;
-                Some((k, script_offset(db, &steps[k].script().sql_to_run(), start)))
-            }
-            // A position inside a body, or none: the step that was running.
-            None => Some((
-                running,
-                script_offset(db, &steps[running].script().sql_to_run(), 0)
-                    .or_else(statement_start),
-            )),
-        });
-        let (failing, byte) = located.unwrap_or_else(|| (running, statement_start()));
+        let (failing, byte) = locate(&error, &batch, steps, started, completed);
         Err(Failure {
             failing,
             done: committed,
@@ -667,6 +649,33 @@ impl<'a, 's> Executor<'a, 's> {
 
 /// Where the batch that starts at `i` ends: at the next no-transaction or code step, or at
 /// the batch's size limits.
+/// Where a batch's error is: the failing step and the byte of its script, from the server's
+/// position in the message when it gives one, else the step that was running (the `started`th)
+/// and the start of its statement after the `completed` ones.
+fn locate(
+    error: &tokio_postgres::Error,
+    batch: &Batch,
+    steps: &[PlannedStep<'_>],
+    started: usize,
+    completed: usize,
+) -> (usize, Option<usize>) {
+    let running = started.saturating_sub(1).min(steps.len() - 1);
+    let statement_start = || nth_statement(&steps[running].script().sql_to_run(), completed);
+    let located = error.as_db_error().and_then(|db| match query_char(db) {
+        // A position in the message: the step whose script holds it.
+        Some(c) => {
+            let (k, start) = batch.step_at(c)?;
+            Some((k, script_offset(db, &steps[k].script().sql_to_run(), start)))
+        }
+        // A position inside a body, or none: the step that was running.
+        None => Some((
+            running,
+            script_offset(db, &steps[running].script().sql_to_run(), 0).or_else(statement_start),
+        )),
+    });
+    located.unwrap_or_else(|| (running, statement_start()))
+}
+
 fn batch_end(steps: &[PlannedStep<'_>], i: usize) -> usize {
     let (mut j, mut bytes) = (i, 0);
     while j < steps.len()
