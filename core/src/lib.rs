@@ -22,6 +22,7 @@ pub mod position;
 mod rerun;
 mod scan;
 mod script;
+pub mod sum;
 mod version;
 mod wrapper;
 

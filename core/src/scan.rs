@@ -92,47 +92,7 @@ pub fn check(dir: &Path, options: &ScanOptions) -> Checked {
         .display_path
         .clone()
         .unwrap_or_else(|| dir.display().to_string());
-    let mut out = Vec::new();
-    let mut found = Vec::new();
-    if !dir.is_dir() {
-        let help = match options.audience {
-            Audience::Build => "create the folder, or give its path relative to the crate root (the directory of Cargo.toml)",
-            Audience::Cli => "create the folder, or pass the right one with --dir",
-        };
-        out.push(
-            Diagnostic::error(
-                &display,
-                format!("migration folder not found (looked for {})", dir.display()),
-            )
-            .help(help),
-        );
-    } else {
-        match sorted_entries(dir) {
-            Ok(entries) => {
-                // Reading and lexing the files is most of a scan: the entries are split into
-                // one contiguous run per core, and the results joined in the folder's order.
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                let per_thread = entries.len().div_ceil(cores).max(PER_THREAD_AT_LEAST);
-                std::thread::scope(|s| {
-                    let runs: Vec<_> = entries
-                        .chunks(per_thread)
-                        .map(|run| s.spawn(|| scan_entries(run, &display, options)))
-                        .collect();
-                    for run in runs {
-                        let (f, o) = run
-                            .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                        found.extend(f);
-                        out.extend(o);
-                    }
-                });
-            }
-            Err(e) => out.push(Diagnostic::error(
-                &display,
-                format!("cannot read the migration folder: {e}"),
-            )),
-        }
-    }
+    let (found, mut out) = read_folder(dir, &display, options);
     let (checkpoints, found): (Vec<Found>, Vec<Found>) =
         found.into_iter().partition(|f| f.role == Role::Checkpoint);
     let mut identities: Vec<(Option<&crate::version::Version>, &str)> = found
@@ -157,6 +117,9 @@ pub fn check(dir: &Path, options: &ScanOptions) -> Checked {
     crate::pair::orphan_rollbacks(orphans, &mut out);
     let order = order_of(&mut migrations, &mut out);
     let checkpoint = crate::checkpoint::finish(merged, &migrations, order, &mut out);
+    if dir.is_dir() {
+        out.extend(crate::sum::verify(dir, &display, &migrations));
+    }
     diagnostic::sort(&mut out);
     Checked {
         migrations,
@@ -165,6 +128,53 @@ pub fn check(dir: &Path, options: &ScanOptions) -> Checked {
         order,
         checkpoint,
     }
+}
+
+/// What the folder's entries hold, and their problems (a folder that is missing or cannot be
+/// read is one).
+fn read_folder(dir: &Path, display: &str, options: &ScanOptions) -> (Vec<Found>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let mut found = Vec::new();
+    if !dir.is_dir() {
+        let help = match options.audience {
+            Audience::Build => "create the folder, or give its path relative to the crate root (the directory of Cargo.toml)",
+            Audience::Cli => "create the folder, or pass the right one with --dir",
+        };
+        out.push(
+            Diagnostic::error(
+                display,
+                format!("migration folder not found (looked for {})", dir.display()),
+            )
+            .help(help),
+        );
+    } else {
+        match sorted_entries(dir) {
+            Ok(entries) => {
+                // Reading and lexing the files is most of a scan: the entries are split into
+                // one contiguous run per core, and the results joined in the folder's order.
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let per_thread = entries.len().div_ceil(cores).max(PER_THREAD_AT_LEAST);
+                std::thread::scope(|s| {
+                    let runs: Vec<_> = entries
+                        .chunks(per_thread)
+                        .map(|run| s.spawn(|| scan_entries(run, display, options)))
+                        .collect();
+                    for run in runs {
+                        let (f, o) = run
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        found.extend(f);
+                        out.extend(o);
+                    }
+                });
+            }
+            Err(e) => out.push(Diagnostic::error(
+                display,
+                format!("cannot read the migration folder: {e}"),
+            )),
+        }
+    }
+    (found, out)
 }
 
 /// The order of the owning tool: diesel's string order when every versioned migration is a

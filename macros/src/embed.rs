@@ -111,8 +111,14 @@ fn try_expand(args: &Args) -> syn::Result<TokenStream> {
                 ignore: options.ignore.clone(),
                 watched,
             };
-            crate::tokens::migrations(&set, &source, &warnings)
-                .map_err(|problems| crate::errors::combined(span, problems))
+            let tokens = crate::tokens::migrations(&set, &source, &warnings)
+                .map_err(|problems| crate::errors::combined(span, problems))?;
+            // The lock file, when there is one, is read like a migration: editing it rebuilds.
+            let sum = root.join(&written).join(tidemark_core::sum::FILE);
+            Ok(match sum.to_str().filter(|_| sum.is_file()) {
+                Some(abs) => quote!({ const _: &[u8] = ::core::include_bytes!(#abs); #tokens }),
+                None => tokens,
+            })
         }
         Err(diagnostics) => {
             let errors = diagnostics.iter().filter(|d| d.is_error());

@@ -117,3 +117,13 @@ fn every_file_form_in_one_folder_in_version_order() {
         tidemark::MigrationKind::Repeatable
     );
 }
+
+/// A folder whose lock file (`tidemark.sum`) agrees with it builds: the macro reads the file and
+/// checks every line (a disagreeing one is the trybuild case `lockfile-disagrees`).
+static LOCKED: tidemark::Migrations = tidemark::embed_migrations!("tests/fixtures/locked");
+
+#[test]
+fn a_folder_whose_lock_file_agrees_builds() {
+    let versions: Vec<&str> = LOCKED.iter().map(|m| m.version()).collect();
+    assert_eq!(versions, ["1", "2"]);
+}

@@ -2,6 +2,7 @@
 //! migrations from a folder, and the schema verbs that build on a scratch database.
 
 mod check;
+mod lockfile;
 mod new;
 mod source;
 
@@ -33,6 +34,12 @@ enum Command {
     New(new::NewArgs),
     /// Check the folder as the compiler would (and, with a database, have the server parse it).
     Check(check::CheckArgs),
+    /// Write the folder's lock file, `tidemark.sum` (one line per migration, chained hashes):
+    /// with it, a merge of two branches that each added a migration conflicts in git.
+    Lock,
+    /// Give a migration the next version above every other one in the folder (and rewrite the
+    /// lock file): the answer to a merge conflict in `tidemark.sum`.
+    Renumber(lockfile::RenumberArgs),
     #[command(flatten)]
     Db(MigrateCommand),
 }
@@ -58,8 +65,10 @@ pub fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         match &cli.command {
-            Command::New(args) => new::run(&cli.dir, args),
+            Command::New(args) => new::run(&cli.dir, &cli.ignore, args),
             Command::Check(args) => check::run(&cli.dir, &cli.ignore, args).await,
+            Command::Lock => lockfile::lock(&cli.dir, &cli.ignore),
+            Command::Renumber(args) => lockfile::renumber(&cli.dir, &cli.ignore, args),
             Command::Db(command) => match source::load(&cli.dir, &cli.ignore, command.json()) {
                 Ok(set) if command.is_schema_verb() => match refuse_code(&set, command) {
                     Some(code) => code,

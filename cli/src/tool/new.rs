@@ -21,7 +21,7 @@ pub(crate) struct NewArgs {
 
 /// The naming style to continue.
 #[derive(Debug, PartialEq, Eq)]
-enum Style {
+pub(crate) enum Style {
     /// `V{n}__name.sql`, zero-padded to `width`.
     Flyway { width: usize },
     /// `{n}_name.sql` / `.up.sql` + `.down.sql`.
@@ -34,7 +34,7 @@ enum Style {
     Diesel,
 }
 
-pub(crate) fn run(dir: &Path, args: &NewArgs) -> u8 {
+pub(crate) fn run(dir: &Path, ignore: &[String], args: &NewArgs) -> u8 {
     let name: String = args
         .name
         .chars()
@@ -54,7 +54,13 @@ pub(crate) fn run(dir: &Path, args: &NewArgs) -> u8 {
         say::error(&format!("cannot create {}: {e}", dir.display()));
         return exit::FAILURE;
     }
-    let checked = check(dir, &ScanOptions::default());
+    let checked = check(
+        dir,
+        &ScanOptions {
+            ignore: ignore.to_vec(),
+            ..ScanOptions::default()
+        },
+    );
     let versioned: Vec<_> = checked
         .migrations
         .iter()
@@ -100,10 +106,10 @@ pub(crate) fn run(dir: &Path, args: &NewArgs) -> u8 {
         say::out(&path.display().to_string());
     }
     warn_without_build_script(dir);
-    exit::OK
+    crate::tool::lockfile::refresh(dir, ignore)
 }
 
-fn style_of(m: &tidemark_core::ScannedMigration) -> Style {
+pub(crate) fn style_of(m: &tidemark_core::ScannedMigration) -> Style {
     let file = Path::new(&m.up.path)
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
@@ -126,7 +132,13 @@ fn style_of(m: &tidemark_core::ScannedMigration) -> Style {
     }
 }
 
-fn paths(dir: &Path, style: &Style, highest: u64, name: &str, reversible: bool) -> Vec<PathBuf> {
+pub(crate) fn paths(
+    dir: &Path,
+    style: &Style,
+    highest: u64,
+    name: &str,
+    reversible: bool,
+) -> Vec<PathBuf> {
     let next = highest + 1;
     match style {
         Style::Flyway { width } => {
