@@ -176,6 +176,7 @@ fn merge_entry(
                     no_transaction: false,
                     code: false,
                     own_transaction: false,
+                    out_of_order: false,
                     ..script.clone()
                 },
                 down,

@@ -4,6 +4,8 @@ use crate::diagnostic::Diagnostic;
 
 /// The directive tidemark knows, after the `-- tidemark:` prefix.
 const NO_TRANSACTION: &str = "no-transaction";
+/// The directive that lets one migration apply below the highest applied version.
+const OUT_OF_ORDER: &str = "out-of-order";
 /// The directive that opens a checkpoint's header (see the checkpoint module).
 pub(crate) const CHECKPOINT: &str = "checkpoint";
 /// The directive that lists one migration a checkpoint squashes (see the checkpoint module).
@@ -55,6 +57,22 @@ pub(crate) fn code_no_transaction(path: &str, text: &str, out: &mut Vec<Diagnost
     scan(path, text, text.len(), "//", out)
 }
 
+/// Whether the comment lines (`marker`: `--` or `//`) at the top of `text[..first_code]` hold
+/// `tidemark:out-of-order`: the migration may apply below the highest applied version.
+pub(crate) fn out_of_order(text: &str, first_code: usize, marker: &str) -> bool {
+    text[..first_code.min(text.len())]
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map_while(|l| l.strip_prefix(marker))
+        .any(|c| {
+            c.trim_start_matches(['/', '!'])
+                .trim()
+                .strip_prefix("tidemark:")
+                .is_some_and(|d| d.trim() == OUT_OF_ORDER)
+        })
+}
+
 /// `checkpoint`, `checkpoint diesel` and `squashes …`: a checkpoint's header lines (see the
 /// checkpoint module).
 fn is_checkpoint_header(directive: &str) -> bool {
@@ -88,6 +106,8 @@ fn scan(
                 let at = line_start + (line.len() - trimmed.len());
                 if directive.trim() == NO_TRANSACTION {
                     found = true;
+                } else if directive.trim() == OUT_OF_ORDER {
+                    // Read by `out_of_order`.
                 } else if is_allow(directive.trim()) {
                     // Build-time analysis reads these (`tidemark-analysis`).
                 } else if is_checkpoint_header(directive.trim()) {
@@ -99,7 +119,7 @@ fn scan(
                             format!("unknown directive `tidemark:{}`", directive.trim()),
                         )
                         .at(text, at)
-                        .help(format!("the directives are `{marker} tidemark:no-transaction` and `{marker} tidemark:allow(rule, …)`; fix the spelling or make it a plain comment")),
+                        .help(format!("the directives are `{marker} tidemark:no-transaction`, `{marker} tidemark:out-of-order` and `{marker} tidemark:allow(rule, …)`; fix the spelling or make it a plain comment")),
                     );
                 }
             } else if comment == NO_TRANSACTION {
@@ -111,4 +131,24 @@ fn scan(
         line_start += line.len();
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_order_is_read_from_the_header_only_and_is_a_known_directive() {
+        let sql = "-- why: merged late\n-- tidemark:out-of-order\nCREATE TABLE t ();\n";
+        let first_code = sql.find("CREATE").unwrap();
+        assert!(out_of_order(sql, first_code, "--"));
+        let mut out = Vec::new();
+        assert!(!no_transaction("V2__t.sql", sql, first_code, &mut out));
+        assert!(out.is_empty(), "a known directive: {out:?}");
+        let later = "CREATE TABLE t ();\n-- tidemark:out-of-order\n";
+        assert!(!out_of_order(later, 0, "--"), "after the first statement");
+        let rust = "//! tidemark:out-of-order\npub async fn up() {}\n";
+        assert!(out_of_order(rust, rust.len(), "//"));
+        assert!(!out_of_order("-- tidemark:out-of-orders\n", 26, "--"));
+    }
 }

@@ -27,6 +27,8 @@ pub struct Script {
     /// The file is wrapped in its own `BEGIN` … `COMMIT`, which tidemark's transaction replaces
     /// (see [`without_own_transaction`](crate::without_own_transaction)).
     pub own_transaction: bool,
+    /// May apply below the highest applied version (`-- tidemark:out-of-order`, `//` in Rust).
+    pub out_of_order: bool,
 }
 
 /// A migration assembled from one or two files.

@@ -29,6 +29,7 @@ pub(crate) fn analyze_code(
     let text = utf8(&src.path, bytes, out)?;
     let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let no_transaction = directive::code_no_transaction(&src.path, body, out);
+    let out_of_order = directive::out_of_order(body, body.len(), "//");
     Some(Script {
         path: src.path,
         abs_path: src.abs_path,
@@ -37,6 +38,7 @@ pub(crate) fn analyze_code(
         no_transaction,
         code: true,
         own_transaction: false,
+        out_of_order,
     })
 }
 
@@ -90,6 +92,8 @@ pub(crate) fn analyze(
     if !no_transaction {
         check_in_transaction(&src, body, &statements, wrapper.as_ref(), out);
     }
+    let first_code = statements.iter().find_map(|s| s.code_start);
+    let out_of_order = directive::out_of_order(body, first_code.unwrap_or(body.len()), "--");
     Some(Script {
         path: src.path,
         abs_path: src.abs_path,
@@ -98,6 +102,7 @@ pub(crate) fn analyze(
         no_transaction,
         code: false,
         own_transaction: wrapper.is_some(),
+        out_of_order,
     })
 }
 

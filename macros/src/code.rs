@@ -185,7 +185,12 @@ pub(crate) fn script(index: usize, s: &Script, name: &str, sum: &TokenStream) ->
     } else {
         quote!(p::Code::Transaction(#f))
     };
-    quote!(p::code_script(#path, #sum, #code))
+    let script = quote!(p::code_script(#path, #sum, #code));
+    if s.out_of_order {
+        quote!(p::out_of_order(#script))
+    } else {
+        script
+    }
 }
 
 fn module_ident(index: usize) -> Ident {

@@ -172,7 +172,12 @@ fn script(s: &Script) -> TokenStream {
     let sum = bytes32(&s.checksum);
     let no_tx = s.no_transaction;
     let own_tx = s.own_transaction;
-    quote!(p::script(::core::include_str!(#abs), #path, #sum, #no_tx, #own_tx))
+    let script = quote!(p::script(::core::include_str!(#abs), #path, #sum, #no_tx, #own_tx));
+    if s.out_of_order {
+        quote!(p::out_of_order(#script))
+    } else {
+        script
+    }
 }
 
 /// A `[u8; 32]` as one byte-string token (`*b"…"`) rather than 32 integer tokens: 1,000

@@ -47,6 +47,7 @@ const PREPARE_FROM: usize = 4;
 fn plain_insert(step: &PlannedStep<'_>) -> bool {
     step.direction() == Direction::Up
         && step.squashed().is_empty()
+        && !step.marked_out_of_order()
         && matches!(
             step.migration().kind,
             MigrationKind::Versioned | MigrationKind::Code
@@ -132,7 +133,7 @@ impl Batch {
                 Direction::Up if !step.squashed().is_empty() => {
                     tables.record_squashed_sql(step.squashed())
                 }
-                Direction::Up => tables.record_up_sql(step.migration(), true, Timing::Step),
+                Direction::Up => tables.record_step_sql(step, true, Timing::Step),
                 Direction::Down => tables.record_down_sql(step.migration()),
             };
             push(&mut b.sql, &record);

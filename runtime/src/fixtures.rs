@@ -11,6 +11,7 @@ fn script(sql: &str, path: String, no_transaction: bool) -> Script {
         no_transaction,
         own_transaction: false,
         code: None,
+        out_of_order: false,
     }
 }
 

@@ -18,6 +18,8 @@ pub struct Script {
     pub(crate) own_transaction: bool,
     /// A Rust code migration's function (its `sql` is then empty).
     pub(crate) code: Option<crate::code::Code>,
+    /// May apply below the highest applied version (`-- tidemark:out-of-order`).
+    pub(crate) out_of_order: bool,
 }
 
 impl Script {
@@ -39,6 +41,13 @@ impl Script {
     /// Whether the script runs outside a transaction, statement by statement.
     pub fn no_transaction(&self) -> bool {
         self.no_transaction
+    }
+
+    /// Whether the file says `-- tidemark:out-of-order` (`//` in Rust): this migration may
+    /// apply below the highest applied version, where every other one is refused unless
+    /// [`allow_out_of_order`](crate::Migrator::allow_out_of_order) is set for the whole set.
+    pub fn out_of_order(&self) -> bool {
+        self.out_of_order
     }
 
     /// Whether it is a Rust code migration's `up` or `down` (the file's path and checksum; no

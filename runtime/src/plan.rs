@@ -78,6 +78,14 @@ impl<'m> PlannedStep<'m> {
         self.direction
     }
 
+    /// Whether this step applies a migration marked `-- tidemark:out-of-order` below the
+    /// highest applied version (its history row says so).
+    pub(crate) fn marked_out_of_order(&self) -> bool {
+        self.reason == Reason::OutOfOrder
+            && self.direction == Direction::Up
+            && self.migration.up.out_of_order
+    }
+
     /// Why the step is planned.
     pub fn reason(&self) -> Reason {
         self.reason
@@ -426,7 +434,7 @@ impl<'m> Planner<'m, '_> {
             }
             let late =
                 highest_applied.is_some_and(|h| self.set.order.compare(v, h) == Ordering::Less);
-            if late && !self.policy.allow_out_of_order {
+            if late && !self.policy.allow_out_of_order && !m.up.out_of_order {
                 return Err(Error::OutOfOrder {
                     version: v.to_owned(),
                     path: m.up.path().to_owned(),

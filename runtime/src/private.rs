@@ -99,6 +99,7 @@ pub const fn squashed(path: &'static str, checksum: [u8; 32]) -> Script {
         no_transaction: false,
         own_transaction: false,
         code: None,
+        out_of_order: false,
     }
 }
 
@@ -143,7 +144,14 @@ pub const fn script(
         no_transaction,
         own_transaction,
         code: None,
+        out_of_order: false,
     }
+}
+
+/// `script` marked `-- tidemark:out-of-order` (`//` in Rust).
+pub const fn out_of_order(mut script: Script) -> Script {
+    script.out_of_order = true;
+    script
 }
 
 /// A code migration's `up` or `down`: its file, the checksum of its source, and the generated
@@ -156,6 +164,7 @@ pub const fn code_script(path: &'static str, checksum: [u8; 32], code: Code) -> 
         no_transaction: matches!(code, Code::Client(_)),
         own_transaction: false,
         code: Some(code),
+        out_of_order: false,
     }
 }
 
@@ -173,6 +182,7 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
         checksum: s.checksum,
         no_transaction: s.no_transaction,
         own_transaction: s.own_transaction,
+        out_of_order: s.out_of_order,
     };
     let numeric = set.order == Order::Numeric;
     let items = set
@@ -206,6 +216,7 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
                     no_transaction: m.up.no_transaction,
                     own_transaction: false,
                     code: Some(Code::NotEmbedded),
+                    out_of_order: false,
                 })
             } else {
                 m.down.map(owned)

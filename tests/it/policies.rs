@@ -160,6 +160,80 @@ async fn an_older_build_starts_on_a_database_a_newer_build_migrated_with_a_warni
     assert_eq!(db.history().await.len(), 3, "history untouched");
 }
 
+/// `-- tidemark:out-of-order` lets that one migration apply below the highest applied version:
+/// with V1 and V3 applied, a later-added V2 marked so applies, and history records it as applied
+/// out of order (a column added to a table that lacked it); an unmarked one is refused, the
+/// error naming the directive. Everything else stays strict.
+#[tokio::test]
+async fn a_migration_marked_out_of_order_applies_below_the_highest_and_history_says_so() {
+    let db = fresh_db().await;
+    let one = ("V1__one.sql", "CREATE TABLE one (id int);");
+    let three = ("V3__three.sql", "CREATE TABLE three (id int);");
+    set_of(&[one, three])
+        .migrator()
+        .run(&db.pool)
+        .await
+        .unwrap();
+
+    let unmarked = set_of(&[one, ("V2__two.sql", "CREATE TABLE two (id int);"), three]);
+    let err = unmarked.migrator().run(&db.pool).await.unwrap_err();
+    assert_eq!(err.kind(), "out_of_order", "{err:?}");
+    assert!(
+        err.to_string().contains("-- tidemark:out-of-order"),
+        "{err}"
+    );
+    assert!(!db.table_exists("two").await);
+
+    let marked = set_of(&[
+        one,
+        (
+            "V2__two.sql",
+            "-- tidemark:out-of-order\nCREATE TABLE two (id int);",
+        ),
+        three,
+    ]);
+    assert!(marked.iter().nth(1).unwrap().up().out_of_order());
+    let report = marked.migrator().run(&db.pool).await.unwrap();
+    assert_eq!(report.versions(), ["2"]);
+    assert!(db.table_exists("two").await);
+    let c = db.pool.get().await.unwrap();
+    let rows: Vec<(String, bool)> = c
+        .query(
+            "SELECT version, out_of_order FROM tidemark_history ORDER BY version_key",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("1".to_owned(), false),
+            ("2".to_owned(), true),
+            ("3".to_owned(), false)
+        ]
+    );
+    assert!(marked.migrator().validate(&db.pool).await.is_ok());
+
+    // A second marked one, and an unmarked one beside it: the unmarked one is still refused.
+    let more = set_of(&[
+        one,
+        (
+            "V2__two.sql",
+            "-- tidemark:out-of-order\nCREATE TABLE two (id int);",
+        ),
+        ("V2_5__half.sql", "CREATE TABLE half (id int);"),
+        three,
+    ]);
+    let err = more.migrator().run(&db.pool).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::OutOfOrder { version, .. } if version == "2.5"),
+        "{err:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_pending_version_below_the_highest_applied_is_out_of_order_until_allowed() {
     let db = fresh_db().await;

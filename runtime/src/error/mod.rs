@@ -61,7 +61,9 @@ pub enum Error {
     /// A pending migration is older than the newest applied one.
     #[error(
         "{path} (version {version}) is pending but the newer version {highest} is already \
-         applied; give it a version above {highest}, or set `allow_out_of_order(true)`"
+         applied; give it a version above {highest} (`tidemark renumber {path}`), mark it \
+         `-- tidemark:out-of-order` (`//` in a Rust file) to let this migration alone apply below, \
+         or set `allow_out_of_order(true)` for the whole set"
     )]
     OutOfOrder {
         /// The pending version.

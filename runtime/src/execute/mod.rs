@@ -158,6 +158,9 @@ impl<'a, 's> Executor<'a, 's> {
             check: run.check,
         };
         let steps = ex.runnable(plan.steps(), mode)?;
+        if steps.iter().any(PlannedStep::marked_out_of_order) {
+            ex.add_out_of_order_column().await?;
+        }
         let batched = |s: &PlannedStep<'_>| !s.script().is_code() && !s.script().no_transaction();
         if ex.check.is_some() && !steps.first().is_some_and(batched) {
             ex.check_alone().await?;
@@ -260,6 +263,15 @@ impl<'a, 's> Executor<'a, 's> {
             }
         }
         Ok(())
+    }
+
+    /// Gives history its `out_of_order` column, which a marked migration applied below the
+    /// highest applied version is recorded with (on a table that lacks it: the table's owner
+    /// may add it, a role with only DML on it is told what to ask for).
+    async fn add_out_of_order_column(&mut self) -> Result<(), Error> {
+        self.tables
+            .add_out_of_order_column(self.session.client())
+            .await
     }
 
     /// Sends the pending check on its own (the first message is not a batch that could carry
@@ -444,7 +456,7 @@ impl<'a, 's> Executor<'a, 's> {
         let m = step.migration();
         let without = crate::history::digest::without(self.digest, step.old_entry());
         let mark = match step.direction() {
-            Direction::Up => self.tables.record_up_sql(m, false, Timing::Now),
+            Direction::Up => self.tables.record_step_sql(step, false, Timing::Now),
             Direction::Down => self.tables.mark_down_started_sql(m),
         } + &self.tables.store_digest_sql(&without)
             + &format!("SELECT pg_backend_pid() AS {PID_COLUMN};");

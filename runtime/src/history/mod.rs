@@ -112,6 +112,32 @@ pub(crate) fn applied(m: &crate::migrations::Migration) -> HistoryRow {
     }
 }
 
+impl Tables {
+    /// Gives history the column `out_of_order` when it lacks it
+    /// ([`out_of_order_column_sql`](Self::out_of_order_column_sql)); a role that may not alter
+    /// the table gets [`Error::MissingPrivilege`](crate::Error::MissingPrivilege) naming the
+    /// statement an administrator runs.
+    pub(crate) async fn add_out_of_order_column(
+        &self,
+        client: &tokio_postgres::Client,
+    ) -> Result<(), crate::Error> {
+        client
+            .batch_execute(&self.out_of_order_column_sql())
+            .await
+            .map_err(|e| {
+                read::privilege_or(
+                    "adding the column out_of_order to the history table",
+                    format!(
+                        "ownership of {h} (or an administrator runs: ALTER TABLE {h} ADD COLUMN \
+                         out_of_order boolean NOT NULL DEFAULT false)",
+                        h = self.history
+                    ),
+                    e,
+                )
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -165,6 +165,34 @@ impl Tables {
     /// versioned migration gets a plain insert (it cannot be there: history was read under the
     /// lock); a repeatable one replaces its row.
     pub(crate) fn record_up_sql(&self, m: &Migration, success: bool, timing: Timing) -> String {
+        self.record_up_flagged(m, success, timing, false)
+    }
+
+    /// [`record_up_sql`](Self::record_up_sql) for a planned step: a migration marked
+    /// `-- tidemark:out-of-order` that applies below the highest applied version is recorded
+    /// with `out_of_order` set (a column [`out_of_order_column_sql`](Self::out_of_order_column_sql)
+    /// adds to history the first time).
+    pub(crate) fn record_step_sql(
+        &self,
+        step: &crate::plan::PlannedStep<'_>,
+        success: bool,
+        timing: Timing,
+    ) -> String {
+        self.record_up_flagged(
+            step.migration(),
+            success,
+            timing,
+            step.marked_out_of_order(),
+        )
+    }
+
+    fn record_up_flagged(
+        &self,
+        m: &Migration,
+        success: bool,
+        timing: Timing,
+        out_of_order: bool,
+    ) -> String {
         let (applied_at, execution_ms, step_us) = timing.columns();
         let upsert = match m.kind {
             MigrationKind::Versioned | MigrationKind::Code => "",
@@ -174,11 +202,29 @@ impl Tables {
                  execution_ms = excluded.execution_ms, applied_by = current_user, success = excluded.success"
             }
         };
+        let mut row = history_values(m, success, &applied_at, &execution_ms);
+        let columns = if out_of_order {
+            row.insert_str(row.len() - 1, ", true");
+            HISTORY_COLUMNS.replace(", success)", ", success, out_of_order)")
+        } else {
+            HISTORY_COLUMNS.to_owned()
+        };
         format!(
-            "INSERT INTO {h} AS h {HISTORY_COLUMNS} VALUES {row}{upsert} \
+            "INSERT INTO {h} AS h {columns} VALUES {row}{upsert} \
              RETURNING {step_us} AS {STEP_COLUMN};\n",
             h = self.history,
-            row = history_values(m, success, &applied_at, &execution_ms),
+        )
+    }
+
+    /// Adds the column `out_of_order` to a history table that lacks it (made before it
+    /// existed, or before a marked migration first applied below): one `DO` block.
+    pub(crate) fn out_of_order_column_sql(&self) -> String {
+        format!(
+            "DO $tidemark$ BEGIN IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = {lit}::regclass \
+             AND attname = 'out_of_order' AND NOT attisdropped) THEN \
+             ALTER TABLE {h} ADD COLUMN out_of_order boolean NOT NULL DEFAULT false; END IF; END $tidemark$;\n",
+            lit = literal(&self.history),
+            h = self.history,
         )
     }
 
