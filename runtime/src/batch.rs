@@ -133,7 +133,12 @@ impl Batch {
                 Direction::Up if !step.squashed().is_empty() => {
                     tables.record_squashed_sql(step.squashed())
                 }
-                Direction::Up => tables.record_step_sql(step, true, Timing::Step),
+                Direction::Up => tables.record_up_flagged(
+                    step.migration(),
+                    true,
+                    Timing::Step,
+                    step.marked_out_of_order(),
+                ),
                 Direction::Down => tables.record_down_sql(step.migration()),
             };
             push(&mut b.sql, &record);
@@ -217,6 +222,20 @@ mod tests {
         ]
     }
 
+    /// The message for every step of `set` from an empty digest, with the default step start,
+    /// no placeholders and no check.
+    fn build(tables: &Tables, set: &[Migration], wrap: Wrap) -> Batch {
+        Batch::build(
+            tables,
+            &steps(set),
+            [0; 32],
+            wrap,
+            &crate::history::step_start_sql(None, None, None),
+            &Placeholders::default(),
+            None,
+        )
+    }
+
     fn steps(set: &[Migration]) -> Vec<PlannedStep<'_>> {
         set.iter()
             .map(|m| PlannedStep::new(m, Direction::Up, Reason::Pending, None))
@@ -227,15 +246,7 @@ mod tests {
     fn each_step_is_its_own_transaction_and_the_digest_is_stored_last() {
         let set = set();
         let tables = Tables::new("public", "h").unwrap();
-        let b = Batch::build(
-            &tables,
-            &steps(&set),
-            [0; 32],
-            Wrap::PerStep,
-            &crate::history::step_start_sql(None, None, None),
-            &Placeholders::default(),
-            None,
-        );
+        let b = build(&tables, &set, Wrap::PerStep);
         assert_eq!(b.sql.matches("BEGIN;\n").count(), 2);
         assert_eq!(b.sql.matches("COMMIT;\n").count(), 2);
         let invalidate = b.sql.find("DELETE FROM \"public\".\"h_state\"").unwrap();
@@ -290,15 +301,7 @@ mod tests {
             Some(0)
         );
         // Fewer steps: the plain insert.
-        let b = Batch::build(
-            &tables,
-            &steps(&set[..3]),
-            [0; 32],
-            Wrap::PerStep,
-            &crate::history::step_start_sql(None, None, None),
-            &Placeholders::default(),
-            None,
-        );
+        let b = build(&tables, &set[..3], Wrap::PerStep);
         assert!(b.prepared.is_none() && !b.sql.contains("PREPARE"));
     }
 
@@ -306,15 +309,7 @@ mod tests {
     fn error_positions_map_back_to_the_step_and_its_start() {
         let set = set();
         let tables = Tables::new("public", "h").unwrap();
-        let b = Batch::build(
-            &tables,
-            &steps(&set),
-            [0; 32],
-            Wrap::PerStep,
-            &crate::history::step_start_sql(None, None, None),
-            &Placeholders::default(),
-            None,
-        );
+        let b = build(&tables, &set, Wrap::PerStep);
         let chars: Vec<char> = b.sql.chars().collect();
         let at = b.sql.find("CREATE TABLE b").unwrap();
         let (k, start) = b.step_at(b.sql[..at].chars().count()).unwrap();
@@ -328,28 +323,12 @@ mod tests {
     fn single_and_dry_run_wrap_everything_once() {
         let set = set();
         let tables = Tables::new("public", "h").unwrap();
-        let single = Batch::build(
-            &tables,
-            &steps(&set),
-            [0; 32],
-            Wrap::Single,
-            &crate::history::step_start_sql(None, None, None),
-            &Placeholders::default(),
-            None,
-        );
+        let single = build(&tables, &set, Wrap::Single);
         assert!(single.sql.starts_with("BEGIN;\n"));
         assert!(single.sql.ends_with("COMMIT;\n"));
         assert_eq!(single.sql.matches("BEGIN;").count(), 1);
         assert!(!single.sql.contains("DELETE FROM \"public\".\"h_state\""));
-        let dry = Batch::build(
-            &tables,
-            &steps(&set),
-            [0; 32],
-            Wrap::DryRun,
-            &crate::history::step_start_sql(None, None, None),
-            &Placeholders::default(),
-            None,
-        );
+        let dry = build(&tables, &set, Wrap::DryRun);
         assert!(
             !dry.sql.contains("BEGIN;"),
             "the caller opened the transaction"

@@ -123,7 +123,12 @@ impl Executor<'_, '_> {
         let m = step.migration();
         let after = step.digest_after(self.digest);
         let record = match step.direction() {
-            Direction::Up => self.tables.record_step_sql(step, true, Timing::Step),
+            Direction::Up => self.tables.record_up_flagged(
+                step.migration(),
+                true,
+                Timing::Step,
+                step.marked_out_of_order(),
+            ),
             Direction::Down => self.tables.record_down_sql(m),
         } + &self.tables.store_digest_sql(&after);
         let start = crate::history::named_step_start(&self.start_sql, m, step.direction());
@@ -254,7 +259,12 @@ impl Executor<'_, '_> {
         };
         let m = step.migration();
         let record = match step.direction() {
-            Direction::Up => self.tables.record_step_sql(step, true, Timing::Step),
+            Direction::Up => self.tables.record_up_flagged(
+                step.migration(),
+                true,
+                Timing::Step,
+                step.marked_out_of_order(),
+            ),
             Direction::Down => self.tables.record_down_sql(m),
         };
         let start = crate::history::named_step_start(&self.start_sql, m, step.direction());

@@ -456,7 +456,12 @@ impl<'a, 's> Executor<'a, 's> {
         let m = step.migration();
         let without = crate::history::digest::without(self.digest, step.old_entry());
         let mark = match step.direction() {
-            Direction::Up => self.tables.record_step_sql(step, false, Timing::Now),
+            Direction::Up => self.tables.record_up_flagged(
+                step.migration(),
+                false,
+                Timing::Now,
+                step.marked_out_of_order(),
+            ),
             Direction::Down => self.tables.mark_down_started_sql(m),
         } + &self.tables.store_digest_sql(&without)
             + &format!("SELECT pg_backend_pid() AS {PID_COLUMN};");

@@ -168,25 +168,11 @@ impl Tables {
         self.record_up_flagged(m, success, timing, false)
     }
 
-    /// [`record_up_sql`](Self::record_up_sql) for a planned step: a migration marked
-    /// `-- tidemark:out-of-order` that applies below the highest applied version is recorded
-    /// with `out_of_order` set (a column [`out_of_order_column_sql`](Self::out_of_order_column_sql)
-    /// adds to history the first time).
-    pub(crate) fn record_step_sql(
-        &self,
-        step: &crate::plan::PlannedStep<'_>,
-        success: bool,
-        timing: Timing,
-    ) -> String {
-        self.record_up_flagged(
-            step.migration(),
-            success,
-            timing,
-            step.marked_out_of_order(),
-        )
-    }
-
-    fn record_up_flagged(
+    /// [`record_up_sql`](Self::record_up_sql), `out_of_order` set on the row when the step
+    /// applies a migration marked `-- tidemark:out-of-order` below the highest applied version
+    /// (a column [`out_of_order_column_sql`](Self::out_of_order_column_sql) adds to history the
+    /// first time).
+    pub(crate) fn record_up_flagged(
         &self,
         m: &Migration,
         success: bool,
