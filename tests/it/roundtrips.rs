@@ -208,3 +208,46 @@ async fn the_delay_relay_carries_a_run_and_holds_each_round_trip() {
     assert_eq!(report.versions(), ["1", "2", "3"]);
     assert_eq!(db.history().await.len(), 3);
 }
+
+/// A syntax error in a later script makes the server reject the whole first message, check
+/// included, so nothing in it ran: the steps before the failing one are re-sent with the check,
+/// never on the strength of an unchecked read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steps_re_sent_after_a_syntax_error_carry_the_check_again() {
+    let db = fresh_db().await;
+    generated(3).migrator().run(&db.pool).await.unwrap();
+    let mut files: Vec<(String, String)> = (1..=4)
+        .map(|i| {
+            (
+                format!("V{i}__t{i}.sql"),
+                format!("CREATE TABLE t{i} (id int PRIMARY KEY, name text);"),
+            )
+        })
+        .collect();
+    files.push(("V5__broken.sql".into(), "CREATE TABLE t5 (id int,);".into()));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let set = set_of(&refs);
+    let (proxy, pool) = counted(&db.name).await;
+    let err = set.migrator().run(&pool).await.unwrap_err();
+    assert_eq!(err.kind(), "migration_failed", "{err:?}");
+    let sent: Vec<String> = proxy
+        .take()
+        .queries
+        .into_iter()
+        .filter(|q| q.contains("CREATE TABLE t4 "))
+        .collect();
+    assert_eq!(
+        sent.len(),
+        2,
+        "the whole message, then the step before the error: {sent:#?}"
+    );
+    assert!(sent
+        .iter()
+        .all(|q| q.contains("SELECT CASE WHEN (SELECT digest FROM")));
+    assert!(!sent[1].contains("CREATE TABLE t5"));
+    assert!(db.table_exists("t4").await && !db.table_exists("t5").await);
+    assert_eq!(db.history().await.len(), 4);
+}

@@ -121,7 +121,9 @@ pub(crate) struct Executor<'a, 's> {
     /// Each step's start ([`step_start_sql`](crate::history::step_start_sql)).
     start_sql: String,
     opts: &'a StepOptions,
-    /// The check the next message carries (the first batch's).
+    /// The check the next message carries, until a message got past it (a message the server
+    /// rejected whole, for a syntax error in one of its scripts, ran nothing: the steps re-sent
+    /// before the failing one carry it again).
     check: Option<String>,
 }
 
@@ -360,7 +362,7 @@ impl<'a, 's> Executor<'a, 's> {
             wrap,
             &self.start_sql,
             &self.opts.placeholders,
-            self.check.take().as_deref(),
+            self.check.as_deref(),
         );
         let mut done = 0;
         // Where the message is, for an error without a position: each step announces its start
@@ -372,7 +374,10 @@ impl<'a, 's> Executor<'a, 's> {
                 pin_mut!(stream);
                 loop {
                     match stream.next().await {
-                        None => return Ok(()),
+                        None => {
+                            self.check = None;
+                            return Ok(());
+                        }
                         Some(Ok(SimpleQueryMessage::Row(row)))
                             if row
                                 .columns()
@@ -396,6 +401,8 @@ impl<'a, 's> Executor<'a, 's> {
                                 .first()
                                 .is_some_and(|c| c.name() == START_COLUMN) =>
                         {
+                            // Past the check, which opens the first step: it held.
+                            self.check = None;
                             (started, completed, own) = (started + 1, 0, true);
                         }
                         Some(Ok(SimpleQueryMessage::CommandComplete(_))) if own => own = false,
