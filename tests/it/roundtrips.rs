@@ -251,3 +251,54 @@ async fn steps_re_sent_after_a_syntax_error_carry_the_check_again() {
     assert!(db.table_exists("t4").await && !db.table_exists("t5").await);
     assert_eq!(db.history().await.len(), 4);
 }
+
+/// A no-transaction step is its statements plus two messages: the start (failed row, digest,
+/// pid and the session's settings for the step) and the finish (row, digest, settings back);
+/// the session's `application_name` is what it was before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_no_transaction_step_costs_two_messages_besides_its_statements() {
+    let db = fresh_db().await;
+    let set = set_of(&[
+        ("V1__t.sql", "CREATE TABLE t (a int, b int);"),
+        (
+            "V2__indexes.sql",
+            "-- tidemark:no-transaction\n\
+             CREATE INDEX CONCURRENTLY t_a ON t (a);\n\
+             CREATE INDEX CONCURRENTLY t_b ON t (b);\n",
+        ),
+    ]);
+    let (proxy, pool) = counted(&db.name).await;
+    let client = pool.get().await.unwrap();
+    client
+        .batch_execute("SET application_name = 'the app'")
+        .await
+        .unwrap();
+    proxy.take();
+    set.migrator().run(&**client).await.unwrap();
+    let sent = proxy.take().queries;
+    let first = sent
+        .iter()
+        .position(|q| q.contains("'2', '{2}'::bigint[], 'indexes'"))
+        .expect("the start message");
+    assert!(
+        sent[first].contains("set_config('application_name'"),
+        "{}",
+        sent[first]
+    );
+    assert!(sent[first + 1].starts_with("CREATE INDEX CONCURRENTLY t_a"));
+    assert!(sent[first + 2].starts_with("CREATE INDEX CONCURRENTLY t_b"));
+    assert!(
+        sent[first + 3].contains("SET success = true")
+            && sent[first + 3].contains("set_config('application_name', 'the app', false)"),
+        "{}",
+        sent[first + 3]
+    );
+    assert!(sent[first + 4].contains("pg_advisory_unlock"), "{sent:#?}");
+    let name: String = client
+        .query_one("SHOW application_name", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(name, "the app");
+    assert!(db.table_exists("t_b").await);
+}

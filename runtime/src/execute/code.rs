@@ -172,8 +172,7 @@ impl Executor<'_, '_> {
         step: &PlannedStep<'_>,
         f: for<'a> fn(&'a tokio_postgres::Client) -> CodeFuture<'a>,
     ) -> Result<(), Error> {
-        let after = self.mark_no_transaction_start(step).await?;
-        let restore = self.enter_session(step).await?;
+        let begun = self.start_outside(step).await?;
         let client = self.session.client();
         announce(step);
         let started = Instant::now();
@@ -181,19 +180,19 @@ impl Executor<'_, '_> {
             r = f(client) => r.map_or_else(Outcome::Failed, |()| Outcome::Done),
             () = stop::stopped(self.watch.stop.as_ref()) => Outcome::Stopped,
         };
-        self.leave_session(&restore, matches!(outcome, Outcome::Done))
-            .await?;
         match outcome {
-            Outcome::Done => {}
-            Outcome::Failed(e) => return Err(self.code_failed(step, e, true)),
+            Outcome::Done => self.finish_outside(step, started.elapsed(), begun).await,
+            Outcome::Failed(e) => {
+                self.restore_after_failure(&begun).await;
+                Err(self.code_failed(step, e, true))
+            }
             Outcome::Stopped => {
-                return Err(Error::Interrupted {
+                self.restore_after_failure(&begun).await;
+                Err(Error::Interrupted {
                     applied: self.report.clone(),
                 })
             }
         }
-        self.finish_no_transaction(step, started.elapsed(), after)
-            .await
     }
 
     /// A single-transaction run or a dry run with code steps: one transaction (opened here, or

@@ -3,12 +3,13 @@
 //! migrations ([`code`]) in a transaction of their own or on the connection.
 
 mod code;
+mod outside;
 
 use crate::batch::{Batch, Wrap};
 use crate::db::Session;
 use crate::error::{Error, MigrationFailed};
 use crate::events;
-use crate::history::{Tables, Timing, PID_COLUMN, START_COLUMN, STEP_COLUMN};
+use crate::history::{Tables, START_COLUMN, STEP_COLUMN};
 use crate::locate::{query_char, script_offset};
 use crate::placeholders::Placeholders;
 use crate::plan::{Plan, PlannedStep};
@@ -16,8 +17,7 @@ use crate::report::{Direction, Report, SkipReason, SkippedStep, StepReport};
 use crate::stop::Watch;
 use crate::target::TransactionMode;
 use futures_util::{pin_mut, StreamExt};
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_postgres::SimpleQueryMessage;
 
 /// A batch is cut after this many bytes of SQL or this many steps.
@@ -427,186 +427,6 @@ impl<'a, 's> Executor<'a, 's> {
             error,
             failed_row: false,
         })
-    }
-
-    /// Runs a no-transaction step: a failed row first, then each statement, then success.
-    async fn run_no_transaction(&mut self, step: &PlannedStep<'_>) -> Result<(), Error> {
-        // Never wrapped: a no-transaction file keeps its own transaction control.
-        let sql = &*self
-            .opts
-            .placeholders
-            .apply(std::borrow::Cow::Borrowed(step.script().sql()));
-        let statements = tidemark_core::lexer::split(sql).map_err(|e| {
-            let (line, column) = tidemark_core::position::line_col(sql, e.offset);
-            Error::InvalidScript {
-                path: step.script().path().to_owned(),
-                line,
-                column,
-                message: e.describe(),
-            }
-        })?;
-        self.check_stop()?;
-        let after = self.mark_no_transaction_start(step).await?;
-        let restore = self.enter_session(step).await?;
-        let ran = self.run_statements(step, sql, &statements).await;
-        self.leave_session(&restore, ran.is_ok()).await?;
-        self.finish_no_transaction(step, ran?, after).await
-    }
-
-    /// A no-transaction step's start, committed before it runs: its failed row, the digest
-    /// without it, and the backend's pid (so a stop can cancel what runs). The digest once the
-    /// step is done.
-    async fn mark_no_transaction_start(
-        &mut self,
-        step: &PlannedStep<'_>,
-    ) -> Result<[u8; 32], Error> {
-        let m = step.migration();
-        let without = crate::history::digest::without(self.digest, step.old_entry());
-        let mark = match step.direction() {
-            Direction::Up => self.tables.record_up_flagged(
-                step.migration(),
-                false,
-                Timing::Now,
-                step.marked_out_of_order(),
-            ),
-            Direction::Down => self.tables.mark_down_started_sql(m),
-        } + &self.tables.store_digest_sql(&without)
-            + &format!("SELECT pg_backend_pid() AS {PID_COLUMN};");
-        let marked = self
-            .session
-            .client()
-            .simple_query(&mark)
-            .await
-            .map_err(Error::db(
-                "recording the start of a no-transaction migration",
-            ))?;
-        // The pid's own row, by its column: the failed row's insert returns a row before it
-        // (its step time, 0), which taken for the pid left a stop nothing to cancel for the
-        // rest of the run.
-        if let Some(pid) = code::pid_of(&marked) {
-            self.watch.pid.store(pid, Ordering::SeqCst);
-        }
-        self.digest = without;
-        Ok(crate::history::digest::with(without, step.new_entries()))
-    }
-
-    /// A no-transaction step's success: its row finished (or removed, going down) and the
-    /// digest `after`.
-    async fn finish_no_transaction(
-        &mut self,
-        step: &PlannedStep<'_>,
-        elapsed: Duration,
-        after: [u8; 32],
-    ) -> Result<(), Error> {
-        let m = step.migration();
-        let finish = match step.direction() {
-            Direction::Up => self.tables.finish_up_sql(m, elapsed.as_millis()),
-            Direction::Down => self.tables.remove_sql(m.version()),
-        } + &self.tables.store_digest_sql(&after);
-        self.session
-            .client()
-            .batch_execute(&finish)
-            .await
-            .map_err(Error::db("recording a finished no-transaction migration"))?;
-        self.digest = after;
-        self.report.steps.push(step_report(step, elapsed));
-        Ok(())
-    }
-
-    /// What a transactional step sets in its transaction, set on the session for a
-    /// no-transaction step (there is no transaction to scope it to): its `application_name`
-    /// (see [`named_step_start`](crate::history::named_step_start)), on PostgreSQL 14+
-    /// `client_connection_check_interval` (so the server stops the statement if this process
-    /// dies) and a tenant's `search_path`. The statement that puts each back as it was.
-    async fn enter_session(&self, step: &PlannedStep<'_>) -> Result<String, Error> {
-        let name = crate::history::application_name(step.migration(), step.direction());
-        let mut settings = vec![
-            ("application_name", crate::sql::literal(&name)),
-            ("client_connection_check_interval", "'250ms'".to_owned()),
-        ];
-        if let Some(path) = &self.opts.search_path {
-            settings.push(("search_path", crate::sql::literal(path)));
-        }
-        // `current_setting(…, true)` is NULL for a setting the server does not know (13).
-        let sql = settings
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "SELECT current_setting('{k}', true), \
-                     CASE WHEN current_setting('{k}', true) IS NOT NULL \
-                     THEN set_config('{k}', {v}, false) END;"
-                )
-            })
-            .collect::<String>();
-        let replies = self
-            .session
-            .client()
-            .simple_query(&sql)
-            .await
-            .map_err(Error::db("setting a no-transaction migration's session"))?;
-        let old = replies.iter().filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_owned)),
-            _ => None,
-        });
-        Ok(settings
-            .iter()
-            .zip(old)
-            .filter_map(|((k, _), old)| {
-                let old = old?;
-                Some(format!(
-                    "SELECT set_config('{k}', {}, false);",
-                    crate::sql::literal(&old)
-                ))
-            })
-            .collect())
-    }
-
-    /// Puts the session back as [`enter_session`](Self::enter_session) found it, however the
-    /// step ended; an error only when the step itself succeeded (else the step's error is the
-    /// one to report).
-    async fn leave_session(&self, restore: &str, step_ok: bool) -> Result<(), Error> {
-        let restored = self.session.client().batch_execute(restore).await;
-        if step_ok {
-            restored.map_err(Error::db("restoring the session's settings"))?;
-        }
-        Ok(())
-    }
-
-    /// The statements of a no-transaction step, one by one; how long they took.
-    async fn run_statements(
-        &mut self,
-        step: &PlannedStep<'_>,
-        sql: &str,
-        statements: &[tidemark_core::lexer::Statement],
-    ) -> Result<Duration, Error> {
-        let started = Instant::now();
-        for s in statements.iter().filter(|s| s.has_code()) {
-            if self.watch.is_stopped() {
-                // The failed row stays: the statements before this one ran.
-                return Err(Error::Interrupted {
-                    applied: self.report.clone(),
-                });
-            }
-            let code = s.code(sql);
-            if let Err(error) = self.session.client().simple_query(code).await {
-                let base = s.code_start.unwrap_or_default();
-                let within = error
-                    .as_db_error()
-                    .and_then(|db| script_offset(db, code, 0))
-                    .unwrap_or(0);
-                return Err(self.failed(
-                    step,
-                    Failure {
-                        failing: 0,
-                        done: 0,
-                        byte: Some(base + within),
-                        error,
-                        failed_row: true,
-                    },
-                ));
-            }
-        }
-        Ok(started.elapsed())
     }
 
     /// A hint for the first migration of a database without history failing because what it
