@@ -186,11 +186,12 @@ async fn a_failed_row_the_digest_does_not_show_stops_the_deploy_before_it_runs()
     assert_eq!(db.history().await.len(), 2);
 }
 
-/// The benchmark's slow link relays a whole run, and holds every round trip at least the two
-/// delays it was given (its lower bound, by construction: each direction's bytes wait their
-/// time before they are sent on).
+/// The benchmark's slow link relays a whole run to the test server, however its config names it
+/// (a URL may name `localhost` before a socket directory: the relay tries the hosts in order, as
+/// libpq does). How much it delays is a figure the benchmark measures and prints
+/// (`DelayRelay::measured_round_trip`), not something a test asserts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_delay_relay_carries_a_run_and_holds_each_round_trip() {
+async fn the_delay_relay_carries_a_run() {
     let db = fresh_db().await;
     let one_way = std::time::Duration::from_millis(2);
     let relay =
@@ -201,9 +202,6 @@ async fn the_delay_relay_carries_a_run_and_holds_each_round_trip() {
         .await
         .unwrap();
     tokio::spawn(connection);
-    let started = std::time::Instant::now();
-    client.simple_query("SELECT 1").await.unwrap();
-    assert!(started.elapsed() >= 2 * one_way, "{:?}", started.elapsed());
     let report = generated(3).migrator().run(&client).await.unwrap();
     assert_eq!(report.versions(), ["1", "2", "3"]);
     assert_eq!(db.history().await.len(), 3);
