@@ -50,6 +50,31 @@ pub(crate) fn loopback_url(upstream: &Config, port: u16, dbname: &str) -> String
     format!("postgres://{user}{password}@127.0.0.1:{port}/{dbname}")
 }
 
+/// Where a server listens: a socket file or a TCP host and port.
+#[derive(Clone, Debug)]
+pub(crate) enum Address {
+    Unix(std::path::PathBuf),
+    Tcp(String, u16),
+}
+
+/// Every host of `config` with its port, in order, as libpq tries them (a `DATABASE_URL` may
+/// name `localhost` and a socket directory together).
+pub(crate) fn addresses(config: &Config) -> Vec<Address> {
+    let ports = config.get_ports();
+    config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            match host {
+                Host::Unix(dir) => Address::Unix(dir.join(format!(".s.PGSQL.{port}"))),
+                Host::Tcp(h) => Address::Tcp(h.clone(), port),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

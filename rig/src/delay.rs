@@ -10,13 +10,12 @@
 //! for a timer slack of a microsecond. [`DelayRelay::measured_round_trip`] says what the link
 //! really adds.
 
+use crate::conn::{addresses, Address};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use tidemark::tokio_postgres::config::Host;
 use tidemark::tokio_postgres::Config;
 
 type Halves = (
@@ -25,32 +24,13 @@ type Halves = (
     Box<dyn FnOnce() + Send>,
 );
 
-/// Where the relay connects: the upstream server's hosts, tried in order as libpq does (a
-/// `DATABASE_URL` may name `localhost` and a socket directory together).
+/// Where the relay connects: the upstream server's hosts, tried in order.
 #[derive(Clone)]
 struct Upstream(Vec<Address>);
 
-#[derive(Clone)]
-enum Address {
-    Unix(PathBuf),
-    Tcp(String, u16),
-}
-
 impl Upstream {
     fn of(config: &Config) -> std::io::Result<Self> {
-        let ports = config.get_ports();
-        let hosts: Vec<Address> = config
-            .get_hosts()
-            .iter()
-            .enumerate()
-            .map(|(i, host)| {
-                let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-                match host {
-                    Host::Unix(dir) => Address::Unix(dir.join(format!(".s.PGSQL.{port}"))),
-                    Host::Tcp(h) => Address::Tcp(h.clone(), port),
-                }
-            })
-            .collect();
+        let hosts = addresses(config);
         if hosts.is_empty() {
             return Err(std::io::Error::other("the upstream config names no host"));
         }
@@ -62,7 +42,7 @@ impl Upstream {
     fn connect(&self) -> std::io::Result<Halves> {
         let mut last = std::io::Error::other("no host");
         for address in &self.0 {
-            match address.connect() {
+            match connect(address) {
                 Ok(halves) => return Ok(halves),
                 Err(e) => last = e,
             }
@@ -71,28 +51,27 @@ impl Upstream {
     }
 }
 
-impl Address {
-    fn connect(&self) -> std::io::Result<Halves> {
-        match self {
-            Self::Unix(path) => {
-                let s = UnixStream::connect(path)?;
-                let closer = s.try_clone()?;
-                Ok((
-                    Box::new(s.try_clone()?),
-                    Box::new(s),
-                    Box::new(move || drop(closer.shutdown(Shutdown::Both))),
-                ))
-            }
-            Self::Tcp(host, port) => {
-                let s = TcpStream::connect((host.as_str(), *port))?;
-                s.set_nodelay(true)?;
-                let closer = s.try_clone()?;
-                Ok((
-                    Box::new(s.try_clone()?),
-                    Box::new(s),
-                    Box::new(move || drop(closer.shutdown(Shutdown::Both))),
-                ))
-            }
+/// A blocking connection to `address`.
+fn connect(address: &Address) -> std::io::Result<Halves> {
+    match address {
+        Address::Unix(path) => {
+            let s = UnixStream::connect(path)?;
+            let closer = s.try_clone()?;
+            Ok((
+                Box::new(s.try_clone()?),
+                Box::new(s),
+                Box::new(move || drop(closer.shutdown(Shutdown::Both))),
+            ))
+        }
+        Address::Tcp(host, port) => {
+            let s = TcpStream::connect((host.as_str(), *port))?;
+            s.set_nodelay(true)?;
+            let closer = s.try_clone()?;
+            Ok((
+                Box::new(s.try_clone()?),
+                Box::new(s),
+                Box::new(move || drop(closer.shutdown(Shutdown::Both))),
+            ))
         }
     }
 }

@@ -4,7 +4,6 @@
 //! compared across tools.
 
 use std::sync::{Arc, Mutex};
-use tidemark::tokio_postgres::config::Host;
 use tidemark::tokio_postgres::{self as tokio_postgres, Config};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixStream};
@@ -92,17 +91,15 @@ type Halves = (
 /// The first of the upstream's hosts that accepts a connection, as libpq tries them: a
 /// `DATABASE_URL` may name a TCP host and a socket directory (`?host=/run/pg`) together.
 async fn connect_upstream(upstream: &Config) -> Option<Halves> {
-    let ports = upstream.get_ports();
-    for (i, host) in upstream.get_hosts().iter().enumerate() {
-        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-        match host {
-            Host::Unix(dir) => {
-                if let Ok(s) = UnixStream::connect(dir.join(format!(".s.PGSQL.{port}"))).await {
+    for address in crate::conn::addresses(upstream) {
+        match address {
+            crate::conn::Address::Unix(path) => {
+                if let Ok(s) = UnixStream::connect(path).await {
                     let (r, w) = s.into_split();
                     return Some((Box::new(r), Box::new(w)));
                 }
             }
-            Host::Tcp(h) => {
+            crate::conn::Address::Tcp(h, port) => {
                 if let Ok(s) = TcpStream::connect((h.as_str(), port)).await {
                     let (r, w) = s.into_split();
                     return Some((Box::new(r), Box::new(w)));

@@ -82,7 +82,16 @@ pub(crate) fn renumber(dir: &Path, ignore: &[String], args: &RenumberArgs) -> u8
         say::error(&format!("{} does not exist", args.file.display()));
         return exit::USAGE;
     };
-    let checked = checked_with(dir, ignore, &target);
+    let all = check(dir, &options(ignore));
+    // Above every other migration of the folder, the one a re-check leaves out included.
+    let highest = all
+        .migrations
+        .iter()
+        .filter(|o| !owns(o, &target))
+        .filter_map(|o| o.version.as_ref()?.parts().map(|p| p[0]))
+        .max()
+        .unwrap_or(0);
+    let checked = checked_with(dir, ignore, &target, all);
     let Some(m) = checked.migrations.iter().find(|m| owns(m, &target)) else {
         say::error(&format!(
             "{} is not a migration of {}",
@@ -98,14 +107,6 @@ pub(crate) fn renumber(dir: &Path, ignore: &[String], args: &RenumberArgs) -> u8
         ));
         return exit::USAGE;
     }
-    // Above every other migration of the folder, the one left out of the check included.
-    let highest = check(dir, &options(ignore))
-        .migrations
-        .iter()
-        .filter(|o| !owns(o, &target))
-        .filter_map(|o| o.version.as_ref()?.parts().map(|p| p[0]))
-        .max()
-        .unwrap_or(0);
     let moves = match moves(dir, m, highest) {
         Ok(moves) => moves,
         Err(message) => {
@@ -133,11 +134,11 @@ pub(crate) fn renumber(dir: &Path, ignore: &[String], args: &RenumberArgs) -> u8
     refresh(dir, ignore)
 }
 
-/// The folder checked so that `target`'s migration is among its migrations: after a merge, it
+/// `checked` (the whole folder), or the folder checked again so that `target`'s migration is
+/// among its migrations: after a merge, it
 /// may share its version with another one, which the check keeps instead (the first by file
 /// name); that one's files are then left out of this check, so the duplicate is the one read.
-fn checked_with(dir: &Path, ignore: &[String], target: &Path) -> Checked {
-    let checked = check(dir, &options(ignore));
+fn checked_with(dir: &Path, ignore: &[String], target: &Path, checked: Checked) -> Checked {
     if checked.migrations.iter().any(|m| owns(m, target)) {
         return checked;
     }
