@@ -39,8 +39,9 @@ impl<'a> Lock<'a> {
     /// `until` is a query and a value: after each refused attempt the query is asked on the
     /// waiting session, and when its first value is `t` the wait ends without the lock, with
     /// that value (`Ok(Err(value))`): how a caller stops waiting for work another migrator has
-    /// done meanwhile. `refused` is called after each refused attempt (a caller gives back a
-    /// session it no longer needs to hold while it waits).
+    /// done meanwhile. `refused` is called after each refused attempt and before a reconnect
+    /// (a caller gives back a session it no longer needs to hold while it waits, or that died
+    /// with the server).
     pub(crate) async fn acquire<D>(
         db: Db<'a>,
         key: i64,
@@ -79,7 +80,11 @@ impl<'a> Lock<'a> {
                     tracing::info!(target: events::LOCK_WAIT, key, error = %e, "lost the session while waiting for the migration lock; reconnecting");
                     discard(conn);
                     // The server went away (a restart, a failover): the pool's idle sessions
-                    // are gone with it, and one of them would be the work's session next.
+                    // are gone with it, and one of them would be the work's session next. The
+                    // caller's session goes back first, so it goes with them: lost during the
+                    // first attempt, before any refusal gave it back, it was the work's session
+                    // after the reconnect ("reading the history table: connection closed").
+                    refused();
                     if let Db::Pool(p) = db {
                         p.retain(|_, _| false);
                     }
