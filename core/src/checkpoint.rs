@@ -177,6 +177,7 @@ fn merge_entry(
                     code: false,
                     own_transaction: false,
                     out_of_order: false,
+                    contract: false,
                     ..script.clone()
                 },
                 down,

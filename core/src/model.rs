@@ -29,6 +29,9 @@ pub struct Script {
     pub own_transaction: bool,
     /// May apply below the highest applied version (`-- tidemark:out-of-order`, `//` in Rust).
     pub out_of_order: bool,
+    /// A contract migration (`-- tidemark:contract`, `//` in Rust): it removes or renames what
+    /// the previous release uses, so it waits until no instance of that release is alive.
+    pub contract: bool,
 }
 
 /// A migration assembled from one or two files.

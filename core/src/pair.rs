@@ -96,6 +96,9 @@ fn versioned_migration(
         return None;
     }
     let (up, down) = scripts(first.script, down)?;
+    if let Some(d) = &down {
+        no_phase_here(d, "a rollback script takes its migration's phase: put `-- tidemark:contract` in the forward file and remove it here", out);
+    }
     Some(ScannedMigration {
         version: Some(version),
         name: first.name,
@@ -135,6 +138,9 @@ fn repeatable_migration(
         return None;
     };
     let (up, down) = scripts(f.script, group.rollback.into_iter().next())?;
+    for s in std::iter::once(&up).chain(&down) {
+        no_phase_here(s, "a repeatable migration is re-run whenever it changes, so it has no phase: move what it removes into a versioned migration marked `-- tidemark:contract`", out);
+    }
     Some(ScannedMigration {
         version: None,
         name,
@@ -144,6 +150,22 @@ fn repeatable_migration(
         down,
         squashed: false,
     })
+}
+
+/// `tidemark:contract` where it means nothing (a rollback or a repeatable script): an error at
+/// the directive, so a reader never believes the file waits for the old release.
+fn no_phase_here(script: &Script, help: &str, out: &mut Vec<Diagnostic>) {
+    if !script.contract {
+        return;
+    }
+    let marker = if script.code { "//" } else { "--" };
+    let body = script.text.strip_prefix('\u{feff}').unwrap_or(&script.text);
+    let at = crate::directive::find(body, body.len(), marker, crate::directive::CONTRACT);
+    let d = Diagnostic::error(&script.path, "`tidemark:contract` cannot be used here").help(help);
+    out.push(match at {
+        Some(at) => d.at(body, at),
+        None => d,
+    });
 }
 
 const ONE_ROLLBACK: &str = "keep one rollback script per version and delete or merge the other";

@@ -30,6 +30,9 @@ pub(crate) fn analyze_code(
     let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let no_transaction = directive::code_no_transaction(&src.path, body, out);
     let out_of_order = directive::out_of_order(body, body.len(), "//");
+    let header = directive::header_end(body, "//");
+    let contract = directive::contract(body, header, "//");
+    misplaced_contract(&src.path, body, header, "//", out);
     Some(Script {
         path: src.path,
         abs_path: src.abs_path,
@@ -39,7 +42,26 @@ pub(crate) fn analyze_code(
         code: true,
         own_transaction: false,
         out_of_order,
+        contract,
     })
+}
+
+/// A `tidemark:contract` line below the first statement is not read (directives end there): an
+/// error at that line, since the migration would otherwise run as an expand one.
+fn misplaced_contract(
+    path: &str,
+    body: &str,
+    header: usize,
+    marker: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Some(at) = directive::find_after(body, header, marker, directive::CONTRACT) {
+        out.push(
+            Diagnostic::error(path, "`tidemark:contract` after the first statement is not read")
+                .at(body, at)
+                .help(format!("move `{marker} tidemark:contract` above the first statement, with the other directives")),
+        );
+    }
 }
 
 /// The file's text, or an error at the first byte that is not UTF-8.
@@ -93,7 +115,10 @@ pub(crate) fn analyze(
         check_in_transaction(&src, body, &statements, wrapper.as_ref(), out);
     }
     let first_code = statements.iter().find_map(|s| s.code_start);
-    let out_of_order = directive::out_of_order(body, first_code.unwrap_or(body.len()), "--");
+    let header = first_code.unwrap_or(body.len());
+    let out_of_order = directive::out_of_order(body, header, "--");
+    let contract = directive::contract(body, header, "--");
+    misplaced_contract(path, body, header, "--", out);
     Some(Script {
         path: src.path,
         abs_path: src.abs_path,
@@ -103,6 +128,7 @@ pub(crate) fn analyze(
         code: false,
         own_transaction: wrapper.is_some(),
         out_of_order,
+        contract,
     })
 }
 

@@ -186,8 +186,13 @@ pub(crate) fn script(index: usize, s: &Script, name: &str, sum: &TokenStream) ->
         quote!(p::Code::Transaction(#f))
     };
     let script = quote!(p::code_script(#path, #sum, #code));
-    if s.out_of_order {
+    let script = if s.out_of_order {
         quote!(p::out_of_order(#script))
+    } else {
+        script
+    };
+    if s.contract {
+        quote!(p::contract(#script))
     } else {
         script
     }

@@ -173,8 +173,13 @@ fn script(s: &Script) -> TokenStream {
     let no_tx = s.no_transaction;
     let own_tx = s.own_transaction;
     let script = quote!(p::script(::core::include_str!(#abs), #path, #sum, #no_tx, #own_tx));
-    if s.out_of_order {
+    let script = if s.out_of_order {
         quote!(p::out_of_order(#script))
+    } else {
+        script
+    };
+    if s.contract {
+        quote!(p::contract(#script))
     } else {
         script
     }

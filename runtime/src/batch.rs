@@ -48,6 +48,7 @@ fn plain_insert(step: &PlannedStep<'_>) -> bool {
     step.direction() == Direction::Up
         && step.squashed().is_empty()
         && !step.marked_out_of_order()
+        && step.migration().phase() == crate::Phase::Expand
         && matches!(
             step.migration().kind,
             MigrationKind::Versioned | MigrationKind::Code
@@ -114,6 +115,9 @@ impl Batch {
             }
             if let Some(check) = check.take() {
                 push(&mut b.sql, check);
+            }
+            if let Some(gate) = &step.gate {
+                push(&mut b.sql, gate);
             }
             let named =
                 crate::history::named_step_start(step_start, step.migration(), step.direction());

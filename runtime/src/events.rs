@@ -12,6 +12,8 @@
 //! | [`STALE`] | WARN | `folder` (debug builds: the folder changed since the build) |
 //! | [`CODE_START`] | INFO | `version`, `name`, `direction`: a code migration starts |
 //! | [`LOCK_RETRY`] | WARN | `version`, `attempt`, `wait_ms`: a step gave up waiting for a lock and is retried |
+//! | [`CONTRACT_WAITING`] | INFO | `version`, `holders` (how many live instances lack it) |
+//! | [`INSTANCE`] | INFO | `id`, `event` (`registered`, `expired`, `deregistered`) |
 //! | [`PROGRESS`] | INFO | `done`, `total` (when known): sent by a code migration through [`progress`](crate::progress) |
 //!
 //! Every run is also inside a span named `tidemark.run` with `schema`, `table` and
@@ -39,3 +41,9 @@ pub const PROGRESS: &str = "tidemark::progress";
 /// Debug builds: the migration folder changed since this binary was built (new, changed or
 /// gone files); the message lists them.
 pub const STALE: &str = "tidemark::stale";
+/// A contract migration waits: live registered instances embed sets without it (the message
+/// names them).
+pub const CONTRACT_WAITING: &str = "tidemark::contract_waiting";
+/// A registered instance's life: `registered`, `expired` (its row outlived its time-to-live
+/// without a heartbeat; it registers again) or `deregistered`.
+pub const INSTANCE: &str = "tidemark::instance";

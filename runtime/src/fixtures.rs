@@ -12,6 +12,7 @@ fn script(sql: &str, path: String, no_transaction: bool) -> Script {
         own_transaction: false,
         code: None,
         out_of_order: false,
+        contract: false,
     }
 }
 

@@ -25,8 +25,10 @@ mod lock;
 mod maintenance;
 mod migrations;
 mod migrator;
+mod phase;
 mod placeholders;
 mod plan;
+mod registry;
 mod report;
 #[cfg(feature = "schema")]
 pub mod schema;
@@ -54,7 +56,11 @@ pub use fleet::{Fleet, FleetReport, FleetStatus, FleetTarget};
 pub use maintenance::RepairReport;
 pub use migrations::{Migration, MigrationKind, Migrations, Script};
 pub use migrator::Migrator;
+pub use phase::Phase;
 pub use plan::{Plan, PlannedStep, Reason};
+#[cfg(feature = "rolling")]
+pub use registry::{Instance, InstanceEvent, Registration};
+pub use registry::{LiveInstance, WaitingContract};
 pub use report::{Direction, Report, SkipReason, SkippedStep, StepReport};
 pub use status::{State, Status, StatusEntry};
 pub use stop::Stop;

@@ -41,8 +41,17 @@ pub(crate) fn baseline(
     let mut sql = String::from("BEGIN;\n");
     let mut adopted = Vec::new();
     let mut digest = [0; 32];
+    let up_to_bound = |m: &&crate::migrations::Migration| {
+        m.kind.is_versioned()
+            && set.order.compare(m.version(), &bound) != std::cmp::Ordering::Greater
+    };
+    // A baseline asserts the schema already has every migration up to it: contract ones are
+    // recorded as such (the gate is not asked: nothing runs).
+    if set.iter().filter(up_to_bound).any(|m| m.up.contract) {
+        sql.push_str(&tables.flag_columns_sql(false, true));
+    }
     for m in set.iter().filter(|m| m.kind.is_versioned()) {
-        if set.order.compare(m.version(), &bound) != std::cmp::Ordering::Greater {
+        if up_to_bound(&m) {
             sql.push_str(&tables.record_up_sql(m, true, Timing::Now));
             tidemark_core::digest_update(&mut digest, &m.entry_digest(), true);
             adopted.push(m.version().to_owned());

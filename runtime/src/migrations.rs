@@ -20,6 +20,8 @@ pub struct Script {
     pub(crate) code: Option<crate::code::Code>,
     /// May apply below the highest applied version (`-- tidemark:out-of-order`).
     pub(crate) out_of_order: bool,
+    /// A contract migration (`-- tidemark:contract`): waits until no live instance lacks it.
+    pub(crate) contract: bool,
 }
 
 impl Script {
@@ -48,6 +50,13 @@ impl Script {
     /// [`allow_out_of_order`](crate::Migrator::allow_out_of_order) is set for the whole set.
     pub fn out_of_order(&self) -> bool {
         self.out_of_order
+    }
+
+    /// Whether the file says `-- tidemark:contract` (`//` in Rust): the migration removes or
+    /// renames what the previous release uses, so [`run`](crate::Migrator::run) applies it only
+    /// once no live registered instance embeds a set without it (see [`Phase`](crate::Phase)).
+    pub fn contract(&self) -> bool {
+        self.contract
     }
 
     /// Whether it is a Rust code migration's `up` or `down` (the file's path and checksum; no
@@ -134,6 +143,15 @@ impl Migration {
     /// The rollback script, if the folder has one.
     pub fn down(&self) -> Option<&Script> {
         self.down.as_ref()
+    }
+
+    /// Expand (the default) or contract (`-- tidemark:contract` in its forward file).
+    pub fn phase(&self) -> crate::Phase {
+        if self.up.contract {
+            crate::Phase::Contract
+        } else {
+            crate::Phase::Expand
+        }
     }
 
     /// The migration's entry in the set digest, as recorded when it is applied.

@@ -37,6 +37,9 @@ pub struct PlannedStep<'m> {
     pub(crate) recorded: Option<[u8; 32]>,
     /// What a checkpoint step records: the migrations it stands for (empty for any other).
     pub(crate) covers: &'m [Migration],
+    /// A contract step's re-read of the instance registry, which opens its transaction (see
+    /// [`crate::registry::hold`]).
+    pub(crate) gate: Option<String>,
 }
 
 impl<'m> PlannedStep<'m> {
@@ -52,6 +55,7 @@ impl<'m> PlannedStep<'m> {
             reason,
             recorded,
             covers: &[],
+            gate: None,
         }
     }
 
@@ -84,6 +88,14 @@ impl<'m> PlannedStep<'m> {
         self.reason == Reason::OutOfOrder
             && self.direction == Direction::Up
             && self.migration.up.out_of_order
+    }
+
+    /// Whether this step applies a contract migration (a checkpoint stands for a new database,
+    /// where no instance can lack anything: it never counts).
+    pub(crate) fn applies_contract(&self) -> bool {
+        self.direction == Direction::Up
+            && self.covers.is_empty()
+            && self.migration.phase() == crate::Phase::Contract
     }
 
     /// Why the step is planned.
@@ -140,6 +152,10 @@ pub struct Plan<'m> {
     /// Applied versions newer than the set's newest, tolerated (see
     /// [`Migrator::allow_future`](crate::Migrator::allow_future)).
     pub(crate) future: Vec<String>,
+    /// Pending contract migrations taken out of the steps: live instances lack them.
+    pub(crate) waiting: Vec<crate::WaitingContract>,
+    /// Contract migrations kept although live instances lack them (forced).
+    pub(crate) forced: Vec<crate::WaitingContract>,
 }
 
 impl<'m> Plan<'m> {
@@ -157,6 +173,12 @@ impl<'m> Plan<'m> {
     /// a rolled-back deploy), which the plan tolerates.
     pub fn future_versions(&self) -> &[String] {
         &self.future
+    }
+
+    /// Pending contract migrations that do not run because live registered instances embed a
+    /// set without them (the gate is closed); the steps after them still run.
+    pub fn waiting(&self) -> &[crate::WaitingContract] {
+        &self.waiting
     }
 
     /// `Up` or `Down` when every step goes that way; `None` for an empty or mixed plan.
@@ -253,6 +275,8 @@ pub(crate) fn plan<'m>(
         steps,
         digest_before: applied_digest(history),
         future,
+        waiting: Vec::new(),
+        forced: Vec::new(),
     })
 }
 
@@ -434,7 +458,8 @@ impl<'m> Planner<'m, '_> {
             }
             let late =
                 highest_applied.is_some_and(|h| self.set.order.compare(v, h) == Ordering::Less);
-            if late && !self.policy.allow_out_of_order && !m.up.out_of_order {
+            // A contract migration that waited while later expand ones ran lands below them.
+            if late && !self.policy.allow_out_of_order && !m.up.out_of_order && !m.up.contract {
                 return Err(Error::OutOfOrder {
                     version: v.to_owned(),
                     path: m.up.path().to_owned(),

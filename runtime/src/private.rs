@@ -100,6 +100,7 @@ pub const fn squashed(path: &'static str, checksum: [u8; 32]) -> Script {
         own_transaction: false,
         code: None,
         out_of_order: false,
+        contract: false,
     }
 }
 
@@ -145,12 +146,19 @@ pub const fn script(
         own_transaction,
         code: None,
         out_of_order: false,
+        contract: false,
     }
 }
 
 /// `script` marked `-- tidemark:out-of-order` (`//` in Rust).
 pub const fn out_of_order(mut script: Script) -> Script {
     script.out_of_order = true;
+    script
+}
+
+/// `script` marked `-- tidemark:contract` (`//` in Rust): a contract migration.
+pub const fn contract(mut script: Script) -> Script {
+    script.contract = true;
     script
 }
 
@@ -165,6 +173,7 @@ pub const fn code_script(path: &'static str, checksum: [u8; 32], code: Code) -> 
         own_transaction: false,
         code: Some(code),
         out_of_order: false,
+        contract: false,
     }
 }
 
@@ -183,6 +192,7 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
         no_transaction: s.no_transaction,
         own_transaction: s.own_transaction,
         out_of_order: s.out_of_order,
+        contract: s.contract,
     };
     let numeric = set.order == Order::Numeric;
     let items = set
@@ -217,6 +227,7 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
                     own_transaction: false,
                     code: Some(Code::NotEmbedded),
                     out_of_order: false,
+                    contract: false,
                 })
             } else {
                 m.down.map(owned)

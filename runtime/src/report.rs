@@ -102,6 +102,9 @@ pub struct Report {
     /// How many times a step gave up waiting for a lock (`lock_not_available` under
     /// [`Migrator::ddl_lock_timeout`](crate::Migrator::ddl_lock_timeout)) and was retried.
     pub lock_retries: usize,
+    /// Pending contract migrations that did not run: live registered instances embed sets
+    /// without them (see [`Phase`](crate::Phase)). The migrations after them did run.
+    pub waiting: Vec<crate::WaitingContract>,
     /// What the run has to say that did not stop it (a stale debug binary, versions newer than
     /// this build), for the service to log: tidemark never prints.
     pub warnings: Vec<crate::Warning>,
@@ -122,7 +125,7 @@ impl Report {
 impl fmt::Display for Report {
     /// A table for people: one line per step.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_noop() {
+        if self.is_noop() && self.waiting.is_empty() {
             return writeln!(f, "nothing to do: the database is up to date");
         }
         let rows: Vec<Vec<String>> = self
@@ -155,6 +158,9 @@ impl fmt::Display for Report {
                 "not run: {} {} ({}): {}",
                 s.direction, s.version, s.path, s.reason
             )?;
+        }
+        for w in &self.waiting {
+            writeln!(f, "waiting: {w}")?;
         }
         Ok(())
     }

@@ -58,6 +58,8 @@ pub struct StatusEntry {
     /// Versioned SQL, repeatable or Rust code (from the set, or from history for a missing
     /// one).
     pub kind: MigrationKind,
+    /// Expand or contract (from the set, or from history for a migration the set lacks).
+    pub phase: crate::Phase,
 }
 
 /// Every migration of a set and of history, with its state: versioned ones by version, then
@@ -70,6 +72,8 @@ pub struct Status {
     /// What the status has to say besides (a stale debug binary, versions newer than this
     /// build), for the service to log: tidemark never prints.
     pub warnings: Vec<crate::Warning>,
+    /// The live registered instances (design §11), oldest first; empty when none registered.
+    pub instances: Vec<crate::LiveInstance>,
 }
 
 impl Status {
@@ -96,10 +100,11 @@ impl fmt::Display for Status {
             .map(|e| {
                 vec![
                     e.version.clone(),
-                    if e.kind == MigrationKind::Code {
-                        format!("{} (code)", e.name)
-                    } else {
-                        e.name.clone()
+                    match (e.kind == MigrationKind::Code, e.phase) {
+                        (true, crate::Phase::Contract) => format!("{} (code, contract)", e.name),
+                        (true, _) => format!("{} (code)", e.name),
+                        (false, crate::Phase::Contract) => format!("{} (contract)", e.name),
+                        (false, _) => e.name.clone(),
                     },
                     e.state.to_string(),
                     e.applied_at.clone().unwrap_or_else(|| "-".to_owned()),
@@ -118,7 +123,11 @@ impl fmt::Display for Status {
                 ("time", Align::Right),
             ],
             &rows,
-        )
+        )?;
+        for i in &self.instances {
+            writeln!(f, "live instance: {i}")?;
+        }
+        Ok(())
     }
 }
 
@@ -170,6 +179,7 @@ pub(crate) fn status(set: &Migrations, history: &[HistoryRow], allow_future: boo
     Status {
         entries: entries.into_iter().map(|(_, e)| e).collect(),
         warnings: Vec::new(),
+        instances: Vec::new(),
     }
 }
 
@@ -191,6 +201,7 @@ fn entry(
             .map(|m| m.kind)
             .or(row.map(|r| r.kind))
             .unwrap_or(MigrationKind::Versioned),
+        phase: m.map(Migration::phase).unwrap_or_default(),
     }
 }
 

@@ -30,14 +30,21 @@ pub enum Warning {
         /// Those versions.
         versions: Vec<String>,
     },
+    /// A contract migration ran although live registered instances embed sets without it
+    /// ([`Migrator::force_contracts`](crate::Migrator::force_contracts)): they may break.
+    ContractForced {
+        /// The contract migration, with the instances that lacked it.
+        contract: crate::WaitingContract,
+    },
 }
 
 impl Warning {
-    /// A stable name for machines: `stale_binary`, `future_versions`.
+    /// A stable name for machines: `stale_binary`, `future_versions`, `contract_forced`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::StaleBinary { .. } => "stale_binary",
             Self::FutureVersions { .. } => "future_versions",
+            Self::ContractForced { .. } => "contract_forced",
         }
     }
 }
@@ -79,6 +86,11 @@ impl fmt::Display for Warning {
                  newer build: they are tolerated and left alone",
                 versions.join(", ")
             ),
+            Self::ContractForced { contract } => {
+                let held = contract.to_string();
+                let held = held.replacen("waits for", "ran (forced) over", 1);
+                write!(f, "{held}: they may break")
+            }
         }
     }
 }

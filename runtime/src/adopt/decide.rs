@@ -60,6 +60,9 @@ pub(crate) fn adopt(
     }
     // The migrator runs this inside the transaction that read tidemark's history.
     let mut sql = String::new();
+    if in_order.iter().any(|a| a.m.up.contract) {
+        sql.push_str(&tables.flag_columns_sql(false, true));
+    }
     let mut digest = [0; 32];
     for a in &in_order {
         let timing = Timing::At {

@@ -58,6 +58,28 @@ pub enum Error {
         /// The name recorded in history.
         name: String,
     },
+    /// History records a contract migration this binary's set does not have (a rollback of the
+    /// deploy after the contract ran): what it removed may be what this release uses, so the
+    /// release refuses to start. Future *expand* migrations stay tolerated.
+    #[error(
+        "contract migration {version} ({name}) is applied in the database but this build does not \
+         have it: it removed or renamed what the previous release used, which may be what this \
+         build uses; deploy a build that has it (or, knowing this build does not use what it \
+         removed, set `allow_missing(true)`)"
+    )]
+    MissingContract {
+        /// The contract migration's version, as recorded.
+        version: String,
+        /// Its name, as recorded.
+        name: String,
+    },
+    /// `contract` (without force) found contract migrations whose gate is closed: live
+    /// registered instances embed sets without them. Nothing ran.
+    #[error("{}", waiting_text(waiting))]
+    ContractWaiting {
+        /// The waiting contract migrations, each with the instances that hold it.
+        waiting: Vec<crate::WaitingContract>,
+    },
     /// A pending migration is older than the newest applied one.
     #[error(
         "{path} (version {version}) is pending but the newer version {highest} is already \
@@ -319,6 +341,8 @@ impl Error {
             Self::Divergent { .. } => "divergent",
             Self::Missing { .. } => "missing",
             Self::OutOfOrder { .. } => "out_of_order",
+            Self::MissingContract { .. } => "missing_contract",
+            Self::ContractWaiting { .. } => "contract_waiting",
             Self::NoRollback { .. } => "no_rollback",
             Self::UnknownTarget { .. } => "unknown_target",
             Self::LockTimeout { .. } => "lock_timeout",
@@ -361,6 +385,7 @@ impl Error {
             Self::MigrationFailed(f) => Some(&f.version),
             Self::Divergent { version, .. }
             | Self::Missing { version, .. }
+            | Self::MissingContract { version, .. }
             | Self::OutOfOrder { version, .. }
             | Self::NoRollback { version, .. }
             | Self::Squashed { version, .. }
@@ -589,4 +614,18 @@ fn no_rollback_text(path: Option<&str>) -> String {
                  does not cross it"
             .to_owned(),
     }
+}
+
+/// The text of [`Error::ContractWaiting`]: each waiting contract with its holders, and what to do.
+fn waiting_text(waiting: &[crate::WaitingContract]) -> String {
+    let mut text = String::new();
+    for w in waiting {
+        text.push_str(&w.to_string());
+        text.push_str("; ");
+    }
+    text.push_str(
+        "nothing ran: stop those instances (or wait for their rows to expire), or pass \
+         `--force` (`force_contracts(true)`) knowing they may break",
+    );
+    text
 }

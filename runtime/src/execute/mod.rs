@@ -160,8 +160,12 @@ impl<'a, 's> Executor<'a, 's> {
             check: run.check,
         };
         let steps = ex.runnable(plan.steps(), mode)?;
-        if steps.iter().any(PlannedStep::marked_out_of_order) {
-            ex.add_out_of_order_column().await?;
+        let out_of_order = steps.iter().any(PlannedStep::marked_out_of_order);
+        let contract = steps.iter().any(PlannedStep::applies_contract);
+        if out_of_order || contract {
+            ex.tables
+                .add_flag_columns(ex.session.client(), out_of_order, contract)
+                .await?;
         }
         let batched = |s: &PlannedStep<'_>| !s.script().is_code() && !s.script().no_transaction();
         if ex.check.is_some() && !steps.first().is_some_and(batched) {
@@ -237,11 +241,13 @@ impl<'a, 's> Executor<'a, 's> {
         let mut i = 0;
         while i < steps.len() {
             if steps[i].script().is_code() {
+                self.gate_alone(&steps[i]).await?;
                 self.run_code(&steps[i]).await?;
                 i += 1;
                 continue;
             }
             if steps[i].script().no_transaction() {
+                self.gate_alone(&steps[i]).await?;
                 self.run_no_transaction(&steps[i]).await?;
                 i += 1;
                 continue;
@@ -267,13 +273,19 @@ impl<'a, 's> Executor<'a, 's> {
         Ok(())
     }
 
-    /// Gives history its `out_of_order` column, which a marked migration applied below the
-    /// highest applied version is recorded with (on a table that lacks it: the table's owner
-    /// may add it, a role with only DML on it is told what to ask for).
-    async fn add_out_of_order_column(&mut self) -> Result<(), Error> {
-        self.tables
-            .add_out_of_order_column(self.session.client())
+    /// A contract step that runs on its own (code, no transaction): the re-read of the registry
+    /// goes just before it, on the same session under the lock.
+    async fn gate_alone(&mut self, step: &PlannedStep<'_>) -> Result<(), Error> {
+        let Some(gate) = &step.gate else {
+            return Ok(());
+        };
+        self.session
+            .client()
+            .batch_execute(gate)
             .await
+            .map_err(Error::db(
+                "re-reading the instance registry before a contract migration",
+            ))
     }
 
     /// Sends the pending check on its own (the first message is not a batch that could carry

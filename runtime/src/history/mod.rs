@@ -9,7 +9,7 @@ mod ddl;
 pub(crate) mod digest;
 mod legacy;
 mod prefix;
-mod read;
+pub(crate) mod read;
 mod write;
 
 pub(crate) use digest::applied_digest;
@@ -72,6 +72,27 @@ impl Tables {
     }
 }
 
+impl Tables {
+    /// The quoted, qualified history table.
+    pub(crate) fn history(&self) -> &str {
+        &self.history
+    }
+
+    /// The quoted, qualified table `{table}{suffix}` beside history (the instance registry), or
+    /// [`Error::InvalidName`] when PostgreSQL would cut that name.
+    pub(crate) fn beside(&self, suffix: &str) -> Result<String, Error> {
+        let name = format!("{}{suffix}", self.table);
+        if name.len() > 63 {
+            return Err(Error::InvalidName {
+                what: "table",
+                name: self.table.clone(),
+                reason: "`{table}_instances` (the instance registry) would be longer than the 63 bytes PostgreSQL keeps",
+            });
+        }
+        Ok(format!("{}.{}", ident(&self.schema), ident(&name)))
+    }
+}
+
 /// One row of the history table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct HistoryRow {
@@ -113,23 +134,26 @@ pub(crate) fn applied(m: &crate::migrations::Migration) -> HistoryRow {
 }
 
 impl Tables {
-    /// Gives history the column `out_of_order` when it lacks it
-    /// ([`out_of_order_column_sql`](Self::out_of_order_column_sql)); a role that may not alter
-    /// the table gets [`Error::MissingPrivilege`](crate::Error::MissingPrivilege) naming the
-    /// statement an administrator runs.
-    pub(crate) async fn add_out_of_order_column(
+    /// Gives history the columns a run's flagged steps are recorded with when it lacks them
+    /// ([`flag_columns_sql`](Self::flag_columns_sql)); a role that may not alter the table gets
+    /// [`Error::MissingPrivilege`](crate::Error::MissingPrivilege) naming the statement an
+    /// administrator runs.
+    pub(crate) async fn add_flag_columns(
         &self,
         client: &tokio_postgres::Client,
+        out_of_order: bool,
+        phase: bool,
     ) -> Result<(), crate::Error> {
         client
-            .batch_execute(&self.out_of_order_column_sql())
+            .batch_execute(&self.flag_columns_sql(out_of_order, phase))
             .await
             .map_err(|e| {
                 read::privilege_or(
-                    "adding the column out_of_order to the history table",
+                    "adding a column to the history table",
                     format!(
                         "ownership of {h} (or an administrator runs: ALTER TABLE {h} ADD COLUMN \
-                         out_of_order boolean NOT NULL DEFAULT false)",
+                         out_of_order boolean NOT NULL DEFAULT false, ADD COLUMN phase text NOT NULL \
+                         DEFAULT 'expand')",
                         h = self.history
                     ),
                     e,

@@ -170,7 +170,7 @@ impl Tables {
 
     /// [`record_up_sql`](Self::record_up_sql), `out_of_order` set on the row when the step
     /// applies a migration marked `-- tidemark:out-of-order` below the highest applied version
-    /// (a column [`out_of_order_column_sql`](Self::out_of_order_column_sql) adds to history the
+    /// (a column [`flag_columns_sql`](Self::flag_columns_sql) adds to history the
     /// first time).
     pub(crate) fn record_up_flagged(
         &self,
@@ -189,12 +189,17 @@ impl Tables {
             }
         };
         let mut row = history_values(m, success, &applied_at, &execution_ms);
-        let columns = if out_of_order {
-            row.insert_str(row.len() - 1, ", true");
-            HISTORY_COLUMNS.replace(", success)", ", success, out_of_order)")
-        } else {
-            HISTORY_COLUMNS.to_owned()
+        let mut columns = HISTORY_COLUMNS.to_owned();
+        let mut flag = |column: &str, value: &str| {
+            row.insert_str(row.len() - 1, &format!(", {value}"));
+            columns.insert_str(columns.len() - 1, &format!(", {column}"));
         };
+        if out_of_order {
+            flag("out_of_order", "true");
+        }
+        if m.up.contract {
+            flag("phase", "'contract'");
+        }
         format!(
             "INSERT INTO {h} AS h {columns} VALUES {row}{upsert} \
              RETURNING {step_us} AS {STEP_COLUMN};\n",
@@ -202,16 +207,31 @@ impl Tables {
         )
     }
 
-    /// Adds the column `out_of_order` to a history table that lacks it (made before it
-    /// existed, or before a marked migration first applied below): one `DO` block.
-    pub(crate) fn out_of_order_column_sql(&self) -> String {
-        format!(
-            "DO $tidemark$ BEGIN IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = {lit}::regclass \
-             AND attname = 'out_of_order' AND NOT attisdropped) THEN \
-             ALTER TABLE {h} ADD COLUMN out_of_order boolean NOT NULL DEFAULT false; END IF; END $tidemark$;\n",
-            lit = literal(&self.history),
-            h = self.history,
-        )
+    /// Adds the columns history records a step's flags in, to a history table that lacks them
+    /// (made before they existed, or before the first step that needs them): `out_of_order` (a
+    /// marked migration applied below the highest applied version) and `phase` (a contract
+    /// migration). One `DO` block.
+    pub(crate) fn flag_columns_sql(&self, out_of_order: bool, phase: bool) -> String {
+        let mut body = String::new();
+        for (wanted, column, definition) in [
+            (
+                out_of_order,
+                "out_of_order",
+                "boolean NOT NULL DEFAULT false",
+            ),
+            (phase, "phase", "text NOT NULL DEFAULT 'expand'"),
+        ] {
+            if wanted {
+                body.push_str(&format!(
+                    "IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = {lit}::regclass \
+                     AND attname = '{column}' AND NOT attisdropped) THEN \
+                     ALTER TABLE {h} ADD COLUMN {column} {definition}; END IF; ",
+                    lit = literal(&self.history),
+                    h = self.history,
+                ));
+            }
+        }
+        format!("DO $tidemark$ BEGIN {body}END $tidemark$;\n")
     }
 
     /// `PREPARE`s [`record_up_sql`](Self::record_up_sql)'s insert of a successful versioned step

@@ -1,6 +1,8 @@
 //! The `Migrator`: the builder here, its verbs in [`verbs`], the visit each verb makes to its
 //! database in [`crate::visit`].
 
+#[cfg(feature = "rolling")]
+mod rolling;
 mod verbs;
 
 use crate::db::{Db, Session};
@@ -64,6 +66,21 @@ pub struct Migrator<'m> {
     policy: Policy,
     stop: Option<Stop>,
     steps: StepOptions,
+    /// What to do with a contract migration whose gate is closed.
+    gate: Gate,
+    /// The registered instance this migrator runs for (its own row holds no gate).
+    instance: Option<String>,
+}
+
+/// What a run does with a contract migration that a live instance lacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// Leave it out and report it as waiting (`run`).
+    Wait,
+    /// Refuse the run with the list ([`Migrator::contract`]).
+    Refuse,
+    /// Run it, listing who lacked it ([`Migrator::force_contracts`]).
+    Force,
 }
 
 impl<'m> Migrator<'m> {
@@ -82,6 +99,8 @@ impl<'m> Migrator<'m> {
             policy: Policy::default(),
             stop: None,
             steps: StepOptions::default(),
+            gate: Gate::Wait,
+            instance: None,
         }
     }
 
@@ -230,6 +249,16 @@ impl<'m> Migrator<'m> {
     /// returns [`Error::Interrupted`] with what committed before.
     pub fn stop_on(mut self, stop: Stop) -> Self {
         self.stop = Some(stop);
+        self
+    }
+
+    /// Runs contract migrations even when live registered instances embed sets without them
+    /// (default `false`: such a migration waits, see [`Report::waiting`](crate::Report::waiting)).
+    /// The report's warnings name the instances overridden
+    /// ([`Warning::ContractForced`](crate::Warning::ContractForced)): they may break. For an operator who knows those instances are gone or do not use what
+    /// the migration removes (`migrate contract --force`).
+    pub fn force_contracts(mut self, force: bool) -> Self {
+        self.gate = if force { Gate::Force } else { Gate::Wait };
         self
     }
 

@@ -6,7 +6,7 @@
 //! 1,000 migrations); built and boxed here, the work is compiled once, in this crate, for one
 //! allocation per call.
 
-use super::Migrator;
+use super::{Gate, Migrator};
 use crate::db::Db;
 use crate::db::Session;
 use crate::error::Error;
@@ -16,6 +16,7 @@ use crate::history::{translate, HistoryRow, Prior, Recorded, Tables};
 use crate::maintenance::{self, RepairReport};
 use crate::migrations::Migrations;
 use crate::plan::{self, Plan};
+use crate::registry;
 use crate::report::Report;
 use crate::status::{self, Status};
 use crate::stop::Watch;
@@ -78,6 +79,20 @@ impl<'m> Migrator<'m> {
         )
     }
 
+    /// [`run`](Self::run) for an operator who runs the contract step by hand (`migrate
+    /// contract`): applies every pending migration, contract ones included, and refuses with
+    /// [`Error::ContractWaiting`] (running nothing) when live registered instances embed sets
+    /// without a pending contract migration, naming them. With
+    /// [`force_contracts(true)`](Self::force_contracts) it runs them anyway and lists those
+    /// instances in a [`Warning::ContractForced`] each.
+    pub async fn contract<'a>(&self, db: impl Into<Db<'a>>) -> Result<Report, Error> {
+        let mut m = self.clone();
+        if m.gate != Gate::Force {
+            m.gate = Gate::Refuse;
+        }
+        m.run_boxed(db.into()).await
+    }
+
     /// Computes what [`run`](Self::run) would do, without the lock and without changing
     /// anything but creating the history tables if they are missing.
     pub async fn plan<'a>(&self, db: impl Into<Db<'a>>) -> Result<Plan<'m>, Error> {
@@ -95,7 +110,10 @@ impl<'m> Migrator<'m> {
                 .await?
                 .history;
             translate(self.set, &mut history);
-            plan::plan(self.set, &history, &self.target, self.policy)
+            let mut plan = plan::plan(self.set, &history, &self.target, self.policy)?;
+            self.refuse_missing_contract(&conn, &tables, &plan).await?;
+            self.gate(&conn, &tables, &mut plan).await?;
+            Ok(plan)
         })
     }
 
@@ -132,9 +150,13 @@ impl<'m> Migrator<'m> {
                 db,
                 Frame::DryRun,
                 async |session, tables, recorded, watch| {
-                    let plan = plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
+                    let mut plan =
+                        plan::plan(self.set, &recorded.history, &self.target, self.policy)?;
+                    self.refuse_missing_contract(session.client(), tables, &plan)
+                        .await?;
+                    self.gate(session.client(), tables, &mut plan).await?;
                     let options = self.step_options();
-                    Executor::run(
+                    let mut report = Executor::run(
                         session,
                         tables,
                         &plan,
@@ -142,7 +164,10 @@ impl<'m> Migrator<'m> {
                         watch,
                         &options,
                     )
-                    .await
+                    .await?;
+                    report.waiting = plan.waiting;
+                    report.warnings.extend(forced(plan.forced));
+                    Ok(report)
                 },
             )
             .await
@@ -159,6 +184,7 @@ impl<'m> Migrator<'m> {
         Box::pin(async move {
             let history = self.read_history(db).await?;
             let mut status = status::status(self.set, &history, self.policy.allow_future);
+            self.registry_in_status(db, &mut status).await?;
             let future: Vec<String> = status
                 .in_state(crate::State::Future)
                 .map(|e| e.version.clone())
@@ -171,6 +197,20 @@ impl<'m> Migrator<'m> {
             }
             Ok(status)
         })
+    }
+
+    /// The live registered instances (design §11), oldest first: what holds a contract
+    /// migration's gate. Reads only; empty when no instance ever registered.
+    pub async fn instances<'a>(
+        &self,
+        db: impl Into<Db<'a>>,
+    ) -> Result<Vec<crate::LiveInstance>, Error> {
+        let db = db.into();
+        let tables = self.tables()?;
+        let conn = db.shared().await?;
+        Ok(registry::sql::live(&conn, &tables)
+            .await?
+            .unwrap_or_default())
     }
 
     /// Checks history against the set without changing anything: a failed row, a divergent
@@ -240,6 +280,30 @@ impl<'m> Migrator<'m> {
         .await
     }
 
+    /// What status says of rolling deploys: the phases of applied migrations this set lacks
+    /// (read only when there are such), and the live instances (when a registry exists).
+    async fn registry_in_status(&self, db: Db<'_>, status: &mut Status) -> Result<(), Error> {
+        let tables = self.tables()?;
+        let conn = db.shared().await?;
+        let unknown: Vec<String> = status
+            .entries
+            .iter()
+            .filter(|e| e.path.is_none())
+            .map(|e| e.version.clone())
+            .collect();
+        for (version, _) in registry::sql::applied_contracts(&conn, &tables, &unknown).await? {
+            if let Some(e) = status.entries.iter_mut().find(|e| e.version == version) {
+                e.phase = crate::Phase::Contract;
+            }
+        }
+        if tables.beside(registry::sql::SUFFIX).is_ok() {
+            status.instances = registry::sql::live(&conn, &tables)
+                .await?
+                .unwrap_or_default();
+        }
+        Ok(())
+    }
+
     /// History as recorded, creating nothing (no table: no history), old row names translated.
     async fn read_history(&self, db: Db<'_>) -> Result<Vec<crate::history::HistoryRow>, Error> {
         let tables = self.tables()?;
@@ -269,6 +333,8 @@ impl<'m> Migrator<'m> {
         if let Ok(p) = plan::plan(self.set, &recorded.history, &self.target, self.policy) {
             let stored = tidemark_core::to_hex(&p.digest_before);
             if p.is_empty() && !renamed && recorded.digest.as_deref() == Some(stored.as_str()) {
+                self.refuse_missing_contract(&conn, visit.tables(), &p)
+                    .await?;
                 return Ok(Some(Report {
                     warnings: warn_future(&p).into_iter().collect(),
                     ..Report::default()
@@ -351,7 +417,10 @@ impl<'m> Migrator<'m> {
         given: Option<&Plan<'m>>,
     ) -> Result<Report, Error> {
         loop {
-            let fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy);
+            let mut fresh = plan::plan(self.set, &recorded.history, &self.target, self.policy);
+            if let Ok(p) = fresh.as_mut() {
+                self.gate(session.client(), tables, p).await?;
+            }
             let batched_first = fresh.as_ref().is_ok_and(|p| {
                 p.steps()
                     .first()
@@ -362,11 +431,18 @@ impl<'m> Migrator<'m> {
                 continue;
             }
             let fresh = fresh?;
+            self.refuse_missing_contract(session.client(), tables, &fresh)
+                .await?;
             let future = warn_future(&fresh);
             let plan = match given {
                 Some(p) if p.digest_before != fresh.digest_before => return Err(Error::StalePlan),
-                Some(p) => p,
-                None => &fresh,
+                Some(p) => {
+                    let mut p = p.clone();
+                    (p.waiting, p.forced) = (Vec::new(), Vec::new());
+                    self.gate(session.client(), tables, &mut p).await?;
+                    p
+                }
+                None => fresh,
             };
             if plan.is_empty() {
                 // Nothing to do: make sure the fast path will say so next time.
@@ -380,6 +456,7 @@ impl<'m> Migrator<'m> {
                 }
                 return Ok(Report {
                     warnings: future.into_iter().collect(),
+                    waiting: plan.waiting,
                     ..Report::default()
                 });
             }
@@ -388,7 +465,7 @@ impl<'m> Migrator<'m> {
                 check: recorded.check.clone(),
                 server_version: recorded.server_version,
             };
-            match Executor::run(session, tables, plan, run, watch, &self.step_options()).await {
+            match Executor::run(session, tables, &plan, run, watch, &self.step_options()).await {
                 Err(Error::StalePlan) if recorded.check.is_some() => {
                     tracing::debug!(
                         "history changed since the fast path read it; reading it again"
@@ -397,12 +474,78 @@ impl<'m> Migrator<'m> {
                 }
                 Ok(mut report) => {
                     report.warnings.extend(future);
+                    report.waiting = plan.waiting;
+                    report.warnings.extend(forced(plan.forced));
                     return Ok(report);
                 }
                 Err(e) => return Err(e),
             }
         }
     }
+
+    /// The gate (design §11): when `plan` applies contract migrations, reads the live instances
+    /// and takes out those a live instance lacks (or, as [`contract`](Self::contract) does,
+    /// refuses; or, forced, keeps them and lists who lacked them).
+    async fn gate(
+        &self,
+        client: &tokio_postgres::Client,
+        tables: &Tables,
+        plan: &mut Plan<'m>,
+    ) -> Result<(), Error> {
+        if !registry::needs_registry(plan) {
+            return Ok(());
+        }
+        let live = registry::sql::live(client, tables).await?;
+        let force = self.gate == Gate::Force;
+        registry::hold(
+            plan,
+            live.as_deref(),
+            self.instance.as_deref(),
+            tables,
+            force,
+        )?;
+        for w in &plan.waiting {
+            tracing::info!(target: events::CONTRACT_WAITING, version = %w.version, holders = w.holders.len(), "{w}");
+        }
+        if self.gate == Gate::Refuse && !plan.waiting.is_empty() {
+            return Err(Error::ContractWaiting {
+                waiting: std::mem::take(&mut plan.waiting),
+            });
+        }
+        Ok(())
+    }
+
+    /// An old binary (design §11): history records a contract migration among the versions
+    /// newer than this set, which this set lacks: [`Error::MissingContract`] (unless
+    /// `allow_missing`). Reads history's phases only when there are such versions.
+    async fn refuse_missing_contract(
+        &self,
+        client: &tokio_postgres::Client,
+        tables: &Tables,
+        plan: &Plan<'m>,
+    ) -> Result<(), Error> {
+        if plan.future.is_empty() || self.policy.allow_missing {
+            return Ok(());
+        }
+        match registry::sql::applied_contracts(client, tables, &plan.future)
+            .await?
+            .into_iter()
+            .next()
+        {
+            Some((version, name)) => Err(Error::MissingContract { version, name }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The warnings of contract migrations run over the live instances that lacked them (forced),
+/// each also a `tracing` event.
+fn forced(contracts: Vec<crate::WaitingContract>) -> impl Iterator<Item = Warning> {
+    contracts.into_iter().map(|contract| {
+        let w = Warning::ContractForced { contract };
+        tracing::warn!(target: events::CONTRACT_WAITING, "{w}");
+        w
+    })
 }
 
 /// `report` with the stale-binary warning first, when the binary is stale.
