@@ -11,6 +11,7 @@ fn main() {
     for dir in [
         "examples/migrations",
         "examples/code_migrations",
+        "examples/rolling_deploy",
         "tests/fixtures",
     ] {
         if std::path::Path::new(dir).is_dir() {

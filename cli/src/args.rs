@@ -256,6 +256,26 @@ pub enum MigrateCommand {
         #[command(flatten)]
         policies: Policies,
     },
+    /// List the live registered instances (rolling deploys): each one's id, application,
+    /// host, pid, newest embedded version and contract migrations.
+    Instances {
+        /// The database.
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Apply the pending migrations, contract ones included: refuses, naming them, while live
+    /// registered instances embed sets without a pending contract migration.
+    Contract {
+        /// Run them anyway, naming the instances that lack them (they may break).
+        #[arg(long)]
+        force: bool,
+        /// The database.
+        #[command(flatten)]
+        db: Database,
+        /// How to run.
+        #[command(flatten)]
+        apply: Apply,
+    },
     /// Write the schema the migrations make, as a deterministic SQL file to commit and review.
     #[cfg(feature = "schema")]
     Schema(crate::schema::SchemaArgs),
@@ -289,7 +309,9 @@ impl MigrateCommand {
             | Self::Baseline { db, .. }
             | Self::Adopt { db, .. }
             | Self::Repair { db, .. }
-            | Self::Validate { db, .. } => db,
+            | Self::Validate { db, .. }
+            | Self::Instances { db }
+            | Self::Contract { db, .. } => db,
             #[cfg(feature = "schema")]
             Self::Schema(_) | Self::Drift(_) | Self::Squash(_) => return None,
         })

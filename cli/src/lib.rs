@@ -83,6 +83,12 @@ pub mod exit {
     /// `drift`: the database's schema is not what its applied migrations make (scripts:
     /// `tidemark drift || alert`).
     pub const DRIFTED: u8 = 7;
+    /// The database has a contract migration this build lacks (an old release after the
+    /// contract ran): it must not start.
+    pub const MISSING_CONTRACT: u8 = 8;
+    /// `contract` without `--force`: live registered instances lack a pending contract
+    /// migration (they are named); nothing ran.
+    pub const CONTRACT_WAITING: u8 = 9;
     /// Stopped by SIGINT (Ctrl-C): the running statement was cancelled, the lock released.
     pub const INTERRUPTED: u8 = 130;
     /// Stopped by SIGTERM: the running statement was cancelled, the lock released.
@@ -176,7 +182,8 @@ fn migrator<'m>(set: &'m Migrations, command: &MigrateCommand) -> Migrator<'m> {
     let (lock, policies, single) = match command {
         MigrateCommand::Up { apply, .. }
         | MigrateCommand::Down { apply, .. }
-        | MigrateCommand::To { apply, .. } => {
+        | MigrateCommand::To { apply, .. }
+        | MigrateCommand::Contract { apply, .. } => {
             if let Some(s) = apply.ddl_lock_timeout.filter(|s| s.is_finite() && *s > 0.0) {
                 m = m
                     .ddl_lock_timeout(Duration::from_secs_f64(s))
@@ -202,6 +209,7 @@ fn migrator<'m>(set: &'m Migrations, command: &MigrateCommand) -> Migrator<'m> {
         | MigrateCommand::Adopt { lock, .. }
         | MigrateCommand::Repair { lock, .. } => (Some(lock), None, false),
         MigrateCommand::Validate { policies, .. } => (None, Some(policies), false),
+        MigrateCommand::Instances { .. } => (None, None, false),
         MigrateCommand::Status { refuse_future, .. } => {
             m = m.allow_future(!refuse_future);
             (None, None, false)
@@ -261,6 +269,8 @@ pub(crate) fn exit_code(e: &Error) -> u8 {
 fn code_of(e: &Error) -> u8 {
     match e {
         Error::LockTimeout { .. } => exit::LOCK_TIMEOUT,
+        Error::MissingContract { .. } => exit::MISSING_CONTRACT,
+        Error::ContractWaiting { .. } => exit::CONTRACT_WAITING,
         // Not the primary: as good as no connection (a failover may be under way).
         Error::ReadOnlyServer => exit::CONNECTION,
         e if e.is_connection_lost() => exit::CONNECTION,
@@ -327,6 +337,15 @@ async fn dispatch(
         MigrateCommand::Validate { .. } => {
             m.validate(pool).await?;
             out.valid();
+            Ok(exit::OK)
+        }
+        MigrateCommand::Instances { .. } => {
+            out.instances(&m.instances(pool).await?);
+            Ok(exit::OK)
+        }
+        MigrateCommand::Contract { force, .. } => {
+            let report = m.clone().force_contracts(*force).contract(pool).await?;
+            out.report(&report, false, Some("nothing to do: the database is up to date"));
             Ok(exit::OK)
         }
         // Run by `schema::execute` before any connection is made.

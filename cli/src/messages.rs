@@ -26,6 +26,12 @@ pub(crate) fn describe(e: &Error, target: &str) -> String {
             "{path} (version {version}) is pending but the newer version {highest} is already \
              applied; give it a version above {highest}, or pass --allow-out-of-order"
         ),
+        Error::MissingContract { .. } => e
+            .to_string()
+            .replace("set `allow_missing(true)`", "pass --allow-missing"),
+        Error::ContractWaiting { .. } => e
+            .to_string()
+            .replace(" (`force_contracts(true)`)", ""),
         Error::LockTimeout { .. } => e
             .to_string()
             .replace("raise `lock_timeout`", "raise --lock-timeout"),

@@ -60,6 +60,29 @@ fn say_warnings(warnings: &[tidemark::Warning]) {
     }
 }
 
+/// A live instance as JSON.
+fn instance_json(i: &tidemark::LiveInstance) -> Value {
+    json!({
+        "id": i.id, "application": i.application, "host": i.host, "pid": i.pid,
+        "newest_version": i.newest_version, "contracts": i.contracts,
+        "started_at": i.started_at, "last_seen": i.last_seen,
+        "expires_in_ms": u64::try_from(i.expires_in.as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+/// Waiting contract migrations as JSON, each with the instances that hold it.
+fn waiting_json(waiting: &[tidemark::WaitingContract]) -> Vec<Value> {
+    waiting
+        .iter()
+        .map(|w| {
+            json!({
+                "version": w.version, "name": w.name, "path": w.path,
+                "holders": w.holders.iter().map(instance_json).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
 fn steps_json(report: &Report) -> Vec<Value> {
     report
         .steps
@@ -91,7 +114,7 @@ impl Output {
                     json!({
                         "version": e.version, "name": e.name, "state": e.state.to_string(),
                         "applied_at": e.applied_at, "execution_ms": e.execution_ms, "path": e.path,
-                        "kind": e.kind.as_str(),
+                        "kind": e.kind.as_str(), "phase": e.phase.as_str(),
                     })
                 })
                 .collect();
@@ -99,6 +122,7 @@ impl Output {
                 &json!({
                     "migrations": migrations, "up_to_date": status.is_up_to_date(),
                     "warnings": warnings_json(&status.warnings),
+                    "instances": status.instances.iter().map(instance_json).collect::<Vec<_>>(),
                 })
                 .to_string(),
             );
@@ -139,13 +163,14 @@ impl Output {
                 &json!({
                     "steps": steps_json(report), "noop": report.is_noop(), "dry_run": dry_run,
                     "skipped": skipped, "warnings": warnings_json(&report.warnings),
+                    "waiting": waiting_json(&report.waiting),
                 })
                 .to_string(),
             );
             return;
         }
         say_warnings(&report.warnings);
-        if report.is_noop() {
+        if report.is_noop() && report.waiting.is_empty() {
             plain(noop.unwrap_or("nothing to do: the database is up to date"));
             return;
         }
@@ -163,6 +188,27 @@ impl Output {
                     count(report.skipped.len(), "migration")
                 ),
             );
+        }
+    }
+
+    /// `instances`: the live registered instances.
+    pub(crate) fn instances(&self, instances: &[tidemark::LiveInstance]) {
+        if self.json {
+            let list: Vec<Value> = instances.iter().map(instance_json).collect();
+            plain(&json!({ "instances": list }).to_string());
+            return;
+        }
+        if instances.is_empty() {
+            plain("no live registered instance");
+            return;
+        }
+        for i in instances {
+            plain(&format!(
+                "{i}, contracts [{}], last seen {}, expires in {} ms",
+                i.contracts.join(", "),
+                i.last_seen,
+                i.expires_in.as_millis()
+            ));
         }
     }
 

@@ -132,18 +132,19 @@ fn live_sql(tables: &Tables) -> Result<String, Error> {
 
 /// The statement a contract step's transaction opens with: it fails, so the transaction applies
 /// nothing, when a live instance other than `me` lacks `version` (the gate closed since it was
-/// read).
+/// read). The failing cast takes the backend's pid so that the planner cannot fold it (a
+/// constant cast would fail whatever the condition).
 pub(crate) fn gate_check_sql(
     tables: &Tables,
     version: &str,
     me: Option<&str>,
 ) -> Result<String, Error> {
     let message = format!(
-        "tidemark: contract {version} waits: a live instance registered since the gate was read lacks it"
+        "tidemark: contract {version} waits: a live instance registered since the gate was read lacks it; backend "
     );
     Ok(format!(
         "SELECT CASE WHEN EXISTS (SELECT FROM {r} WHERE expires_at > now(){not_me} \
-         AND NOT ({v} = ANY (contracts))) THEN ({m})::int ELSE 0 END;\n",
+         AND NOT ({v} = ANY (contracts))) THEN ({m} || pg_backend_pid())::int ELSE 0 END;\n",
         r = tables.beside(SUFFIX)?,
         not_me = me.map_or(String::new(), |id| format!(" AND id <> {}", literal(id))),
         v = literal(version),
