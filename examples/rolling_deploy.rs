@@ -74,8 +74,9 @@ async fn main() -> ExitCode {
             heartbeat_ms,
             ttl_ms,
         } => {
-            let mut registration = Registration::new(format!("rolling_deploy release {}", cli.release))
-                .heartbeat(Duration::from_millis(heartbeat_ms));
+            let mut registration =
+                Registration::new(format!("rolling_deploy release {}", cli.release))
+                    .heartbeat(Duration::from_millis(heartbeat_ms));
             if let Some(ttl) = ttl_ms {
                 registration = registration.time_to_live(Duration::from_millis(ttl));
             }
@@ -96,11 +97,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(
-    release: u8,
-    url: &str,
-    registration: Registration,
-) -> Result<(), tidemark::Error> {
+async fn serve(release: u8, url: &str, registration: Registration) -> Result<(), tidemark::Error> {
     let pool = tidemark::connect::pool(url)?;
     let migrator = set(release).migrator();
     let report = migrator.run(&pool).await?;

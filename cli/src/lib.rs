@@ -345,7 +345,11 @@ async fn dispatch(
         }
         MigrateCommand::Contract { force, .. } => {
             let report = m.clone().force_contracts(*force).contract(pool).await?;
-            out.report(&report, false, Some("nothing to do: the database is up to date"));
+            out.report(
+                &report,
+                false,
+                Some("nothing to do: the database is up to date"),
+            );
             Ok(exit::OK)
         }
         // Run by `schema::execute` before any connection is made.

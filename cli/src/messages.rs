@@ -29,9 +29,7 @@ pub(crate) fn describe(e: &Error, target: &str) -> String {
         Error::MissingContract { .. } => e
             .to_string()
             .replace("set `allow_missing(true)`", "pass --allow-missing"),
-        Error::ContractWaiting { .. } => e
-            .to_string()
-            .replace(" (`force_contracts(true)`)", ""),
+        Error::ContractWaiting { .. } => e.to_string().replace(" (`force_contracts(true)`)", ""),
         Error::LockTimeout { .. } => e
             .to_string()
             .replace("raise `lock_timeout`", "raise --lock-timeout"),

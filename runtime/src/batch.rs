@@ -116,12 +116,13 @@ impl Batch {
             if let Some(check) = check.take() {
                 push(&mut b.sql, check);
             }
-            if let Some(gate) = &step.gate {
-                push(&mut b.sql, gate);
-            }
             let named =
                 crate::history::named_step_start(step_start, step.migration(), step.direction());
-            let start = push(&mut b.sql, &named);
+            let mut start = push(&mut b.sql, &named);
+            // After the step's start, so that a refusal is the contract step's failure.
+            if let Some(gate) = &step.gate {
+                start = push(&mut b.sql, gate);
+            }
             let end = push(&mut b.sql, &placeholders.apply(step.script().sql_to_run()));
             b.spans.push(start..end);
             push(&mut b.sql, "\n;\n");

@@ -47,6 +47,19 @@ impl TestDb {
         row.get(0)
     }
 
+    /// Whether `table` has the column `column`.
+    pub(crate) async fn column_exists(&self, table: &str, column: &str) -> bool {
+        let c = self.pool.get().await.unwrap();
+        c.query_one(
+            "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) \
+             AND attname = $2 AND attnum > 0 AND NOT attisdropped)",
+            &[&table, &column],
+        )
+        .await
+        .unwrap()
+        .get(0)
+    }
+
     /// `(version, name, hex checksum, success)` of every history row, in version order.
     pub(crate) async fn history(&self) -> Vec<(String, String, String, bool)> {
         let c = self.pool.get().await.unwrap();

@@ -432,6 +432,8 @@ impl<'a, 's> Executor<'a, 's> {
             .await;
         let committed = if wrap == Wrap::PerStep { done } else { 0 };
         let (failing, byte) = locate(&error, &batch, steps, started, completed);
+        // The gate's re-read refused the step before its script ran: no statement of it failed.
+        let byte = byte.filter(|_| !crate::registry::sql::is_gate_refusal(&error));
         Err(Failure {
             failing,
             done: committed,

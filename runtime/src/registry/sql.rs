@@ -152,6 +152,13 @@ pub(crate) fn gate_check_sql(
     ))
 }
 
+/// Whether `e` is the refusal of [`gate_check_sql`]: the contract step ran nothing.
+pub(crate) fn is_gate_refusal(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::INVALID_TEXT_REPRESENTATION)
+        && e.as_db_error()
+            .is_some_and(|d| d.message().contains("since the gate was read lacks it"))
+}
+
 /// The live instances; `None` when there is no registry (no instance ever registered).
 pub(crate) async fn live(
     client: &Client,
