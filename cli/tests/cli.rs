@@ -176,6 +176,41 @@ async fn new_check_up_status_down_to_dry_run_baseline_repair() {
 }
 
 #[tokio::test]
+async fn check_names_the_contract_migrations_and_lints_only_expand_ones() {
+    let p = Project::new().await;
+    std::fs::create_dir_all(p.dir.join("migrations")).unwrap();
+    p.write(
+        "V1__users.sql",
+        "CREATE TABLE users (id int, name text, nick text);\n",
+    );
+    p.write("V2__drop_nick.sql", "ALTER TABLE users DROP COLUMN nick;\n");
+    p.write(
+        "V3__drop_name.sql",
+        "-- tidemark:contract\nALTER TABLE users DROP COLUMN name;\n",
+    );
+    let check = p
+        .tidemark(&["check", "--lint", "--allow", "require-lock-timeout"])
+        .success();
+    let err = stderr(&check);
+    assert!(
+        err.contains("migrations/V2__drop_nick.sql:1:19: [ban-drop-column]")
+            && err.contains("mark the migration `-- tidemark:contract`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("V3__drop_name.sql"),
+        "quiet in a contract migration: {err}"
+    );
+    assert_eq!(
+        stdout(&check),
+        "checked 3 migrations (1 contract migration: 3): 0 errors, 1 warning\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&p.tidemark(&["check", "--json"]).success())).unwrap();
+    assert_eq!(json["contracts"], serde_json::json!(["3"]));
+}
+
+#[tokio::test]
 async fn a_bad_folder_gives_compiler_style_diagnostics_and_exit_1() {
     let p = Project::new().await;
     std::fs::create_dir_all(p.dir.join("migrations")).unwrap();

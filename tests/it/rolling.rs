@@ -166,6 +166,23 @@ async fn the_contract_waits_for_release_1_and_runs_within_a_heartbeat_of_its_cle
     let (_, waiting) = two.wait_for("waiting contract 3 drop_name held by ");
     assert!(waiting.ends_with(&one.id()), "{waiting}");
     still_waiting(&db).await;
+    let status = migrate(&db, 2, &["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json["migrations"][2]["phase"], "contract");
+    assert_eq!(json["migrations"][2]["state"], "pending");
+    assert_eq!(json["migrations"][1]["phase"], "expand");
+    let ids: Vec<&str> = json["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [one.id(), two.id()], "oldest first");
+    let instances = migrate(&db, 2, &["instances", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&instances.stdout).unwrap();
+    assert_eq!(json["instances"][1]["contracts"][0], "3");
+    assert_eq!(json["instances"][1]["newest_version"], "3");
+    assert_eq!(json["instances"][0]["newest_version"], "1");
 
     let (status, gone) = one.stop();
     assert!(status.success());

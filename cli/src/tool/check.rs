@@ -90,7 +90,16 @@ pub(crate) async fn run(dir: &Path, ignore: &[String], args: &CheckArgs) -> u8 {
         }
     }
     diagnostics.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
-    print_diagnostics(&diagnostics, checked.read, args.json);
+    let summary = Summary {
+        migrations: checked.read,
+        contracts: checked
+            .migrations
+            .iter()
+            .filter(|m| m.up.contract)
+            .map(tidemark_core::ScannedMigration::id)
+            .collect(),
+    };
+    print_diagnostics(&diagnostics, &summary, args.json);
     if diagnostics.iter().any(Diagnostic::is_error) {
         exit::FAILURE
     } else {
@@ -126,8 +135,25 @@ async fn schema_diagnostic(
     )
 }
 
+/// What a check read: how many migrations, and which are contract ones (design §11).
+pub(crate) struct Summary {
+    pub(crate) migrations: usize,
+    pub(crate) contracts: Vec<String>,
+}
+
+impl Summary {
+    /// `n` migrations, phases not looked at (a folder that did not scan).
+    pub(crate) fn count(n: usize) -> Self {
+        Self {
+            migrations: n,
+            contracts: Vec::new(),
+        }
+    }
+}
+
 /// Prints diagnostics like rustc does (`error: path:line:col: …`), or as JSON.
-pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], migrations: usize, json: bool) {
+pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], summary: &Summary, json: bool) {
+    let migrations = summary.migrations;
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics
         .iter()
@@ -145,16 +171,28 @@ pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], migrations: usize, j
             })
             .collect();
         say::out(
-            &json!({ "migrations": migrations, "errors": errors, "warnings": warnings, "diagnostics": items })
-                .to_string(),
+            &json!({
+                "migrations": migrations, "errors": errors, "warnings": warnings,
+                "diagnostics": items, "contracts": summary.contracts,
+            })
+            .to_string(),
         );
         return;
     }
     for d in diagnostics {
         say::err(&format!("{}: {d}\n", label(d)));
     }
+    let phases = if summary.contracts.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({}: {})",
+            say::count(summary.contracts.len(), "contract migration"),
+            summary.contracts.join(", ")
+        )
+    };
     let summary = format!(
-        "checked {}: {}, {}",
+        "checked {}{phases}: {}, {}",
         say::count(migrations, "migration"),
         say::count(errors, "error"),
         say::count(warnings, "warning")

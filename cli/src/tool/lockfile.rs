@@ -27,7 +27,11 @@ fn checked_apart_from_the_lock(dir: &Path, ignore: &[String]) -> Option<Checked>
     if others.is_empty() {
         return Some(checked);
     }
-    crate::tool::check::print_diagnostics(&others, checked.migrations.len(), false);
+    crate::tool::check::print_diagnostics(
+        &others,
+        &crate::tool::check::Summary::count(checked.migrations.len()),
+        false,
+    );
     None
 }
 

@@ -1,6 +1,6 @@
 //! Loads a migration folder at run time with the same scan the macro uses.
 
-use super::check::print_diagnostics;
+use super::check::{print_diagnostics, Summary};
 use crate::exit;
 use std::path::Path;
 use tidemark::Migrations;
@@ -17,7 +17,7 @@ pub(crate) fn load(dir: &Path, ignore: &[String], json: bool) -> Result<Migratio
         Ok(set) => Ok(tidemark::__private::from_scanned(set)),
         Err(diagnostics) => {
             let read = tidemark_core::check(dir, &options).read;
-            print_diagnostics(&diagnostics, read, json);
+            print_diagnostics(&diagnostics, &Summary::count(read), json);
             Err(exit::FAILURE)
         }
     }
