@@ -139,7 +139,12 @@ fn print_report(out: &Output, report: &FleetReport) {
             .map(|t| {
                 let mut doc = json!({"target": t.target, "outcome": t.outcome.label()});
                 match &t.outcome {
-                    Outcome::Migrated(r) => doc["applied"] = json!(r.versions()),
+                    Outcome::Migrated(r) => {
+                        doc["applied"] = json!(r.versions());
+                        let waiting: Vec<&str> =
+                            r.waiting.iter().map(|w| w.version.as_str()).collect();
+                        doc["waiting"] = json!(waiting);
+                    }
                     Outcome::Failed(e) => {
                         doc["error"] = json!({
                             "kind": e.kind(), "message": e.to_string(),

@@ -288,8 +288,7 @@ async fn dispatch(
         MigrateCommand::Status { exit_code, .. } => {
             let status = m.status(pool).await?;
             out.status(&status);
-            let clean = status.is_up_to_date();
-            Ok(if *exit_code && !clean {
+            Ok(if *exit_code && !status.is_up_to_date() {
                 exit::PENDING
             } else {
                 exit::OK
@@ -339,18 +338,8 @@ async fn dispatch(
             out.valid();
             Ok(exit::OK)
         }
-        MigrateCommand::Instances { .. } => {
-            out.instances(&m.instances(pool).await?);
-            Ok(exit::OK)
-        }
-        MigrateCommand::Contract { force, .. } => {
-            let report = m.clone().force_contracts(*force).contract(pool).await?;
-            out.report(
-                &report,
-                false,
-                Some("nothing to do: the database is up to date"),
-            );
-            Ok(exit::OK)
+        MigrateCommand::Instances { .. } | MigrateCommand::Contract { .. } => {
+            rolling(m, command, pool, out).await
         }
         // Run by `schema::execute` before any connection is made.
         #[cfg(feature = "schema")]
@@ -358,6 +347,22 @@ async fn dispatch(
             Ok(exit::USAGE)
         }
     }
+}
+
+/// `instances` and `contract [--force]` (rolling deploys).
+async fn rolling(
+    m: &Migrator<'_>,
+    command: &MigrateCommand,
+    pool: &tidemark::deadpool_postgres::Pool,
+    out: &output::Output,
+) -> Result<u8, Error> {
+    if let MigrateCommand::Contract { force, .. } = command {
+        let report = m.clone().force_contracts(*force).contract(pool).await?;
+        out.report(&report, false, None);
+    } else {
+        out.instances(&m.instances(pool).await?);
+    }
+    Ok(exit::OK)
 }
 
 /// `down N`: the version N applied migrations below the newest (repeatables aside), or the

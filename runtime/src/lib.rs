@@ -41,6 +41,7 @@ mod target;
 #[cfg(feature = "adopt")]
 mod tool;
 mod visit;
+mod waiting;
 mod warning;
 
 #[cfg(feature = "testing")]
@@ -60,11 +61,11 @@ pub use phase::Phase;
 pub use plan::{Plan, PlannedStep, Reason};
 #[cfg(feature = "rolling")]
 pub use registry::{Instance, InstanceEvent, Registration};
-pub use registry::{LiveInstance, WaitingContract};
 pub use report::{Direction, Report, SkipReason, SkippedStep, StepReport};
 pub use status::{State, Status, StatusEntry};
 pub use stop::Stop;
 pub use target::{Target, TransactionMode};
+pub use waiting::{LiveInstance, WaitingContract};
 pub use warning::Warning;
 
 /// Embeds a folder of migrations at compile time.

@@ -37,8 +37,8 @@ pub struct PlannedStep<'m> {
     pub(crate) recorded: Option<[u8; 32]>,
     /// What a checkpoint step records: the migrations it stands for (empty for any other).
     pub(crate) covers: &'m [Migration],
-    /// A contract step's re-read of the instance registry, which opens its transaction (see
-    /// [`crate::registry::hold`]).
+    /// A contract step's re-read of the instance registry, which opens its transaction (set
+    /// by the gate when the step's contract migration may run).
     pub(crate) gate: Option<String>,
 }
 

@@ -177,10 +177,10 @@ pub const fn code_script(path: &'static str, checksum: [u8; 32], code: Code) -> 
     }
 }
 
-/// A set built at run time from a folder scanned by `tidemark_core::scan`: what the `tidemark`
-/// CLI does with a folder on disk. Gives the same set as `embed_migrations!` on that folder.
-pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
-    let owned = |s: tidemark_core::Script| Script {
+/// A scanned script as the run time holds it (a code migration's without its code, which only
+/// the compiler has).
+fn owned_script(s: tidemark_core::Script) -> Script {
+    Script {
         code: s.code.then_some(Code::NotEmbedded),
         sql: if s.code {
             Cow::Borrowed("")
@@ -193,7 +193,12 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
         own_transaction: s.own_transaction,
         out_of_order: s.out_of_order,
         contract: s.contract,
-    };
+    }
+}
+
+/// A set built at run time from a folder scanned by `tidemark_core::scan`: what the `tidemark`
+/// CLI does with a folder on disk. Gives the same set as `embed_migrations!` on that folder.
+pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
     let numeric = set.order == Order::Numeric;
     let items = set
         .migrations
@@ -230,9 +235,9 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
                     contract: false,
                 })
             } else {
-                m.down.map(owned)
+                m.down.map(owned_script)
             },
-            up: owned(m.up),
+            up: owned_script(m.up),
         })
         .collect::<Vec<_>>();
     let checkpoint = set.checkpoint.map(|c| crate::migrations::Checkpoint {
@@ -248,7 +253,7 @@ pub fn from_scanned(set: tidemark_core::MigrationSet) -> Migrations {
             name: Cow::Owned(c.name),
             kind: MigrationKind::Versioned,
             legacy: None,
-            up: owned(c.script),
+            up: owned_script(c.script),
             down: None,
         },
         squashes: c.squashes,

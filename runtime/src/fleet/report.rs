@@ -96,8 +96,18 @@ impl fmt::Display for FleetReport {
             .iter()
             .map(|t| {
                 let detail = match &t.outcome {
-                    Outcome::Migrated(r) if r.is_noop() => String::new(),
-                    Outcome::Migrated(r) => format!("applied {}", r.versions().join(", ")),
+                    Outcome::Migrated(r) => {
+                        let mut parts = Vec::new();
+                        if !r.is_noop() {
+                            parts.push(format!("applied {}", r.versions().join(", ")));
+                        }
+                        if !r.waiting.is_empty() {
+                            let versions: Vec<&str> =
+                                r.waiting.iter().map(|w| w.version.as_str()).collect();
+                            parts.push(format!("contract {} waiting", versions.join(", ")));
+                        }
+                        parts.join("; ")
+                    }
                     Outcome::Failed(e) => e.to_string().lines().next().unwrap_or("").to_owned(),
                     Outcome::Skipped(why) => (*why).to_owned(),
                 };

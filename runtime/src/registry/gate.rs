@@ -2,10 +2,10 @@
 //! than the runner embeds a set without it. Pure: from a plan and the live instances, the plan
 //! without the contract steps that wait, and the waiting ones listed.
 
-use super::{LiveInstance, WaitingContract};
 use crate::error::Error;
 use crate::history::Tables;
 use crate::plan::Plan;
+use crate::waiting::{LiveInstance, WaitingContract};
 
 /// Whether the plan applies a contract migration, so the registry must be read.
 pub(crate) fn needs_registry(plan: &Plan<'_>) -> bool {

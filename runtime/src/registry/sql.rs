@@ -2,10 +2,10 @@
 //! literals, as the rest of the bookkeeping: one short statement per heartbeat works behind a
 //! transaction-mode pooler.
 
-use super::LiveInstance;
 use crate::error::Error;
 use crate::history::Tables;
 use crate::sql::literal;
+use crate::waiting::LiveInstance;
 use std::time::Duration;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
