@@ -9,7 +9,7 @@ mod allow;
 mod lint;
 mod syntax;
 
-use tidemark_core::{Diagnostic, ScannedMigration, Severity};
+use tidemark_core::{Diagnostic, ScannedMigration, Script, Severity};
 
 /// What to analyse and how strictly.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,6 +44,15 @@ pub const RULES: &[&str] = &[
     "ban-truncate-cascade",
     "require-lock-timeout",
 ];
+
+/// The first syntax error of one SQL script that is not a migration (a test fixture), as the
+/// PostgreSQL grammar finds it; `None` when it parses.
+pub fn syntax_error(script: &Script) -> Option<Diagnostic> {
+    let text = script.text.strip_prefix('\u{feff}').unwrap_or(&script.text);
+    let allowed = allow::Allowed::read(text, &[]);
+    let parse = squawk_syntax::SourceFile::parse(text);
+    syntax::first_error(script, text, &parse, &allowed)
+}
 
 /// Analyses every SQL script of the migrations (Rust code migrations are the compiler's):
 /// parses forward and rollback scripts, lints forward ones. Returns the findings: syntax

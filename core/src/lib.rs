@@ -38,6 +38,6 @@ pub use name::{parse_diesel_dir, parse_file_name, Form, ParsedName, Role};
 pub use rerun::{is_watched, rerun_if_changed};
 pub use scan::{check, scan, Audience, Checked, ScanOptions};
 #[doc(hidden)]
-pub use script::check_script_bytes;
+pub use script::{check_script_bytes, check_sql_file};
 pub use version::{Order, Version, MAX_PART};
 pub use wrapper::without_own_transaction;

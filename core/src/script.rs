@@ -288,6 +288,19 @@ fn statements_ok(statements: &[crate::lexer::Statement], body: &str) -> bool {
     !statements.is_empty() || body.is_empty()
 }
 
+/// Checks a SQL file that is not a migration (a test fixture, loaded after migrating): UTF-8, no
+/// NUL character, no quote or comment left open. Returns its text, or the errors at
+/// `path:line:col`.
+pub fn check_sql_file(path: &str, bytes: Vec<u8>) -> Result<String, Vec<Diagnostic>> {
+    let mut out = Vec::new();
+    let text = utf8(path, bytes, &mut out).ok_or_else(|| out.clone())?;
+    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    match statements(path, body, &mut out) {
+        Some(_) => Ok(text),
+        None => Err(out),
+    }
+}
+
 /// Every check of one script, on its bytes as a file would hold them: what the fuzzers and the
 /// property tests drive (encoding, directives, the lexer, transaction safety, the checksum).
 /// Not public API.
