@@ -13,6 +13,7 @@ fn main() {
         "examples/code_migrations",
         "examples/rolling_deploy",
         "tests/fixtures",
+        "tests/ui/fixtures/data-tests",
     ] {
         if std::path::Path::new(dir).is_dir() {
             tidemark_core::rerun_if_changed(dir);

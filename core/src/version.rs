@@ -41,12 +41,18 @@ impl Order {
         }
     }
 
-    /// The canonical text of a version as a person may write it (`--to 003`,
-    /// `2024-01-31-120000`), or `None` when it is not one in this order.
+    /// The canonical text of a version as a person may write it (`--to 003`, Flyway's file
+    /// spelling `V1_2`, `2024-01-31-120000`), or `None` when it is not one in this order.
     pub fn canonical(self, written: &str) -> Option<String> {
         let w = written.trim();
         match self {
-            Self::Numeric => Version::parse_canonical(w).map(|v| v.to_string()),
+            Self::Numeric => {
+                let flyway = w
+                    .strip_prefix(['V', 'v'])
+                    .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+                    .map(|rest| rest.replace('_', "."));
+                Version::parse_canonical(flyway.as_deref().unwrap_or(w)).map(|v| v.to_string())
+            }
             Self::Text => (!w.is_empty()).then(|| w.replace('-', "")),
         }
     }
@@ -284,6 +290,9 @@ mod tests {
         assert_eq!(Version::parse_canonical("9223372036854775808"), None);
         assert_eq!(Version::parse_canonical(""), None);
         assert_eq!(Order::Numeric.canonical(" 003 ").as_deref(), Some("3"));
+        assert_eq!(Order::Numeric.canonical("V1_2").as_deref(), Some("1.2"));
+        assert_eq!(Order::Numeric.canonical("v41").as_deref(), Some("41"));
+        assert_eq!(Order::Numeric.canonical("V").as_deref(), None);
         assert_eq!(
             Order::Text.canonical("2024-01-31-120000").as_deref(),
             Some("20240131120000")

@@ -5,6 +5,7 @@ mod analysis;
 mod code;
 mod embed;
 mod errors;
+mod fixtures;
 mod manifest;
 mod test_attr;
 mod tokens;
@@ -17,6 +18,15 @@ use proc_macro::TokenStream;
 pub fn embed_migrations(input: TokenStream) -> TokenStream {
     let args = syn::parse_macro_input!(input as embed::Args);
     embed::expand(&args).into()
+}
+
+/// SQL fixtures read and checked at compile time. Documented on `tidemark::fixtures!`.
+#[proc_macro]
+pub fn fixtures(input: TokenStream) -> TokenStream {
+    let list = syn::parse_macro_input!(input as fixtures::List);
+    fixtures::expand(&list)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
 /// Marks an async test that receives a fresh, migrated database. Documented on

@@ -4,32 +4,71 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{FnArg, ItemFn, Token, Type};
+use syn::{FnArg, ItemFn, LitStr, Token, Type};
 
-/// `migrations = PATH` (default `MIGRATIONS`).
+/// `migrations = PATH` (default `MIGRATIONS`), `at = "VERSION"`, `fixtures("a.sql", …)`, in any
+/// order.
 pub(crate) struct Args {
     migrations: syn::Path,
+    at: Option<LitStr>,
+    fixtures: Option<crate::fixtures::List>,
 }
+
+const USAGE: &str = "unknown option; the options are `migrations = MY_MIGRATIONS`, `at = \"41\"` and `fixtures(\"users.sql\", …)`";
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        if input.is_empty() {
-            return Ok(Self {
-                migrations: syn::parse_quote!(MIGRATIONS),
-            });
+        let mut args = Self {
+            migrations: syn::parse_quote!(MIGRATIONS),
+            at: None,
+            fixtures: None,
+        };
+        while !input.is_empty() {
+            let key: syn::Ident = input.parse()?;
+            if key == "migrations" {
+                input.parse::<Token![=]>()?;
+                args.migrations = input.parse()?;
+            } else if key == "at" {
+                input.parse::<Token![=]>()?;
+                args.at = Some(input.parse()?);
+            } else if key == "fixtures" {
+                let inner;
+                syn::parenthesized!(inner in input);
+                args.fixtures = Some(inner.parse()?);
+            } else {
+                return Err(syn::Error::new(key.span(), USAGE));
+            }
+            input.parse::<Option<Token![,]>>()?;
         }
-        let key: syn::Ident = input.parse()?;
-        if key != "migrations" {
-            return Err(syn::Error::new(
-                key.span(),
-                "unknown option; use `#[tidemark::test(migrations = MY_MIGRATIONS)]`",
-            ));
-        }
-        input.parse::<Token![=]>()?;
-        let migrations = input.parse()?;
-        input.parse::<Option<Token![,]>>()?;
-        Ok(Self { migrations })
+        Ok(args)
     }
+}
+
+/// The build-time check that `at` is a version of the set: its canonical spellings (numeric and
+/// diesel's) computed here, compared with the set's during `const` evaluation, which fails the
+/// build naming the versions around it.
+fn at_check(migrations: &syn::Path, at: &LitStr) -> syn::Result<TokenStream> {
+    let written = at.value();
+    let numeric = tidemark_core::Order::Numeric.canonical(&written);
+    let diesel = tidemark_core::Order::Text.canonical(&written);
+    if numeric.is_none() && diesel.is_none() {
+        return Err(syn::Error::new(
+            at.span(),
+            format!("`{written}` is not a version: write it as the migration's file name does (`41`, `2.1`, `V1_2`, a diesel timestamp)"),
+        ));
+    }
+    let parts: Vec<u64> = numeric
+        .as_deref()
+        .and_then(tidemark_core::Version::parse_canonical)
+        .and_then(|v| v.parts().map(<[u64]>::to_vec))
+        .unwrap_or_default();
+    let numeric = numeric.unwrap_or_default();
+    let diesel = diesel.unwrap_or_default();
+    Ok(quote! {
+        const _: () = ::tidemark::__private::require_version(
+            &#migrations, (#numeric, &[#(#parts),*]), #diesel, #written,
+        );
+    })
 }
 
 pub(crate) fn expand(args: &Args, item: ItemFn) -> syn::Result<TokenStream> {
@@ -54,6 +93,18 @@ pub(crate) fn expand(args: &Args, item: ItemFn) -> syn::Result<TokenStream> {
         }
     };
     let migrations = &args.migrations;
+    let check = match &args.at {
+        Some(at) => at_check(migrations, at)?,
+        None => quote!(),
+    };
+    let at = args.at.as_ref().map(|v| quote!(.at(#v)));
+    let fixtures = match &args.fixtures {
+        Some(list) => {
+            let list = crate::fixtures::expand(list)?;
+            quote!(.fixtures(#list))
+        }
+        None => quote!(),
+    };
     let name = &item.sig.ident;
     let inner = format_ident!("__tidemark_{}", name);
     let output = &item.sig.output;
@@ -63,13 +114,19 @@ pub(crate) fn expand(args: &Args, item: ItemFn) -> syn::Result<TokenStream> {
     inner_fn.sig.ident = inner.clone();
     inner_fn.attrs.clear();
     inner_fn.vis = syn::Visibility::Inherited;
+    // The version check sits beside the test, not in it: a `#[test]` function is compiled only
+    // in test builds, and `cargo check` of the crate should fail on an unknown version too.
     Ok(quote! {
+        #check
         #(#attrs)*
         #[::core::prelude::v1::test]
         #vis fn #name() #output {
             #inner_fn
             ::tidemark::__private::test_runtime().block_on(async {
-                let db = ::tidemark::testing::TestDatabase::new(&#migrations)
+                let db = ::tidemark::testing::TestDatabase::builder(&#migrations)
+                    #at
+                    #fixtures
+                    .build()
                     .await
                     .unwrap_or_else(|e| ::core::panic!("#[tidemark::test]: {}", e));
                 let result = #inner(#arg).await;

@@ -96,10 +96,27 @@ pub use tidemark_macros::embed_migrations;
 /// ```
 ///
 /// The one argument is a `deadpool_postgres::Pool` or a `&TestDatabase`; the test may return
-/// `()` or a `Result`. Each test gets its own database, cloned from a template (see
+/// `()` or a `Result`. `at = "41"` stops at that version (a compile error when the set has no
+/// such version) and `fixtures("users.sql", …)` loads SQL files there (read and checked at
+/// compile time, see [`fixtures!`]): a data test migrates on with `db.migrate_to(42)`. Each test gets its own database, cloned from a template (see
 /// [`testing::TestDatabase`]), so tests run in parallel under `cargo test` and `cargo nextest`.
 #[cfg(feature = "testing")]
 pub use tidemark_macros::test;
+
+/// SQL files to load into a test database after migrating (feature `testing`), read and checked
+/// at compile time and embedded: `&'static [Fixture]`.
+///
+/// ```ignore
+/// static USERS: &[tidemark::testing::Fixture] = tidemark::fixtures!("users.sql", "orders.sql");
+/// let db = TestDatabase::builder(&MIGRATIONS).at("2").fixtures(USERS).build().await?;
+/// ```
+///
+/// Each path is relative to the crate root, or to a `fixtures/` folder beside the tests
+/// (`tests/fixtures/`, `src/fixtures/`, `fixtures/`). A missing file, a quote left open (and,
+/// with the feature `syntax`, a syntax error) is a compile error at `path:line:col`. The same
+/// list is `#[tidemark::test(fixtures("users.sql"))]`.
+#[cfg(feature = "testing")]
+pub use tidemark_macros::fixtures;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -277,3 +277,95 @@ pub fn test_runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("a current-thread tokio runtime builds")
 }
+
+/// `#[tidemark::test(at = "…")]`'s build-time check: `set` has the version, spelled
+/// `numeric` (its canonical text and parts) in a numeric set or `diesel` in a diesel one;
+/// otherwise a compile error (a panic during `const` evaluation) that names the versions around
+/// it. `written` is the version as the attribute spells it.
+#[cfg(feature = "testing")]
+pub const fn require_version(
+    set: &Migrations,
+    numeric: (&str, &[u64]),
+    diesel: &str,
+    written: &str,
+) {
+    let items: &[Migration] = match &set.items {
+        Cow::Borrowed(items) => items,
+        Cow::Owned(_) => return, // a set built at run time: checked when the test runs
+    };
+    let by_text = matches!(set.order, Order::Text);
+    let wanted = if by_text { diesel } else { numeric.0 };
+    let (mut below, mut above) = ("(none)", "(none)");
+    let mut i = 0;
+    while i < items.len() {
+        let m = &items[i];
+        i += 1;
+        if !matches!(m.kind, MigrationKind::Versioned | MigrationKind::Code) {
+            continue;
+        }
+        let (Cow::Borrowed(id), Cow::Borrowed(parts)) = (&m.id, &m.version_parts) else {
+            continue;
+        };
+        if same(id.as_bytes(), wanted.as_bytes()) {
+            return;
+        }
+        let lower = if by_text {
+            less(id.as_bytes(), wanted.as_bytes())
+        } else {
+            less_parts(parts, numeric.1)
+        };
+        if lower {
+            below = id;
+        } else if matches!(above.as_bytes(), b"(none)") {
+            above = id;
+        }
+    }
+    const_panic::concat_panic!(
+        "\n#[tidemark::test(at = \"",
+        {}: written,
+        "\")]: the set has no such version; the versions around it are ",
+        {}: below,
+        " and ",
+        {}: above,
+        " (`at` takes any spelling of a version of the set: `41`, `V1_2`, a diesel timestamp)"
+    );
+}
+
+#[cfg(feature = "testing")]
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(feature = "testing")]
+const fn less(a: &[u8], b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+        i += 1;
+    }
+    a.len() < b.len()
+}
+
+#[cfg(feature = "testing")]
+const fn less_parts(a: &[u64], b: &[u64]) -> bool {
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+        i += 1;
+    }
+    a.len() < b.len()
+}

@@ -4,6 +4,7 @@
 mod code;
 mod concurrency;
 mod corpora;
+mod data_tests;
 mod ddl_locks;
 mod embed;
 mod errors;

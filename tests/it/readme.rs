@@ -1,5 +1,5 @@
 //! The README's "Add it to a project" compiles as written: each `Cargo.toml` block and the Rust
-//! files after it go into a fresh crate with nothing else (the example migrations as its
+//! (and SQL fixture) files after it go into a fresh crate with nothing else (the example migrations as its
 //! folder), which must build with its tests.
 
 use tidemark_rig::scratch::{repo_root, Scratch};
@@ -41,8 +41,12 @@ fn the_readme_compiles_in_a_fresh_crate_with_only_the_dependencies_it_lists() {
         if info == "toml" && body.contains("[dependencies]") {
             let inherited = crates.last().map(|c| c.1.clone()).unwrap_or_default();
             crates.push((manifest(&body), inherited));
-        } else if info.starts_with("rust") {
-            let Some(path) = body.lines().next().and_then(|l| l.strip_prefix("// ")) else {
+        } else if info.starts_with("rust") || info == "sql" {
+            // A Rust file names itself in a `// path` first line, a SQL file (a fixture) in a
+            // `-- path` one.
+            let first = body.lines().next();
+            let Some(path) = first.and_then(|l| l.strip_prefix("// ").or(l.strip_prefix("-- ")))
+            else {
                 panic!(
                     "a Rust block of the README names its file on its first line: {info}\n{body}"
                 );

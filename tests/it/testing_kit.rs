@@ -377,3 +377,86 @@ async fn a_test_process_leaves_no_database_behind() {
     let left = databases_like(&format!("tm\\_t\\_{pid}\\_%")).await;
     assert!(left.is_empty(), "databases left behind: {left:?}");
 }
+
+static DATA: Migrations = tidemark::embed_migrations!("tests/ui/fixtures/data-tests");
+static ONE_ROW: &[tidemark::testing::Fixture] =
+    tidemark::fixtures!("tests/ui/fixtures/data-tests-rows/one_row.sql");
+
+async fn rows_in_t(pool: &Pool) -> i64 {
+    let c = pool.get().await.unwrap();
+    c.query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn fixtures_are_loaded_at_the_version_and_are_part_of_the_template() {
+    let plain = TestDatabase::builder(&DATA).at("2").build().await.unwrap();
+    assert_eq!(rows_in_t(plain.pool()).await, 0);
+    let loaded = TestDatabase::builder(&DATA)
+        .at("V2")
+        .fixtures(ONE_ROW)
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(rows_in_t(loaded.pool()).await, 1);
+    let c = loaded.pool().get().await.unwrap();
+    let versions: Vec<String> = c
+        .query(
+            "SELECT version FROM tidemark_history ORDER BY version_key",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, ["1", "2"], "the fixture loaded at version 2");
+    let report = loaded.migrate_to(5).await.unwrap();
+    assert_eq!(report.versions(), ["5"]);
+    assert_eq!(
+        rows_in_t(loaded.pool()).await,
+        1,
+        "the row went through migration 5"
+    );
+
+    // Two templates at version 2: one without rows, one with the fixture's.
+    let srv = server().unwrap();
+    let admin = srv.connect(srv.admin_database()).await.unwrap();
+    let digest = tidemark_core::to_hex(&DATA.digest()[..8]);
+    let templates: Vec<String> = admin
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname",
+            &[&format!("tm_tmpl_{digest}_v2%")],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(templates.len(), 2, "{templates:?}");
+    assert!(templates[1].starts_with(&format!("tm_tmpl_{digest}_v2_f")));
+}
+
+#[tokio::test]
+async fn a_fixture_the_server_rejects_names_its_file_line_and_column() {
+    static BAD: &[tidemark::testing::Fixture] = &[tidemark::testing::Fixture::new(
+        "tests/fixtures/bad.sql",
+        "INSERT INTO t (id) VALUES (1);\nINSERT INTO nowhere VALUES (2);\n",
+    )];
+    let err = TestDatabase::builder(&DATA)
+        .fixtures(BAD)
+        .build()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(&err, tidemark::testing::TestError::Fixture { path, .. } if path == "tests/fixtures/bad.sql"),
+        "{err:?}"
+    );
+    assert!(
+        text.contains("2:13: ") && text.contains("relation \"nowhere\" does not exist"),
+        "{text}"
+    );
+}

@@ -1,7 +1,7 @@
 //! `TestDatabase`: an isolated database per test.
 
 use super::server::{background, owner_token, server, TestServer};
-use super::{template, TestError};
+use super::{template, Fixture, TestError};
 use crate::migrations::Migrations;
 use crate::report::Report;
 use crate::target::Target;
@@ -29,6 +29,55 @@ pub struct TestDatabase {
     pool: Pool,
     server: &'static TestServer,
     closed: bool,
+    /// The set it was made with, for [`migrate_to`](Self::migrate_to).
+    set: Option<Migrations>,
+}
+
+/// A [`TestDatabase`] to build: a set, a version to stop at, fixtures to load there.
+///
+/// ```no_run
+/// # async fn t() -> Result<(), tidemark::testing::TestError> {
+/// use tidemark::testing::TestDatabase;
+/// static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/migrations");
+/// static USERS: &[tidemark::testing::Fixture] = tidemark::fixtures!("tests/fixtures/users.sql");
+///
+/// let db = TestDatabase::builder(&MIGRATIONS).at("2").fixtures(USERS).build().await?;
+/// db.migrate_to(3).await?; // the migration under test, on the fixture's rows
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is awaited"]
+pub struct TestDatabaseBuilder<'s> {
+    set: &'s Migrations,
+    target: Target,
+    fixtures: &'s [Fixture],
+}
+
+impl<'s> TestDatabaseBuilder<'s> {
+    /// Stop at `version` (any spelling the set accepts: `41`, `V1_2`, a diesel timestamp)
+    /// instead of migrating everything.
+    pub fn at(mut self, version: impl std::fmt::Display) -> Self {
+        self.target = Target::version(version);
+        self
+    }
+
+    /// Stop at `target`.
+    pub fn target(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// Load these fixtures, in order, once migrated. They are part of the template, so every
+    /// test with the same set, target and fixtures clones one database.
+    pub fn fixtures(mut self, fixtures: &'s [Fixture]) -> Self {
+        self.fixtures = fixtures;
+        self
+    }
+
+    /// Clones the database from its template (built once per set, target and fixtures).
+    pub async fn build(self) -> Result<TestDatabase, TestError> {
+        TestDatabase::make(self.set, self.target, self.fixtures).await
+    }
 }
 
 impl std::fmt::Debug for TestDatabase {
@@ -59,13 +108,30 @@ impl TestDatabase {
     /// Fails when the test binary is stale (debug builds): its migration folder has files that
     /// were added, changed or removed since the build, so the test would run an old set.
     pub async fn at(set: &Migrations, target: Target) -> Result<Self, TestError> {
+        Self::make(set, target, &[]).await
+    }
+
+    /// A database to build: at a version, with fixtures (see [`TestDatabaseBuilder`]).
+    pub fn builder(set: &Migrations) -> TestDatabaseBuilder<'_> {
+        TestDatabaseBuilder {
+            set,
+            target: Target::Latest,
+            fixtures: &[],
+        }
+    }
+
+    async fn make(
+        set: &Migrations,
+        target: Target,
+        fixtures: &[Fixture],
+    ) -> Result<Self, TestError> {
         if let Some(stale) = crate::stale::stale(set) {
             return Err(TestError::Stale(stale.to_string()));
         }
         let server = server()?;
         let admin = server.admin().await?;
         sweep_stale(server, &admin).await;
-        let tmpl = template::ensure(server, &admin, set, &target).await?;
+        let tmpl = template::ensure(server, &admin, set, &target, fixtures).await?;
         let name = unique_name();
         template::clone(&admin, &tmpl, &name).await?;
         Ok(Self {
@@ -73,6 +139,7 @@ impl TestDatabase {
             name,
             server,
             closed: false,
+            set: Some(set.clone()),
         })
     }
 
@@ -90,6 +157,7 @@ impl TestDatabase {
             name,
             server,
             closed: false,
+            set: None,
         })
     }
 
@@ -121,6 +189,26 @@ impl TestDatabase {
     /// Moves this database to `target` with `set` (up or down).
     pub async fn migrate(&self, set: &Migrations, target: Target) -> Result<Report, crate::Error> {
         set.migrator().target(target).run(&self.pool).await
+    }
+
+    /// Moves this database to `version` (up or down) with the set it was made with: the step a
+    /// data test checks, after rows were loaded at an earlier version. An empty database has
+    /// no set: [`Error::UnknownTarget`](crate::Error::UnknownTarget).
+    pub async fn migrate_to(
+        &self,
+        version: impl std::fmt::Display,
+    ) -> Result<Report, crate::Error> {
+        self.migrate_to_target(Target::version(version)).await
+    }
+
+    /// [`migrate_to`](Self::migrate_to) any target (`Target::Latest`: the rest of the set).
+    pub async fn migrate_to_target(&self, target: Target) -> Result<Report, crate::Error> {
+        match &self.set {
+            Some(set) => self.migrate(set, target).await,
+            None => Err(crate::Error::UnknownTarget {
+                version: format!("{target:?} (an empty test database has no set)"),
+            }),
+        }
     }
 }
 

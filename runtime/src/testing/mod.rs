@@ -13,12 +13,14 @@
 //! ```
 
 mod database;
+mod fixture;
 mod reversible;
 mod schema_file;
 mod server;
 mod template;
 
-pub use database::TestDatabase;
+pub use database::{TestDatabase, TestDatabaseBuilder};
+pub use fixture::Fixture;
 pub use reversible::{
     assert_all_reversible, assert_reversible, check_reversible, Irreversible, Reversibility,
 };
@@ -62,6 +64,14 @@ pub enum TestError {
         path: std::path::PathBuf,
         /// The cause.
         error: std::io::Error,
+    },
+    /// A fixture failed to load.
+    #[error("fixture {path}: {message}")]
+    Fixture {
+        /// The fixture's file, relative to the crate root.
+        path: String,
+        /// `line:col:` where the server gives a position, and its message.
+        message: String,
     },
     /// The schema could not be read or written as a file.
     #[error("the schema file: {0}")]

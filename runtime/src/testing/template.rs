@@ -1,7 +1,7 @@
 //! Template databases: migrated once per (set digest, target), cloned per test.
 
 use super::server::TestServer;
-use super::TestError;
+use super::{Fixture, TestError};
 use crate::migrations::Migrations;
 use crate::target::Target;
 use std::collections::BTreeSet;
@@ -13,17 +13,23 @@ use tokio_postgres::Client;
 /// process shares (advisory locks are per database).
 const TEMPLATE_LOCK: i64 = 0x7469_6465_6d61_726b; // "tidemark"
 
-/// The template's name: the set digest and, for a version target, the version.
-pub(crate) fn template_name(set: &Migrations, target: &Target) -> String {
+/// The template's name: the set digest, for a version target the version, and the fixtures'
+/// key.
+pub(crate) fn template_name(set: &Migrations, target: &Target, fixtures: &[Fixture]) -> String {
     let digest = tidemark_core::to_hex(&set.digest()[..8]);
-    match target {
+    let name = match target {
         Target::Latest => format!("tm_tmpl_{digest}"),
         Target::Initial => format!("tm_tmpl_{digest}_initial"),
+        // Canonical, so `2`, `V2` and `002` share one template.
         Target::Version(v) => format!(
             "tm_tmpl_{digest}_v{}",
-            v.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            set.order
+                .canonical(v)
+                .unwrap_or_else(|| v.clone())
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
         ),
-    }
+    };
+    name + &super::fixture::key(fixtures)
 }
 
 /// Templates this process has seen complete: asking the server again costs a round trip per test.
@@ -36,8 +42,9 @@ pub(crate) async fn ensure(
     admin: &Client,
     set: &Migrations,
     target: &Target,
+    fixtures: &[Fixture],
 ) -> Result<String, TestError> {
-    let name = template_name(set, target);
+    let name = template_name(set, target, fixtures);
     if KNOWN.lock().is_ok_and(|k| k.contains(&name)) {
         return Ok(name);
     }
@@ -52,7 +59,7 @@ pub(crate) async fn ensure(
         .await?;
     let built = async {
         if !exists(&own, &name).await? {
-            build(server, &own, set, target, &name).await?;
+            build(server, &own, (set, target, fixtures), &name).await?;
         }
         Ok::<_, TestError>(())
     }
@@ -82,8 +89,7 @@ async fn exists(admin: &Client, name: &str) -> Result<bool, TestError> {
 async fn build(
     server: &TestServer,
     admin: &Client,
-    set: &Migrations,
-    target: &Target,
+    (set, target, fixtures): (&Migrations, &Target, &[Fixture]),
     name: &str,
 ) -> Result<(), TestError> {
     let building = format!("{name}_build");
@@ -95,8 +101,23 @@ async fn build(
         .await?;
     {
         let pool = server.pool(&building, 2);
-        set.migrator().target(target.clone()).run(&pool).await?;
+        let loaded = async {
+            set.migrator().target(target.clone()).run(&pool).await?;
+            if !fixtures.is_empty() {
+                let client = pool.get().await?;
+                super::fixture::load(&client, fixtures).await?;
+            }
+            Ok::<_, TestError>(())
+        }
+        .await;
         pool.close();
+        if let Err(e) = loaded {
+            wait_disconnected(admin, &building, Duration::from_secs(10)).await?;
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{building}\""))
+                .await?;
+            return Err(e);
+        }
     }
     wait_disconnected(admin, &building, Duration::from_secs(10)).await?;
     admin
