@@ -15,7 +15,7 @@
 //! ```
 //!
 //! `serve` migrates, registers, prints one line per event (`migrated …`, `waiting contract …`,
-//! `registered …`, `contracted …`) and serves a query that reads and writes the column its
+//! `registered …`, `serving …` once its first query answered, `contracted …`) and serves a query that reads and writes the column its
 //! release uses, every 20 ms, until SIGTERM or SIGINT; then it deregisters and prints what it
 //! served.
 
@@ -161,9 +161,13 @@ async fn serve_until_stopped(
                     Ok(client) => client.batch_execute(&query).await.map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
                 };
-                if let Err(e) = result {
-                    failed += 1;
-                    println!("query failed: {e}");
+                match result {
+                    Err(e) => {
+                        failed += 1;
+                        println!("query failed: {e}");
+                    }
+                    Ok(()) if served == 1 => println!("serving release {release}"),
+                    Ok(()) => {}
                 }
             }
         }

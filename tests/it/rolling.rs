@@ -23,10 +23,10 @@ struct Replica {
 }
 
 impl Replica {
-    /// Starts release `release` and waits until it registered.
+    /// Starts release `release` and waits until it registered and its query answered.
     fn start(db: &TestDb, release: u8, ttl_ms: u64) -> Self {
         let replica = Self::spawn(db, release, ttl_ms);
-        replica.wait_for("registered ");
+        replica.wait_for("serving ");
         replica
     }
 
@@ -249,7 +249,7 @@ async fn four_release_2_replicas_contract_exactly_once_after_the_last_release_1_
         .map(|_| Replica::spawn(&db, 2, LONG_TTL_MS))
         .collect();
     for two in &twos {
-        two.wait_for("registered ");
+        two.wait_for("serving ");
     }
     assert_eq!(
         twos.iter().map(|t| t.count("migrated 2 ")).sum::<usize>(),
