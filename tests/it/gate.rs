@@ -148,3 +148,44 @@ async fn a_contracts_transaction_rereads_the_registry_and_applies_nothing_when_i
     let versions: Vec<String> = db.history().await.into_iter().map(|r| r.0).collect();
     assert_eq!(versions, ["1", "2"]);
 }
+
+static CODE_CONTRACT: tidemark::Migrations =
+    tidemark::embed_migrations!("tests/fixtures/code/contract");
+
+#[tokio::test]
+async fn code_and_no_transaction_migrations_can_be_contract_ones() {
+    let db = fresh_db().await;
+    let old = set_of(&[(
+        "V1__items.sql",
+        "CREATE TABLE items (id int, legacy text);\nCREATE INDEX items_legacy ON items (legacy);\n",
+    )]);
+    old.migrator().run(&db.pool).await.unwrap();
+    let phases: Vec<Phase> = CODE_CONTRACT.iter().map(|m| m.phase()).collect();
+    assert_eq!(phases, [Phase::Expand, Phase::Contract, Phase::Contract]);
+    assert!(CODE_CONTRACT.iter().nth(2).unwrap().up().no_transaction());
+    let instance = old
+        .migrator()
+        .register(&db.pool, Registration::new("old"))
+        .await
+        .unwrap();
+    let report = CODE_CONTRACT.migrator().run(&db.pool).await.unwrap();
+    let waiting: Vec<&str> = report.waiting.iter().map(|w| w.version.as_str()).collect();
+    assert_eq!(waiting, ["2", "3"]);
+    assert!(report.steps.is_empty());
+    instance.shutdown().await.unwrap();
+    let report = CODE_CONTRACT.migrator().run(&db.pool).await.unwrap();
+    assert_eq!(report.versions(), ["2", "3"]);
+    assert!(!db.column_exists("items", "legacy").await);
+    let c = db.pool.get().await.unwrap();
+    let phases: Vec<String> = c
+        .query(
+            "SELECT phase FROM tidemark_history ORDER BY version_key",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(phases, ["expand", "contract", "contract"]);
+}

@@ -38,11 +38,13 @@ pub struct TestDatabase {
 /// ```no_run
 /// # async fn t() -> Result<(), tidemark::testing::TestError> {
 /// use tidemark::testing::TestDatabase;
-/// static MIGRATIONS: tidemark::Migrations = tidemark::embed_migrations!("examples/migrations");
-/// static USERS: &[tidemark::testing::Fixture] = tidemark::fixtures!("tests/fixtures/users.sql");
+/// static MIGRATIONS: tidemark::Migrations =
+///     tidemark::embed_migrations!("tests/ui/fixtures/data-tests");
+/// static ROWS: &[tidemark::testing::Fixture] =
+///     tidemark::fixtures!("tests/ui/fixtures/data-tests-rows/one_row.sql");
 ///
-/// let db = TestDatabase::builder(&MIGRATIONS).at("2").fixtures(USERS).build().await?;
-/// db.migrate_to(3).await?; // the migration under test, on the fixture's rows
+/// let db = TestDatabase::builder(&MIGRATIONS).at("2").fixtures(ROWS).build().await?;
+/// db.migrate_to(5).await?; // the migration under test, on the fixture's rows
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
