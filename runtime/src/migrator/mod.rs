@@ -1,6 +1,7 @@
 //! The `Migrator`: the builder here, its verbs in [`verbs`], the visit each verb makes to its
 //! database in [`crate::visit`].
 
+mod phases;
 #[cfg(feature = "rolling")]
 mod rolling;
 mod verbs;

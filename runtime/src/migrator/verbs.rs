@@ -6,7 +6,8 @@
 //! 1,000 migrations); built and boxed here, the work is compiled once, in this crate, for one
 //! allocation per call.
 
-use super::{Gate, Migrator};
+use super::phases::forced;
+use super::Migrator;
 use crate::db::Db;
 use crate::db::Session;
 use crate::error::Error;
@@ -16,7 +17,6 @@ use crate::history::{translate, HistoryRow, Prior, Recorded, Tables};
 use crate::maintenance::{self, RepairReport};
 use crate::migrations::Migrations;
 use crate::plan::{self, Plan};
-use crate::registry;
 use crate::report::Report;
 use crate::status::{self, Status};
 use crate::stop::Watch;
@@ -77,20 +77,6 @@ impl<'m> Migrator<'m> {
             }
             .instrument(span),
         )
-    }
-
-    /// [`run`](Self::run) for an operator who runs the contract step by hand (`migrate
-    /// contract`): applies every pending migration, contract ones included, and refuses with
-    /// [`Error::ContractWaiting`] (running nothing) when live registered instances embed sets
-    /// without a pending contract migration, naming them. With
-    /// [`force_contracts(true)`](Self::force_contracts) it runs them anyway and lists those
-    /// instances in a [`Warning::ContractForced`] each.
-    pub async fn contract<'a>(&self, db: impl Into<Db<'a>>) -> Result<Report, Error> {
-        let mut m = self.clone();
-        if m.gate != Gate::Force {
-            m.gate = Gate::Refuse;
-        }
-        m.run_boxed(db.into()).await
     }
 
     /// Computes what [`run`](Self::run) would do, without the lock and without changing
@@ -199,20 +185,6 @@ impl<'m> Migrator<'m> {
         })
     }
 
-    /// The live registered instances (design §11), oldest first: what holds a contract
-    /// migration's gate. Reads only; empty when no instance ever registered.
-    pub async fn instances<'a>(
-        &self,
-        db: impl Into<Db<'a>>,
-    ) -> Result<Vec<crate::LiveInstance>, Error> {
-        let db = db.into();
-        let tables = self.tables()?;
-        let conn = db.shared().await?;
-        Ok(registry::sql::live(&conn, &tables)
-            .await?
-            .unwrap_or_default())
-    }
-
     /// Checks history against the set without changing anything: a failed row, a divergent
     /// checksum, a missing or an out-of-order migration is an error (unless allowed). Pending
     /// migrations are fine.
@@ -278,30 +250,6 @@ impl<'m> Migrator<'m> {
             Ok(value)
         })
         .await
-    }
-
-    /// What status says of rolling deploys: the phases of applied migrations this set lacks
-    /// (read only when there are such), and the live instances (when a registry exists).
-    async fn registry_in_status(&self, db: Db<'_>, status: &mut Status) -> Result<(), Error> {
-        let tables = self.tables()?;
-        let conn = db.shared().await?;
-        let unknown: Vec<String> = status
-            .entries
-            .iter()
-            .filter(|e| e.path.is_none())
-            .map(|e| e.version.clone())
-            .collect();
-        for (version, _) in registry::sql::applied_contracts(&conn, &tables, &unknown).await? {
-            if let Some(e) = status.entries.iter_mut().find(|e| e.version == version) {
-                e.phase = crate::Phase::Contract;
-            }
-        }
-        if tables.beside(registry::sql::SUFFIX).is_ok() {
-            status.instances = registry::sql::live(&conn, &tables)
-                .await?
-                .unwrap_or_default();
-        }
-        Ok(())
     }
 
     /// History as recorded, creating nothing (no table: no history), old row names translated.
@@ -482,70 +430,6 @@ impl<'m> Migrator<'m> {
             }
         }
     }
-
-    /// The gate (design §11): when `plan` applies contract migrations, reads the live instances
-    /// and takes out those a live instance lacks (or, as [`contract`](Self::contract) does,
-    /// refuses; or, forced, keeps them and lists who lacked them).
-    async fn gate(
-        &self,
-        client: &tokio_postgres::Client,
-        tables: &Tables,
-        plan: &mut Plan<'m>,
-    ) -> Result<(), Error> {
-        if !registry::needs_registry(plan) {
-            return Ok(());
-        }
-        let live = registry::sql::live(client, tables).await?;
-        let force = self.gate == Gate::Force;
-        registry::hold(
-            plan,
-            live.as_deref(),
-            self.instance.as_deref(),
-            tables,
-            force,
-        )?;
-        for w in &plan.waiting {
-            tracing::info!(target: events::CONTRACT_WAITING, version = %w.version, holders = w.holders.len(), "{w}");
-        }
-        if self.gate == Gate::Refuse && !plan.waiting.is_empty() {
-            return Err(Error::ContractWaiting {
-                waiting: std::mem::take(&mut plan.waiting),
-            });
-        }
-        Ok(())
-    }
-
-    /// An old binary (design §11): history records a contract migration among the versions
-    /// newer than this set, which this set lacks: [`Error::MissingContract`] (unless
-    /// `allow_missing`). Reads history's phases only when there are such versions.
-    async fn refuse_missing_contract(
-        &self,
-        client: &tokio_postgres::Client,
-        tables: &Tables,
-        plan: &Plan<'m>,
-    ) -> Result<(), Error> {
-        if plan.future.is_empty() || self.policy.allow_missing {
-            return Ok(());
-        }
-        match registry::sql::applied_contracts(client, tables, &plan.future)
-            .await?
-            .into_iter()
-            .next()
-        {
-            Some((version, name)) => Err(Error::MissingContract { version, name }),
-            None => Ok(()),
-        }
-    }
-}
-
-/// The warnings of contract migrations run over the live instances that lacked them (forced),
-/// each also a `tracing` event.
-fn forced(contracts: Vec<crate::WaitingContract>) -> impl Iterator<Item = Warning> {
-    contracts.into_iter().map(|contract| {
-        let w = Warning::ContractForced { contract };
-        tracing::warn!(target: events::CONTRACT_WAITING, "{w}");
-        w
-    })
 }
 
 /// `report` with the stale-binary warning first, when the binary is stale.
