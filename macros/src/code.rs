@@ -186,16 +186,7 @@ pub(crate) fn script(index: usize, s: &Script, name: &str, sum: &TokenStream) ->
         quote!(p::Code::Transaction(#f))
     };
     let script = quote!(p::code_script(#path, #sum, #code));
-    let script = if s.out_of_order {
-        quote!(p::out_of_order(#script))
-    } else {
-        script
-    };
-    if s.contract {
-        quote!(p::contract(#script))
-    } else {
-        script
-    }
+    crate::tokens::with_directives(s, script)
 }
 
 fn module_ident(index: usize) -> Ident {

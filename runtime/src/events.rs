@@ -13,7 +13,7 @@
 //! | [`CODE_START`] | INFO | `version`, `name`, `direction`: a code migration starts |
 //! | [`LOCK_RETRY`] | WARN | `version`, `attempt`, `wait_ms`: a step gave up waiting for a lock and is retried |
 //! | [`CONTRACT_WAITING`] | INFO | `version`, `holders` (how many live instances lack it) |
-//! | [`INSTANCE`] | INFO | `id`, `event` (`registered`, `expired`, `deregistered`) |
+//! | [`INSTANCE`] | INFO/WARN/ERROR | `id`, `event` (`registered`, `expired`, `failed`, `refused`, `deregistered`) |
 //! | [`PROGRESS`] | INFO | `done`, `total` (when known): sent by a code migration through [`progress`](crate::progress) |
 //!
 //! Every run is also inside a span named `tidemark.run` with `schema`, `table` and
@@ -45,5 +45,6 @@ pub const STALE: &str = "tidemark::stale";
 /// names them).
 pub const CONTRACT_WAITING: &str = "tidemark::contract_waiting";
 /// A registered instance's life: `registered`, `expired` (its row outlived its time-to-live
-/// without a heartbeat; it registers again) or `deregistered`.
+/// without a heartbeat; it registers again), `failed` (a heartbeat), `refused` (it may not
+/// register again) or `deregistered`.
 pub const INSTANCE: &str = "tidemark::instance";

@@ -189,3 +189,70 @@ async fn code_and_no_transaction_migrations_can_be_contract_ones() {
         .collect();
     assert_eq!(phases, ["expand", "contract", "contract"]);
 }
+
+#[tokio::test]
+async fn an_expired_instance_registers_again_and_is_refused_once_a_contract_it_lacks_ran() {
+    let db = fresh_db().await;
+    let old = old_set();
+    old.migrator().run(&db.pool).await.unwrap();
+    let mut instance = old
+        .migrator()
+        .register(
+            &db.pool,
+            Registration::new("old").heartbeat(Duration::from_millis(50)),
+        )
+        .await
+        .unwrap();
+    let c = db.pool.get().await.unwrap();
+    let expire = "UPDATE tidemark_history_instances SET expires_at = now() - interval '1 second'";
+    let next = async |instance: &mut tidemark::Instance| {
+        tokio::time::timeout(Duration::from_secs(20), instance.next_event())
+            .await
+            .expect("an event within 20 s")
+            .expect("the heartbeat runs")
+    };
+    // A pause longer than the time-to-live: the next heartbeat finds the row expired.
+    c.batch_execute(expire).await.unwrap();
+    assert!(matches!(
+        next(&mut instance).await,
+        tidemark::InstanceEvent::Renewed
+    ));
+    let live: i64 = c
+        .query_one(
+            "SELECT count(*) FROM tidemark_history_instances WHERE expires_at > now()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(live, 1, "registered again");
+    // Expired again, and meanwhile a contract it lacks runs (its gate is open: no live row).
+    // This session holds the migration lock throughout (advisory locks are re-entrant within a
+    // session, so the run on it takes it again): the instance's registering again waits for it.
+    let new = set_of(&[
+        ("V1__users.sql", USERS),
+        (
+            "V2__drop_name.sql",
+            "-- tidemark:contract\nALTER TABLE users DROP COLUMN name;",
+        ),
+    ]);
+    let key = new.migrator().effective_lock_key();
+    c.batch_execute(&format!("SELECT pg_advisory_lock({key})"))
+        .await
+        .unwrap();
+    c.batch_execute(expire).await.unwrap();
+    assert_eq!(new.migrator().run(&c).await.unwrap().versions(), ["2"]);
+    c.batch_execute(&format!("SELECT pg_advisory_unlock({key})"))
+        .await
+        .unwrap();
+    match next(&mut instance).await {
+        tidemark::InstanceEvent::Refused(Error::MissingContract { version, .. }) => {
+            assert_eq!(version, "2");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        instance.next_event().await.is_none(),
+        "no heartbeat follows"
+    );
+}

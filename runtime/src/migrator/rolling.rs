@@ -60,7 +60,7 @@ impl Migrator<'static> {
         };
         let waiting = self.enroll(Db::Pool(pool), &row).await?;
         tracing::info!(target: events::INSTANCE, id = %row.id, event = "registered", "registered instance {}", row.id);
-        let (events, receiver) = mpsc::unbounded_channel();
+        let (events, receiver) = mpsc::channel(EVENTS);
         let (stop, stopped) = oneshot::channel();
         let mut m = self.clone();
         m.instance = Some(row.id.clone());
@@ -137,6 +137,10 @@ impl Migrator<'static> {
     }
 }
 
+/// How many events wait for an application that does not read them; later ones are dropped
+/// (each is also a `tracing` event or in the next report).
+const EVENTS: usize = 64;
+
 /// The heartbeat task's state.
 struct Heartbeat {
     migrator: Migrator<'static>,
@@ -145,7 +149,7 @@ struct Heartbeat {
     every: std::time::Duration,
     /// This set's contract migrations not applied yet, as last seen.
     waiting: Vec<String>,
-    events: mpsc::UnboundedSender<InstanceEvent>,
+    events: mpsc::Sender<InstanceEvent>,
 }
 
 impl Heartbeat {
@@ -174,6 +178,21 @@ impl Heartbeat {
         Ok(())
     }
 
+    /// Hands `event` to the application, dropping it when the application stopped reading.
+    fn tell(&self, event: InstanceEvent) {
+        let id = &self.row.id;
+        match &event {
+            InstanceEvent::Failed(e) => {
+                tracing::warn!(target: events::INSTANCE, id = %id, event = "failed", "instance {id}: heartbeat failed: {e}");
+            }
+            InstanceEvent::Refused(e) => {
+                tracing::error!(target: events::INSTANCE, id = %id, event = "refused", "instance {id} may not register again: {e}");
+            }
+            _ => {}
+        }
+        let _ = self.events.try_send(event);
+    }
+
     /// One heartbeat: refreshes the row (registering again if it had expired) and applies the
     /// contract migrations whose gate opened. `false` when the instance may not register again.
     async fn beat(&mut self) -> bool {
@@ -183,16 +202,16 @@ impl Heartbeat {
                 Ok(waiting) => {
                     tracing::warn!(target: events::INSTANCE, id = %self.row.id, event = "expired", "instance {} had expired; registered again", self.row.id);
                     self.waiting = waiting;
-                    let _ = self.events.send(InstanceEvent::Renewed);
+                    self.tell(InstanceEvent::Renewed);
                     return true;
                 }
                 Err(e) => {
-                    let _ = self.events.send(InstanceEvent::Refused(e));
+                    self.tell(InstanceEvent::Refused(e));
                     return false;
                 }
             },
             Err(e) => {
-                let _ = self.events.send(InstanceEvent::Failed(e));
+                self.tell(InstanceEvent::Failed(e));
                 return true;
             }
         };
@@ -201,11 +220,11 @@ impl Heartbeat {
                 Ok(report) => {
                     self.waiting = report.waiting.iter().map(|w| w.version.clone()).collect();
                     if !report.steps.is_empty() {
-                        let _ = self.events.send(InstanceEvent::Contracted(report));
+                        self.tell(InstanceEvent::Contracted(report));
                     }
                 }
                 Err(e) => {
-                    let _ = self.events.send(InstanceEvent::Failed(e));
+                    self.tell(InstanceEvent::Failed(e));
                 }
             }
         }

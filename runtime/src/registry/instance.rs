@@ -84,7 +84,7 @@ pub enum InstanceEvent {
 #[derive(Debug)]
 pub struct Instance {
     pub(crate) id: String,
-    pub(crate) events: mpsc::UnboundedReceiver<InstanceEvent>,
+    pub(crate) events: mpsc::Receiver<InstanceEvent>,
     pub(crate) stop: Option<oneshot::Sender<()>>,
     pub(crate) task: Option<JoinHandle<Result<(), Error>>>,
 }
@@ -96,7 +96,8 @@ impl Instance {
     }
 
     /// The next thing the heartbeat did (see [`InstanceEvent`]); `None` once the heartbeat
-    /// ended.
+    /// ended. Up to 64 wait unread; later ones are dropped (each is also a `tracing` event,
+    /// target [`events::INSTANCE`](crate::events::INSTANCE) or the run's own).
     pub async fn next_event(&mut self) -> Option<InstanceEvent> {
         self.events.recv().await
     }

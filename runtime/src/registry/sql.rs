@@ -169,7 +169,13 @@ pub(crate) async fn live(
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
             return Ok(None)
         }
-        Err(e) => return Err(Error::db("reading the instance registry")(e)),
+        Err(e) => {
+            return Err(crate::history::read::privilege_or(
+                "reading the instance registry",
+                format!("SELECT on {}", tables.beside(SUFFIX)?),
+                e,
+            ))
+        }
     };
     let text =
         |r: &tokio_postgres::SimpleQueryRow, i: usize| r.get(i).unwrap_or_default().to_owned();
