@@ -186,7 +186,7 @@ pub(crate) fn script(index: usize, s: &Script, name: &str, sum: &TokenStream) ->
         quote!(p::Code::Transaction(#f))
     };
     let script = quote!(p::code_script(#path, #sum, #code));
-    crate::tokens::with_directives(s, script)
+    crate::directives::with_directives(s, script)
 }
 
 fn module_ident(index: usize) -> Ident {

@@ -3,6 +3,7 @@
 
 mod analysis;
 mod code;
+mod directives;
 mod embed;
 mod errors;
 mod fixtures;

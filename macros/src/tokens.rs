@@ -173,22 +173,7 @@ fn script(s: &Script) -> TokenStream {
     let no_tx = s.no_transaction;
     let own_tx = s.own_transaction;
     let script = quote!(p::script(::core::include_str!(#abs), #path, #sum, #no_tx, #own_tx));
-    with_directives(s, script)
-}
-
-/// `script` wrapped in what its header directives mark it with (`out-of-order`, `contract`):
-/// SQL and Rust code migrations alike.
-pub(crate) fn with_directives(s: &Script, script: TokenStream) -> TokenStream {
-    let script = if s.out_of_order {
-        quote!(p::out_of_order(#script))
-    } else {
-        script
-    };
-    if s.contract {
-        quote!(p::contract(#script))
-    } else {
-        script
-    }
+    crate::directives::with_directives(s, script)
 }
 
 /// A `[u8; 32]` as one byte-string token (`*b"…"`) rather than 32 integer tokens: 1,000
