@@ -31,11 +31,16 @@ impl Replica {
     }
 
     fn spawn(db: &TestDb, release: u8, ttl_ms: u64) -> Self {
+        Self::spawn_at(&db.conn_string(), release, ttl_ms)
+    }
+
+    /// [`spawn`](Self::spawn) with its own connection string (through a pooler).
+    fn spawn_at(url: &str, release: u8, ttl_ms: u64) -> Self {
         let mut child = Command::new(crate::support::example("rolling_deploy"))
             .args(["serve", "--release", &release.to_string()])
             .args(["--heartbeat-ms", &HEARTBEAT_MS.to_string()])
             .args(["--ttl-ms", &ttl_ms.to_string()])
-            .env("DATABASE_URL", db.conn_string())
+            .env("DATABASE_URL", url)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -386,4 +391,42 @@ async fn phase_of(db: &TestDb, version: &str) -> Option<String> {
     .await
     .unwrap()
     .get(0)
+}
+
+#[tokio::test]
+async fn through_a_transaction_mode_pgbouncer_registration_heartbeats_and_the_contract_work() {
+    use tidemark::tokio_postgres::config::Host;
+    let db = fresh_db().await;
+    let config = db.config();
+    let dir = config.get_hosts().iter().find_map(|h| match h {
+        Host::Unix(dir) => Some(dir.clone()),
+        _ => None,
+    });
+    let (Some(dir), Some(port)) = (dir, config.get_ports().first()) else {
+        eprintln!("skipped: the test server is not on a unix socket, which the rig's PgBouncer forwards to");
+        return;
+    };
+    let pgb = tidemark_rig::PgBouncer::start(&dir, *port, 4).unwrap();
+    let url = pgb.url(&db.name);
+    let mut one = Replica::spawn_at(&url, 1, LONG_TTL_MS);
+    one.wait_for("serving ");
+    let two = Replica::spawn_at(&url, 2, LONG_TTL_MS);
+    two.wait_for("serving ");
+    let (_, waiting) = two.wait_for("waiting contract 3 ");
+    assert!(waiting.ends_with(&one.id()), "{waiting}");
+    still_waiting(&db).await;
+    one.stop();
+    one.served_without_failure();
+    two.wait_for("contracted 3 drop_name");
+    assert_eq!(versions(&db).await, ["1", "2", "3"]);
+    assert!(
+        !two.text().iter().any(|l| l.starts_with("heartbeat failed")),
+        "{:?}",
+        two.text()
+    );
+    assert_eq!(
+        db.advisory_locks().await,
+        0,
+        "no lock left on a pooled server connection"
+    );
 }
