@@ -306,7 +306,7 @@ pub const fn require_version(
         let (Cow::Borrowed(id), Cow::Borrowed(parts)) = (&m.id, &m.version_parts) else {
             continue;
         };
-        if same(id.as_bytes(), wanted.as_bytes()) {
+        if !less(id.as_bytes(), wanted.as_bytes()) && !less(wanted.as_bytes(), id.as_bytes()) {
             return;
         }
         let lower = if by_text {
@@ -329,21 +329,6 @@ pub const fn require_version(
         {}: above,
         " (`at` takes any spelling of a version of the set: `41`, `V1_2`, a diesel timestamp)"
     );
-}
-
-#[cfg(feature = "testing")]
-const fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 #[cfg(feature = "testing")]

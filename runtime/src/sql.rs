@@ -46,6 +46,12 @@ pub(crate) fn from_hex(hex: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// A `text[]` literal of `items`.
+pub(crate) fn text_array(items: &[String]) -> String {
+    let inner: Vec<String> = items.iter().map(|v| literal(v)).collect();
+    format!("ARRAY[{}]::text[]", inner.join(", "))
+}
+
 /// A `bigint[]` literal for the version sort key.
 pub(crate) fn bigint_array(parts: &[u64]) -> String {
     let items: Vec<String> = parts.iter().map(u64::to_string).collect();

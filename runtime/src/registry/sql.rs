@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::history::Tables;
-use crate::sql::literal;
+use crate::sql::{literal, text_array};
 use crate::waiting::LiveInstance;
 use std::time::Duration;
 use tokio_postgres::{Client, SimpleQueryMessage};
@@ -24,12 +24,6 @@ pub(crate) struct Row {
     pub(crate) set_digest: String,
     pub(crate) contracts: Vec<String>,
     pub(crate) ttl: Duration,
-}
-
-/// A `text[]` literal of versions (which hold no quote, comma or brace, but are quoted anyway).
-fn text_array(items: &[String]) -> String {
-    let inner: Vec<String> = items.iter().map(|v| literal(v)).collect();
-    format!("ARRAY[{}]::text[]", inner.join(", "))
 }
 
 #[cfg(feature = "rolling")]
@@ -140,7 +134,7 @@ pub(crate) fn gate_check_sql(
     me: Option<&str>,
 ) -> Result<String, Error> {
     let message = format!(
-        "tidemark: contract {version} waits: a live instance registered since the gate was read lacks it; backend "
+        "tidemark: contract {version} waits: a live instance registered since the gate was read lacks it (nothing of the migration ran; a later run, or a registered instance's heartbeat, applies it once that instance is gone); backend "
     );
     Ok(format!(
         "SELECT CASE WHEN EXISTS (SELECT FROM {r} WHERE expires_at > now(){not_me} \

@@ -72,22 +72,19 @@ pub(crate) async fn load(
 }
 
 /// `line:col: message` from the server's error, its position counted in `sql` (the message
-/// starts with `BEGIN;\n`, seven characters the file does not have).
+/// starts with `BEGIN;\n`, which the file does not have).
 fn describe(e: &tokio_postgres::Error, sql: &str) -> String {
+    use tidemark_core::position::{char_to_byte, line_col};
     let text = crate::error::driver_text(e);
-    let Some(db) = e.as_db_error() else {
-        return text;
-    };
-    let position = match db.position() {
-        Some(tokio_postgres::error::ErrorPosition::Original(p)) => Some(*p as usize),
+    let index = match e.as_db_error().and_then(|db| db.position()) {
+        Some(tokio_postgres::error::ErrorPosition::Original(p)) => {
+            (*p as usize).checked_sub(1 + "BEGIN;\n".len())
+        }
         _ => None,
     };
-    match position.and_then(|p| p.checked_sub(1 + "BEGIN;\n".len())) {
-        Some(c) => {
-            let byte = sql.char_indices().nth(c).map_or(sql.len(), |(b, _)| b);
-            let before = &sql[..byte];
-            let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    match index.and_then(|c| char_to_byte(sql, c)) {
+        Some(byte) => {
+            let (line, column) = line_col(sql, byte);
             format!("{line}:{column}: {text}")
         }
         None => text,
