@@ -163,7 +163,7 @@ fn migrate(db: &TestDb, release: u8, args: &[&str]) -> std::process::Output {
 }
 
 #[tokio::test]
-async fn the_contract_waits_for_release_1_and_runs_within_a_heartbeat_of_its_clean_stop() {
+async fn the_contract_waits_for_release_1_and_runs_after_its_clean_stop_not_at_expiry() {
     let db = fresh_db().await;
     let mut one = Replica::start(&db, 1, LONG_TTL_MS);
     let two = Replica::start(&db, 2, LONG_TTL_MS);

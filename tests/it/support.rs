@@ -89,6 +89,13 @@ impl TestDb {
     }
 }
 
+/// The first column of every row `sql` returns, as text.
+pub(crate) async fn strings(pool: &Pool, sql: &str) -> Vec<String> {
+    let c = pool.get().await.unwrap();
+    let rows = c.query(sql, &[]).await.unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
 /// A migration set built at run time from `(file name, SQL)` pairs, through the same core scan
 /// the macro uses: for tests that need many small variations of a folder.
 pub(crate) fn set_of(files: &[(&str, &str)]) -> &'static tidemark::Migrations {

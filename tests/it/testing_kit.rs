@@ -401,17 +401,8 @@ async fn fixtures_are_loaded_at_the_version_and_are_part_of_the_template() {
         .await
         .unwrap();
     assert_eq!(rows_in_t(loaded.pool()).await, 1);
-    let c = loaded.pool().get().await.unwrap();
-    let versions: Vec<String> = c
-        .query(
-            "SELECT version FROM tidemark_history ORDER BY version_key",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let history = "SELECT version FROM tidemark_history ORDER BY version_key";
+    let versions = crate::support::strings(loaded.pool(), history).await;
     assert_eq!(versions, ["1", "2"], "the fixture loaded at version 2");
     let report = loaded.migrate_to(5).await.unwrap();
     assert_eq!(report.versions(), ["5"]);

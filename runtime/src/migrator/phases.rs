@@ -111,10 +111,22 @@ impl<'m> Migrator<'m> {
         tables: &Tables,
         plan: &Plan<'m>,
     ) -> Result<(), Error> {
-        if plan.future.is_empty() || self.policy.allow_missing {
+        self.refuse_applied_contracts(client, tables, &plan.future)
+            .await
+    }
+
+    /// [`Error::MissingContract`] when one of `versions` (applied, unknown to this set) is a
+    /// contract migration in history, unless `allow_missing`; no query without such versions.
+    pub(super) async fn refuse_applied_contracts(
+        &self,
+        client: &tokio_postgres::Client,
+        tables: &Tables,
+        versions: &[String],
+    ) -> Result<(), Error> {
+        if versions.is_empty() || self.policy.allow_missing {
             return Ok(());
         }
-        match registry::sql::applied_contracts(client, tables, &plan.future)
+        match registry::sql::applied_contracts(client, tables, versions)
             .await?
             .into_iter()
             .next()

@@ -87,45 +87,28 @@ impl Migrator<'static> {
     async fn enroll(&self, db: Db<'_>, row: &Row) -> Result<Vec<String>, Error> {
         self.under_lock(db, Frame::Plain, async |session, tables, recorded, _| {
             let client = session.client();
-            client
-                .batch_execute(&sql::ensure_sql(tables)?)
-                .await
-                .map_err(|e| {
-                    crate::history::read::privilege_or(
-                        "creating the instance registry",
-                        format!(
-                            "CREATE on schema {} (or an administrator creates the registry as \
-                             the first registration would)",
-                            self.schema
-                        ),
-                        e,
-                    )
-                })?;
-            if !self.policy.allow_missing {
-                let unknown: Vec<String> = recorded
-                    .history
-                    .iter()
-                    .filter(|r| r.kind.is_versioned() && self.set.get(&r.version).is_none())
-                    .map(|r| r.version.clone())
-                    .collect();
-                if let Some((version, name)) = sql::applied_contracts(client, tables, &unknown)
-                    .await?
-                    .into_iter()
-                    .next()
-                {
-                    return Err(Error::MissingContract { version, name });
-                }
-            }
-            client
-                .batch_execute(&sql::register_sql(tables, row)?)
-                .await
-                .map_err(|e| {
-                    crate::history::read::privilege_or(
-                        "registering the instance",
-                        "INSERT, UPDATE and DELETE on the instance registry".to_owned(),
-                        e,
-                    )
-                })?;
+            let unknown: Vec<String> = recorded
+                .history
+                .iter()
+                .filter(|r| r.kind.is_versioned() && self.set.get(&r.version).is_none())
+                .map(|r| r.version.clone())
+                .collect();
+            self.refuse_applied_contracts(client, tables, &unknown)
+                .await?;
+            // The registry made if missing and the row written: one message.
+            let sql = sql::ensure_sql(tables)? + &sql::register_sql(tables, row)?;
+            client.batch_execute(&sql).await.map_err(|e| {
+                crate::history::read::privilege_or(
+                    "registering the instance",
+                    format!(
+                        "INSERT, UPDATE and DELETE on the instance registry, and CREATE on schema \
+                         {} until one exists (or an administrator creates it as the first \
+                         registration would)",
+                        self.schema
+                    ),
+                    e,
+                )
+            })?;
             Ok(row
                 .contracts
                 .iter()
